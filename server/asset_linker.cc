@@ -1,0 +1,179 @@
+#include "server/asset_linker.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/error_mapping.h"
+#include "server/halo_payloads.h"
+#include "server/json_values.h"
+#include "server/paged_list.h"
+
+namespace halopsa {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+// How many pages of search results are examined for an exact match before
+// giving up: matching must be conclusive, or a duplicate asset is created.
+constexpr int kMaxAssetPages = 10;
+
+bool MatchesHostname(const Struct& asset, absl::string_view hostname) {
+  return absl::EqualsIgnoreCase(StringField(asset, "inventory_number"), hostname) ||
+         absl::EqualsIgnoreCase(StringField(asset, "key_field"), hostname);
+}
+
+bool IsInactive(const Struct& asset) {
+  auto it = asset.fields().find("inactive");
+  return it != asset.fields().end() && it->second.bool_value();
+}
+
+// Active assets before inactive ones, then the oldest (lowest id).
+bool Preferred(const Struct& candidate, const Struct& current) {
+  if (IsInactive(candidate) != IsInactive(current)) return !IsInactive(candidate);
+  return IntField(candidate, "id").value_or(0) < IntField(current, "id").value_or(0);
+}
+
+bool TicketHasAsset(const Struct& ticket, int asset_id) {
+  auto assets = ticket.fields().find("assets");
+  if (assets == ticket.fields().end()) return false;
+  for (const Value& entry : assets->second.list_value().values()) {
+    if (IntField(entry.struct_value(), "id") == asset_id) return true;
+  }
+  return false;
+}
+
+// The ticket's asset list as Halo takes it back, plus `asset_id`.
+Value AssetListWith(const Struct& ticket, int asset_id) {
+  Value list;
+  auto assets = ticket.fields().find("assets");
+  if (assets != ticket.fields().end()) {
+    for (const Value& entry : assets->second.list_value().values()) {
+      std::optional<int> id = IntField(entry.struct_value(), "id");
+      if (!id) continue;
+      (*list.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["id"] = JsonNumber(*id);
+    }
+  }
+  (*list.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["id"] = JsonNumber(asset_id);
+  return list;
+}
+
+class AssetLink : public std::enable_shared_from_this<AssetLink> {
+ public:
+  AssetLink(HaloApi& api, CallContext context, v1::LinkAssetToTicketRequest request,
+            Reply<v1::LinkAssetToTicketResponse> done)
+      : api_(api), context_(std::move(context)), request_(std::move(request)), done_(std::move(done)) {}
+
+  void Start() {
+    api_.Get(context_, absl::StrCat("/api/Tickets/", request_.ticket_id()), {},
+             [self = shared_from_this()](absl::StatusOr<Value> ticket) { self->OnTicket(std::move(ticket)); });
+  }
+
+ private:
+  // Reads a single-object answer into `target`; on failure answers the call.
+  bool Accept(absl::StatusOr<Value> answer, absl::string_view what, Struct* target) {
+    absl::StatusOr<Struct> object = answer.ok() ? SingleObject(*std::move(answer), what) : answer.status();
+    if (!object.ok()) {
+      done_(object.status());
+      return false;
+    }
+    *target = *std::move(object);
+    return true;
+  }
+
+  void OnTicket(absl::StatusOr<Value> ticket) {
+    if (Accept(std::move(ticket), "ticket", response_.mutable_ticket())) SearchAssets(1);
+  }
+
+  void SearchAssets(int page_no) {
+    HaloApi::Query filters = {{"search", request_.hostname()}};
+    if (request_.has_client_id()) filters.emplace_back("client_id", absl::StrCat(request_.client_id()));
+    if (request_.has_site_id()) filters.emplace_back("site_id", absl::StrCat(request_.site_id()));
+    FetchPage(api_, context_, PageRequest{"/api/Asset", std::move(filters), "assets", kHaloMaxPageSize, page_no},
+              [self = shared_from_this(), page_no](absl::StatusOr<Page> page) {
+                self->OnAssetPage(page_no, std::move(page));
+              });
+  }
+
+  void OnAssetPage(int page_no, absl::StatusOr<Page> page) {
+    if (!page.ok()) return done_(page.status());
+    for (Struct& asset : page->items) {
+      if (MatchesHostname(asset, request_.hostname()) &&
+          (!response_.has_asset() || Preferred(asset, response_.asset()))) {
+        *response_.mutable_asset() = std::move(asset);
+      }
+    }
+    bool more_pages = static_cast<long>(page_no) * kHaloMaxPageSize < page->record_count;
+    if (response_.has_asset()) return LinkFound();
+    if (!more_pages) return CreateAsset();
+    if (page_no >= kMaxAssetPages) {
+      return done_(absl::FailedPreconditionError(absl::StrCat(
+          "more than ", kMaxAssetPages * kHaloMaxPageSize, " HaloPSA assets mention hostname '",
+          request_.hostname(), "'; give client_id/site_id to narrow the match")));
+    }
+    SearchAssets(page_no + 1);
+  }
+
+  void CreateAsset() {
+    const std::string& host = request_.hostname();
+    if (!request_.create_if_missing() && request_.has_create_if_missing()) {
+      return done_(absl::NotFoundError(
+          absl::StrCat("no HaloPSA asset matches hostname '", host, "' and create_if_missing is false")));
+    }
+    if (!request_.has_client_id()) {
+      return done_(InvalidField("client_id", absl::StrCat("is required to create the asset for hostname '", host,
+                                                          "': no HaloPSA asset matches it")));
+    }
+    if (!request_.has_asset_type_id()) {
+      return done_(InvalidField("asset_type_id", absl::StrCat("is required to create the asset for hostname '",
+                                                              host, "': no HaloPSA asset matches it")));
+    }
+    api_.Post(context_, "/api/Asset", ArrayOf(NewAsset(request_)),
+              [self = shared_from_this()](absl::StatusOr<Value> asset) { self->OnAssetCreated(std::move(asset)); });
+  }
+
+  void OnAssetCreated(absl::StatusOr<Value> asset) {
+    if (!Accept(std::move(asset), "asset", response_.mutable_asset())) return;
+    response_.set_asset_created(true);
+    LinkFound();
+  }
+
+  void LinkFound() {
+    std::optional<int> asset_id = IntField(response_.asset(), "id");
+    if (!asset_id) {
+      return done_(WithErrorInfo(absl::UnavailableError("HaloPSA answered an asset without an id"),
+                                 kReasonUpstreamBadResponse));
+    }
+    response_.set_asset_id(*asset_id);
+    if (TicketHasAsset(response_.ticket(), *asset_id)) return done_(std::move(response_));
+
+    Struct change;
+    (*change.mutable_fields())["id"] = JsonNumber(request_.ticket_id());
+    (*change.mutable_fields())["assets"] = AssetListWith(response_.ticket(), *asset_id);
+    api_.Post(context_, "/api/Tickets", ArrayOf(std::move(change)),
+              [self = shared_from_this()](absl::StatusOr<Value> ticket) { self->OnTicketWritten(std::move(ticket)); });
+  }
+
+  void OnTicketWritten(absl::StatusOr<Value> ticket) {
+    if (Accept(std::move(ticket), "ticket", response_.mutable_ticket())) done_(std::move(response_));
+  }
+
+  HaloApi& api_;
+  const CallContext context_;
+  const v1::LinkAssetToTicketRequest request_;
+  Reply<v1::LinkAssetToTicketResponse> done_;
+  v1::LinkAssetToTicketResponse response_;
+};
+
+}  // namespace
+
+void LinkAsset(HaloApi& api, const CallContext& context, const v1::LinkAssetToTicketRequest& request,
+               Reply<v1::LinkAssetToTicketResponse> done) {
+  std::make_shared<AssetLink>(api, context, request, std::move(done))->Start();
+}
+
+}  // namespace halopsa

@@ -1,0 +1,19 @@
+#ifndef HALOPSA_SERVER_ASSET_LINKER_H_
+#define HALOPSA_SERVER_ASSET_LINKER_H_
+
+#include "server/halopsa_actions.h"
+
+namespace halopsa {
+
+// link_asset_to_ticket for a validated request: reads the ticket (so a
+// wrong ticket id fails before any asset is created), finds the asset whose
+// inventory_number or key_field equals the hostname ignoring case (within the
+// client/site when given), creates it when missing and allowed, and writes
+// the ticket's asset list with the asset added — or writes nothing when the
+// asset is already linked.
+void LinkAsset(HaloApi& api, const CallContext& context, const v1::LinkAssetToTicketRequest& request,
+               Reply<v1::LinkAssetToTicketResponse> done);
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_SERVER_ASSET_LINKER_H_

@@ -1,0 +1,78 @@
+#ifndef HALOPSA_SERVER_ERROR_MAPPING_H_
+#define HALOPSA_SERVER_ERROR_MAPPING_H_
+
+// The one place where errors change representation: HaloPSA HTTP answers
+// become absl::Status, absl::Status becomes grpc::Status (with
+// google.rpc.Status details) and back, and a status code becomes the
+// LimaCharlie webhook envelope's HTTP status and `retriable` flag. Every
+// mapping is a table below, and every error carries a google.rpc.ErrorInfo
+// with a stable reason as an absl::Status payload.
+
+#include <map>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "google/rpc/error_details.pb.h"
+
+namespace halopsa {
+
+inline constexpr absl::string_view kErrorDomain = "ext-halopsa";
+
+// Stable ErrorInfo reasons (AIP-193) for errors the service raises itself.
+inline constexpr absl::string_view kReasonInvalidField = "INVALID_FIELD";
+inline constexpr absl::string_view kReasonUpstreamTimeout = "UPSTREAM_TIMEOUT";
+inline constexpr absl::string_view kReasonUpstreamUnreachable = "UPSTREAM_UNREACHABLE";
+inline constexpr absl::string_view kReasonUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE";
+inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
+inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
+
+// Attaches ErrorInfo{reason, kErrorDomain, metadata} to `status`.
+absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
+                           const std::map<std::string, std::string>& metadata = {});
+
+// The ErrorInfo attached to `status`, if any.
+std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
+
+// INVALID_ARGUMENT naming `field`, with ErrorInfo and a BadRequest violation.
+// The message reads "<field>: <description>".
+absl::Status InvalidField(absl::string_view field, absl::string_view description);
+
+// HaloPSA's error text from a response body of any of its shapes: a bare JSON
+// string, {"error": ...} (with "error_description"), {"errors": [...]},
+// {"message": ...}, field-keyed objects, or plain text. Bounded in length and
+// stripped of control characters.
+std::string HaloErrorText(absl::string_view body);
+
+// The status for a non-2xx HaloPSA answer: code and reason by table, message
+// "HaloPSA <endpoint> answered <status>: <Halo's text>", metadata
+// http_status and endpoint. `endpoint` is a path without query.
+absl::Status FromHaloHttpStatus(int http_status, absl::string_view endpoint,
+                                absl::string_view body);
+
+// A request that got no HTTP answer (timeout, refused connection, TLS
+// failure, refused address) keeps the transport's code and gets a reason by
+// table and the endpoint in its message and metadata.
+absl::Status FromTransportFailure(const absl::Status& failure, absl::string_view endpoint);
+
+// absl -> gRPC: same code and message; payloads become google.rpc.Status
+// details in the status' binary details.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// gRPC -> absl, the inverse of ToGrpcStatus (ErrorInfo restored as payload).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// How a failed call is answered in the LimaCharlie webhook envelope: 400 and
+// not retriable when a retry cannot succeed, 500 and retriable otherwise.
+struct EnvelopeOutcome {
+  int http_status;
+  bool retriable;
+};
+EnvelopeOutcome ToEnvelopeOutcome(absl::StatusCode code);
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_SERVER_ERROR_MAPPING_H_

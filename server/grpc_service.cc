@@ -1,0 +1,111 @@
+#include "server/grpc_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/error_mapping.h"
+
+namespace halopsa {
+namespace {
+
+std::optional<std::string> MetadataValue(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+                                         absl::string_view key) {
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return std::nullopt;
+  return std::string(it->second.data(), it->second.size());
+}
+
+absl::Status MissingHeader(absl::string_view header) {
+  return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
+                           "metadata ", header, " is required when ", kInstanceUrlHeader, " is given")),
+                       kReasonInvalidField, {{"field", std::string(header)}});
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const std::shared_ptr<const HaloConnection>& default_connection) {
+  std::optional<std::string> instance_url = MetadataValue(metadata, kInstanceUrlHeader);
+  if (!instance_url) {
+    if (default_connection) return default_connection;
+    return WithErrorInfo(
+        absl::FailedPreconditionError("no HaloPSA connection: the server has no HALOPSA_INSTANCE_URL and the call "
+                                      "carries no x-halopsa-instance-url metadata"),
+        kReasonNoConnection);
+  }
+  auto connection = std::make_shared<HaloConnection>();
+  connection->instance_url = std::string(absl::StripSuffix(*instance_url, "/"));
+  std::optional<std::string> client_id = MetadataValue(metadata, kClientIdHeader);
+  std::optional<std::string> client_secret = MetadataValue(metadata, kClientSecretHeader);
+  if (!client_id || client_id->empty()) return MissingHeader(kClientIdHeader);
+  if (!client_secret || client_secret->empty()) return MissingHeader(kClientSecretHeader);
+  connection->client_id = *std::move(client_id);
+  connection->client_secret = *std::move(client_secret);
+  connection->tenant = MetadataValue(metadata, kTenantHeader).value_or("");
+  std::string scope = MetadataValue(metadata, kScopeHeader).value_or("");
+  if (!scope.empty()) connection->scope = std::move(scope);
+  connection->org_id = MetadataValue(metadata, kOrgIdHeader).value_or("");
+  return connection;
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext* context, const Request& request,
+                                                    Response* response, Action<Request, Response> action) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::shared_ptr<const HaloConnection>> connection =
+      ConnectionForCall(context->client_metadata(), options_.default_connection);
+  if (!connection.ok()) {
+    reactor->Finish(ToGrpcStatus(connection.status()));
+    return reactor;
+  }
+  // gRPC reports "no deadline" as the far future; min() keeps it bounded.
+  absl::Time deadline =
+      std::min(absl::FromChrono(context->deadline()), absl::Now() + options_.default_deadline);
+  CallContext call{*std::move(connection), deadline};
+  (actions_.*action)(call, request, [reactor, response](absl::StatusOr<Response> result) {
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::CreateTicket(grpc::CallbackServerContext* context,
+                                                           const v1::CreateTicketRequest* request,
+                                                           v1::CreateTicketResponse* response) {
+  return Serve(context, *request, response, &HaloPsaActions::CreateTicket);
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::UpdateTicket(grpc::CallbackServerContext* context,
+                                                           const v1::UpdateTicketRequest* request,
+                                                           v1::UpdateTicketResponse* response) {
+  return Serve(context, *request, response, &HaloPsaActions::UpdateTicket);
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::SearchTickets(grpc::CallbackServerContext* context,
+                                                            const v1::SearchTicketsRequest* request,
+                                                            v1::SearchTicketsResponse* response) {
+  return Serve(context, *request, response, &HaloPsaActions::SearchTickets);
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::AddAction(grpc::CallbackServerContext* context,
+                                                        const v1::AddActionRequest* request,
+                                                        v1::AddActionResponse* response) {
+  return Serve(context, *request, response, &HaloPsaActions::AddAction);
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::LinkAssetToTicket(grpc::CallbackServerContext* context,
+                                                                const v1::LinkAssetToTicketRequest* request,
+                                                                v1::LinkAssetToTicketResponse* response) {
+  return Serve(context, *request, response, &HaloPsaActions::LinkAssetToTicket);
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::LookupClientSite(grpc::CallbackServerContext* context,
+                                                               const v1::LookupClientSiteRequest* request,
+                                                               v1::LookupClientSiteResponse* response) {
+  return Serve(context, *request, response, &HaloPsaActions::LookupClientSite);
+}
+
+}  // namespace halopsa

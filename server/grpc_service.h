@@ -1,0 +1,78 @@
+#ifndef HALOPSA_SERVER_GRPC_SERVICE_H_
+#define HALOPSA_SERVER_GRPC_SERVICE_H_
+
+#include <map>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "halopsa/v1/halopsa.grpc.pb.h"
+#include "server/halo_api.h"
+#include "server/halopsa_actions.h"
+
+namespace halopsa {
+
+// Metadata keys a multi-tenant caller sets to use its own HaloPSA connection.
+inline constexpr char kInstanceUrlHeader[] = "x-halopsa-instance-url";
+inline constexpr char kClientIdHeader[] = "x-halopsa-client-id";
+inline constexpr char kClientSecretHeader[] = "x-halopsa-client-secret";
+inline constexpr char kTenantHeader[] = "x-halopsa-tenant";
+inline constexpr char kScopeHeader[] = "x-halopsa-scope";
+inline constexpr char kOrgIdHeader[] = "x-halopsa-org-id";
+
+struct ServiceOptions {
+  // The connection of calls without connection metadata; null = none, and
+  // such calls fail with FAILED_PRECONDITION.
+  std::shared_ptr<const HaloConnection> default_connection;
+  // Bounds the upstream work of calls that carry no gRPC deadline.
+  absl::Duration default_deadline = absl::Seconds(30);
+};
+
+// The connection a call uses: its metadata's when it carries
+// x-halopsa-instance-url, else the default.
+absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const std::shared_ptr<const HaloConnection>& default_connection);
+
+// HaloPsaService over the callback API: each method starts the action and
+// returns at once; the reactor finishes when the action's upstream work does.
+class HaloPsaGrpcService final : public v1::HaloPsaService::CallbackService {
+ public:
+  HaloPsaGrpcService(HaloPsaActions& actions, ServiceOptions options)
+      : actions_(actions), options_(std::move(options)) {}
+
+  grpc::ServerUnaryReactor* CreateTicket(grpc::CallbackServerContext* context,
+                                         const v1::CreateTicketRequest* request,
+                                         v1::CreateTicketResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateTicket(grpc::CallbackServerContext* context,
+                                         const v1::UpdateTicketRequest* request,
+                                         v1::UpdateTicketResponse* response) override;
+  grpc::ServerUnaryReactor* SearchTickets(grpc::CallbackServerContext* context,
+                                          const v1::SearchTicketsRequest* request,
+                                          v1::SearchTicketsResponse* response) override;
+  grpc::ServerUnaryReactor* AddAction(grpc::CallbackServerContext* context, const v1::AddActionRequest* request,
+                                      v1::AddActionResponse* response) override;
+  grpc::ServerUnaryReactor* LinkAssetToTicket(grpc::CallbackServerContext* context,
+                                              const v1::LinkAssetToTicketRequest* request,
+                                              v1::LinkAssetToTicketResponse* response) override;
+  grpc::ServerUnaryReactor* LookupClientSite(grpc::CallbackServerContext* context,
+                                             const v1::LookupClientSiteRequest* request,
+                                             v1::LookupClientSiteResponse* response) override;
+
+ private:
+  template <typename Request, typename Response>
+  using Action = void (HaloPsaActions::*)(const CallContext&, const Request&, Reply<Response>);
+
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const Request& request,
+                                  Response* response, Action<Request, Response> action);
+
+  HaloPsaActions& actions_;
+  const ServiceOptions options_;
+};
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_SERVER_GRPC_SERVICE_H_

@@ -1,0 +1,56 @@
+#ifndef HALOPSA_SERVER_HALO_API_H_
+#define HALOPSA_SERVER_HALO_API_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/struct.pb.h>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace halopsa {
+
+// One HaloPSA tenant and the API application credentials used to reach it.
+struct HaloConnection {
+  std::string instance_url;   // e.g. "https://acme.halopsa.com", no trailing slash
+  std::string client_id;
+  std::string client_secret;  // never logged, never in an error text
+  std::string tenant;         // empty unless hosted shared-auth
+  std::string scope = "all";
+  std::string org_id;         // separates cached tokens of different callers only
+};
+
+// What every upstream step of one call shares: where to send it and by when
+// it must be finished (the caller's deadline).
+struct CallContext {
+  std::shared_ptr<const HaloConnection> connection;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// The HaloPSA REST API as the service logic sees it: JSON in, JSON out, with
+// authentication, transport and error mapping hidden behind it. Non-2xx
+// answers arrive as non-OK statuses (see error_mapping.h). Callbacks run
+// exactly once, possibly on another thread, never inside the calling method.
+class HaloApi {
+ public:
+  using Query = std::vector<std::pair<std::string, std::string>>;
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<google::protobuf::Value>)>;
+
+  virtual ~HaloApi() = default;
+
+  // GET {instance_url}{path}?{query}, e.g. path "/api/Tickets".
+  virtual void Get(const CallContext& context, std::string path, Query query, Callback done) = 0;
+
+  // POST {instance_url}{path} with `body` as JSON (Halo's create and update).
+  virtual void Post(const CallContext& context, std::string path, google::protobuf::Value body,
+                    Callback done) = 0;
+};
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_SERVER_HALO_API_H_

@@ -1,0 +1,146 @@
+#include "server/halo_payloads.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/json_values.h"
+
+namespace halopsa {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+class ObjectBuilder {
+ public:
+  ObjectBuilder& Set(absl::string_view key, Value value) {
+    (*object_.mutable_fields())[std::string(key)] = std::move(value);
+    return *this;
+  }
+  ObjectBuilder& Text(absl::string_view key, bool has, const std::string& text) {
+    return has ? Set(key, JsonString(text)) : *this;
+  }
+  ObjectBuilder& Number(absl::string_view key, bool has, double number) {
+    return has ? Set(key, JsonNumber(number)) : *this;
+  }
+  ObjectBuilder& Assets(const google::protobuf::RepeatedField<int32_t>& ids) {
+    if (ids.empty()) return *this;
+    Value assets;
+    for (int id : ids) {
+      Value asset;
+      (*asset.mutable_struct_value()->mutable_fields())["id"] = JsonNumber(id);
+      *assets.mutable_list_value()->add_values() = std::move(asset);
+    }
+    return Set("assets", std::move(assets));
+  }
+  ObjectBuilder& CustomFields(const google::protobuf::RepeatedPtrField<v1::CustomField>& fields) {
+    if (fields.empty()) return *this;
+    Value list;
+    for (const v1::CustomField& field : fields) {
+      Value entry;
+      auto& entry_fields = *entry.mutable_struct_value()->mutable_fields();
+      if (field.has_id()) entry_fields["id"] = JsonNumber(field.id());
+      if (field.has_name()) entry_fields["name"] = JsonString(field.name());
+      entry_fields["value"] = field.value();
+      *list.mutable_list_value()->add_values() = std::move(entry);
+    }
+    return Set("customfields", std::move(list));
+  }
+  Struct Build(const Struct& extra) {
+    MergeTopLevel(extra, object_);
+    return std::move(object_);
+  }
+
+ private:
+  Struct object_;
+};
+
+}  // namespace
+
+Struct NewTicket(const v1::CreateTicketRequest& r) {
+  return ObjectBuilder()
+      .Set("summary", JsonString(r.summary()))
+      .Text("details", r.has_details(), r.details())
+      .Number("client_id", r.has_client_id(), r.client_id())
+      .Number("site_id", r.has_site_id(), r.site_id())
+      .Number("user_id", r.has_user_id(), r.user_id())
+      .Number("agent_id", r.has_agent_id(), r.agent_id())
+      .Text("team", r.has_team(), r.team())
+      .Number("tickettype_id", r.has_tickettype_id(), r.tickettype_id())
+      .Number("priority_id", r.has_priority_id(), r.priority_id())
+      .Number("status_id", r.has_status_id(), r.status_id())
+      .Number("impact", r.has_impact(), r.impact())
+      .Number("urgency", r.has_urgency(), r.urgency())
+      .Text("category_1", r.has_category_1(), r.category_1())
+      .Number("parent_id", r.has_parent_id(), r.parent_id())
+      .Assets(r.asset_ids())
+      .CustomFields(r.customfields())
+      .Build(r.extra());
+}
+
+Struct TicketChanges(const v1::UpdateTicketRequest& r) {
+  return ObjectBuilder()
+      .Set("id", JsonNumber(r.id()))
+      .Text("summary", r.has_summary(), r.summary())
+      .Text("details", r.has_details(), r.details())
+      .Number("status_id", r.has_status_id(), r.status_id())
+      .Number("agent_id", r.has_agent_id(), r.agent_id())
+      .Number("priority_id", r.has_priority_id(), r.priority_id())
+      .Assets(r.asset_ids())
+      .CustomFields(r.customfields())
+      .Build(r.extra());
+}
+
+Struct NewAction(const v1::AddActionRequest& r) {
+  // An explicit outcome_id in extra is the caller's choice of outcome; adding
+  // the default label beside it would contradict it.
+  bool outcome_from_extra = r.extra().fields().contains("outcome_id");
+  return ObjectBuilder()
+      .Set("ticket_id", JsonNumber(r.ticket_id()))
+      .Set("note", JsonString(r.note()))
+      .Set("hiddenfromuser", JsonBool(r.has_hiddenfromuser() ? r.hiddenfromuser() : true))
+      .Text("outcome", r.has_outcome() || !outcome_from_extra, r.has_outcome() ? r.outcome() : "Note")
+      .Number("timetaken", r.has_timetaken(), r.timetaken())
+      .Number("actionchargehours", r.has_actionchargehours(), r.actionchargehours())
+      .Build(r.extra());
+}
+
+HaloApi::Query TicketFilters(const v1::SearchTicketsRequest& r) {
+  HaloApi::Query query;
+  if (r.has_search() && !r.search().empty()) query.emplace_back("search", r.search());
+  if (r.has_client_id()) query.emplace_back("client_id", absl::StrCat(r.client_id()));
+  if (r.has_agent_id()) query.emplace_back("agent_id", absl::StrCat(r.agent_id()));
+  if (r.has_status_ids()) {
+    std::vector<absl::string_view> ids = absl::StrSplit(r.status_ids(), ',');
+    for (auto& id : ids) id = absl::StripAsciiWhitespace(id);
+    query.emplace_back("status_id", absl::StrJoin(ids, ","));
+  }
+  if (r.has_tickettype_id()) query.emplace_back("requesttype_id", absl::StrCat(r.tickettype_id()));
+  if (r.has_order()) query.emplace_back("order", r.order());
+  if (r.has_orderdesc()) query.emplace_back("orderdesc", r.orderdesc() ? "true" : "false");
+  return query;
+}
+
+Struct NewAsset(const v1::LinkAssetToTicketRequest& r) {
+  // key_field does not persist on every tenant; inventory_number does, and
+  // it is what the next lookup matches first.
+  return ObjectBuilder()
+      .Set("inventory_number", JsonString(r.hostname()))
+      .Set("key_field", JsonString(r.hostname()))
+      .Number("client_id", r.has_client_id(), r.client_id())
+      .Number("site_id", r.has_site_id(), r.site_id())
+      .Number("assettype_id", r.has_asset_type_id(), r.asset_type_id())
+      .Build(Struct());
+}
+
+Value ArrayOf(Struct object) {
+  Value array;
+  *array.mutable_list_value()->add_values()->mutable_struct_value() = std::move(object);
+  return array;
+}
+
+}  // namespace halopsa

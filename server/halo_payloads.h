@@ -1,0 +1,39 @@
+#ifndef HALOPSA_SERVER_HALO_PAYLOADS_H_
+#define HALOPSA_SERVER_HALO_PAYLOADS_H_
+
+// Translation of validated requests into the objects and query parameters
+// HaloPSA expects, and of HaloPSA's objects back into typed fields.
+
+#include <google/protobuf/struct.pb.h>
+
+#include "halopsa/v1/halopsa.pb.h"
+#include "server/halo_api.h"
+
+namespace halopsa {
+
+// The ticket object of POST /api/Tickets for a create: the request's fields,
+// `assets: [{"id": N}]`, `customfields: [{"id"|"name", "value"}]`, then
+// `extra` merged last.
+google::protobuf::Struct NewTicket(const v1::CreateTicketRequest& request);
+
+// The ticket object of POST /api/Tickets for an update: `id` plus only the
+// fields the request sets, then `extra`.
+google::protobuf::Struct TicketChanges(const v1::UpdateTicketRequest& request);
+
+// The action object of POST /api/Actions, with the product page's defaults
+// (hiddenfromuser true, outcome "Note" unless extra names an outcome_id).
+google::protobuf::Struct NewAction(const v1::AddActionRequest& request);
+
+// Filters of GET /api/Tickets (paging is added by FetchPage); tickettype_id
+// becomes Halo's requesttype_id and status_ids its status_id.
+HaloApi::Query TicketFilters(const v1::SearchTicketsRequest& request);
+
+// The asset object of POST /api/Asset for a host that has no asset yet.
+google::protobuf::Struct NewAsset(const v1::LinkAssetToTicketRequest& request);
+
+// HaloPSA's create and update take a JSON array of objects.
+google::protobuf::Value ArrayOf(google::protobuf::Struct object);
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_SERVER_HALO_PAYLOADS_H_

@@ -1,0 +1,43 @@
+#ifndef HALOPSA_SERVER_JSON_VALUES_H_
+#define HALOPSA_SERVER_JSON_VALUES_H_
+
+// Small helpers over google::protobuf::Value, the JSON model shared by the
+// service logic, the HaloPSA adapter and the simulator.
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include <google/protobuf/struct.pb.h>
+
+#include "absl/status/statusor.h"
+
+namespace halopsa {
+
+google::protobuf::Value JsonNumber(double number);
+google::protobuf::Value JsonString(absl::string_view text);
+google::protobuf::Value JsonBool(bool flag);
+
+// `object[key]` as an int32 when it holds a whole number (or a string of
+// one) in range; nullopt otherwise.
+std::optional<int> IntField(const google::protobuf::Struct& object, absl::string_view key);
+
+// `object[key]` as a string; "" when absent or not a string.
+std::string StringField(const google::protobuf::Struct& object, absl::string_view key);
+
+// Sets every top-level key of `overrides` on `target`, replacing what was there.
+void MergeTopLevel(const google::protobuf::Struct& overrides, google::protobuf::Struct& target);
+
+// The object HaloPSA answered to a create or update: Halo answers a
+// one-element array with the bare object; a one-element array is accepted
+// too. `what` names the object in the error when the shape is wrong.
+absl::StatusOr<google::protobuf::Struct> SingleObject(google::protobuf::Value answer, absl::string_view what);
+
+// JSON text <-> Value through protobuf's JSON mapping; parse errors are
+// INVALID_ARGUMENT without echoing the input.
+absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view text);
+std::string ToJson(const google::protobuf::Value& value);
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_SERVER_JSON_VALUES_H_

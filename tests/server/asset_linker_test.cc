@@ -1,0 +1,127 @@
+#include "server/asset_linker.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "server/error_mapping.h"
+#include "tests/server/mock_halo_api.h"
+
+namespace halopsa {
+namespace {
+
+using ::testing::_;
+using ::testing::Contains;
+using ::testing::Not;
+using ::testing::Pair;
+using ::testing::StrictMock;
+using testing::AnswerJson;
+using testing::AnswerStatus;
+using testing::JsonEq;
+using testing::MockHaloApi;
+using testing::RunAction;
+
+class AssetLinkerTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<v1::LinkAssetToTicketResponse> Link(const std::string& json) {
+    v1::LinkAssetToTicketRequest request;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok());
+    return RunAction<v1::LinkAssetToTicketResponse>(
+        [&](auto done) { LinkAsset(api_, context_, request, std::move(done)); });
+  }
+
+  StrictMock<MockHaloApi> api_;
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture()};
+};
+
+constexpr char kTicket[] = R"({"id": 77, "summary": "s", "assets": [{"id": 1, "inventory_number": "OTHER"}]})";
+
+TEST_F(AssetLinkerTest, ExistingAssetIsMergedIntoTicketAssets) {
+  ::testing::InSequence in_order;
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("search", "ws-9")), _))
+      .WillOnce(AnswerJson(R"({"record_count": 3, "assets": [
+          {"id": 5, "inventory_number": "ws-90"},
+          {"id": 6, "inventory_number": "", "key_field": "WS-9"},
+          {"id": 7, "inventory_number": "WS-9", "inactive": true}]})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 1}, {"id": 6}]}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}, {"id": 6}]})"));
+
+  auto response = Link(R"({"ticket_id": 77, "hostname": "ws-9"})");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->asset_id(), 6);  // exact match, active preferred over inactive, not the ws-90 prefix
+  EXPECT_FALSE(response->asset_created());
+  EXPECT_EQ(response->asset().fields().at("key_field").string_value(), "WS-9");
+  EXPECT_EQ(response->ticket().fields().at("assets").list_value().values_size(), 2);
+}
+
+TEST_F(AssetLinkerTest, AlreadyLinkedWritesNothing) {
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _))
+      .WillOnce(AnswerJson(R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "other"}]})"));
+  auto response = Link(R"({"ticket_id": 77, "hostname": "OTHER"})");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->asset_id(), 1);
+  EXPECT_EQ(response->ticket().fields().at("summary").string_value(), "s");
+}
+
+TEST_F(AssetLinkerTest, MissingAssetIsCreatedWithClientSiteAndType) {
+  ::testing::InSequence in_order;
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset",
+                        ::testing::AllOf(Contains(Pair("client_id", "12")), Contains(Pair("site_id", "18"))), _))
+      .WillOnce(AnswerJson(R"({"record_count": 0, "assets": []})"));
+  EXPECT_CALL(api_, Post(_, "/api/Asset", JsonEq(R"([{"inventory_number": "NEW-1", "key_field": "NEW-1",
+      "client_id": 12, "site_id": 18, "assettype_id": 1}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 40, "inventory_number": "NEW-1"})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 1}, {"id": 40}]}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 77})"));
+  auto response = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "client_id": 12, "site_id": 18,
+                           "asset_type_id": 1})");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_TRUE(response->asset_created());
+  EXPECT_EQ(response->asset_id(), 40);
+}
+
+TEST_F(AssetLinkerTest, CreateNeedsClientIdAndAssetType) {
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).Times(2).WillRepeatedly(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _)).Times(2).WillRepeatedly(AnswerJson(R"({"record_count": 0, "assets": []})"));
+  auto no_client = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "asset_type_id": 1})");
+  EXPECT_EQ(no_client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(no_client.status().message()), ::testing::StartsWith("client_id: is required to create"));
+  auto no_type = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "client_id": 12})");
+  EXPECT_THAT(std::string(no_type.status().message()), ::testing::StartsWith("asset_type_id: is required"));
+}
+
+TEST_F(AssetLinkerTest, NoCreateWhenNotAllowed) {
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _)).WillOnce(AnswerJson(R"({"record_count": 0, "assets": []})"));
+  auto response = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "client_id": 12, "asset_type_id": 1,
+                           "create_if_missing": false})");
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(response.status().message()), ::testing::HasSubstr("create_if_missing is false"));
+}
+
+TEST_F(AssetLinkerTest, UnknownTicketFailsBeforeAnyAssetWork) {
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/78", _, _))
+      .WillOnce(AnswerStatus(FromHaloHttpStatus(404, "/api/Tickets/78", "")));
+  auto response = Link(R"({"ticket_id": 78, "hostname": "h", "client_id": 1, "asset_type_id": 1})");
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(AssetLinkerTest, SearchesFurtherPagesForAnExactMatch) {
+  std::string first_page = R"({"record_count": 150, "assets": [)";
+  for (int i = 0; i < 100; ++i) first_page += absl::StrCat(i ? "," : "", R"({"id":)", 100 + i, R"(,"inventory_number":"host-)", i, R"("})");
+  first_page += "]}";
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("page_no", "1")), _)).WillOnce(AnswerJson(first_page));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("page_no", "2")), _))
+      .WillOnce(AnswerJson(R"({"record_count": 150, "assets": [{"id": 999, "inventory_number": "HOST"}]})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77})"));
+  auto response = Link(R"({"ticket_id": 77, "hostname": "host"})");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->asset_id(), 999);
+}
+
+}  // namespace
+}  // namespace halopsa
