@@ -1,0 +1,137 @@
+#include "adapters/halopsa/token_cache.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/net/url.h"
+#include "server/error_mapping.h"
+#include "server/json_values.h"
+
+namespace halopsa {
+namespace {
+
+constexpr absl::string_view kTokenEndpoint = "/auth/token";
+constexpr absl::Duration kDefaultTokenLifetime = absl::Hours(1);
+
+std::string Fingerprint(absl::string_view secret) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+absl::StatusOr<std::pair<std::string, absl::Duration>> ParseTokenAnswer(const net::HttpResponse& response) {
+  // 400 and 401 from the token endpoint both mean the credentials are wrong.
+  if (response.status == 400 || response.status == 401) {
+    return WithErrorInfo(absl::UnauthenticatedError(absl::StrCat(
+                             "HaloPSA refused a token for this client_id/client_secret/tenant/scope: ",
+                             HaloErrorText(response.body))),
+                         kReasonTokenRejected,
+                         {{"http_status", absl::StrCat(response.status)}, {"endpoint", std::string(kTokenEndpoint)}});
+  }
+  if (response.status < 200 || response.status > 299) {
+    return FromHaloHttpStatus(response.status, kTokenEndpoint, response.body);
+  }
+  absl::StatusOr<google::protobuf::Value> answer = ParseJson(response.body);
+  std::string token = answer.ok() ? StringField(answer->struct_value(), "access_token") : "";
+  if (token.empty()) {
+    return WithErrorInfo(absl::UnavailableError("HaloPSA /auth/token answered without an access_token"),
+                         kReasonUpstreamBadResponse, {{"endpoint", std::string(kTokenEndpoint)}});
+  }
+  std::optional<int> expires_in = IntField(answer->struct_value(), "expires_in");
+  absl::Duration lifetime = expires_in && *expires_in > 0 ? absl::Seconds(*expires_in) : kDefaultTokenLifetime;
+  return std::make_pair(std::move(token), lifetime);
+}
+
+}  // namespace
+
+std::string TokenCacheKey(const HaloConnection& c) {
+  return absl::StrCat(c.org_id, "\n", c.instance_url, "\n", c.client_id, "\n", Fingerprint(c.client_secret), "\n",
+                      c.tenant, "\n", c.scope);
+}
+
+void TokenCache::Get(const CallContext& context, Callback done) {
+  std::string key = TokenCacheKey(*context.connection);
+  std::string cached;
+  {
+    absl::MutexLock lock(&mutex_);
+    Entry& entry = entries_[key];
+    if (!entry.token.empty() && options_.clock() < entry.refresh_at) {
+      cached = entry.token;
+    } else {
+      entry.waiters.push_back(std::move(done));
+      if (entry.fetching) return;
+      entry.fetching = true;
+      if (entries_.size() > options_.max_entries) EvictOldestLocked();
+    }
+  }
+  if (!cached.empty()) {
+    cache_hits_.fetch_add(1);
+    return done(std::move(cached));
+  }
+  Fetch(context, key);
+}
+
+void TokenCache::Fetch(const CallContext& context, const std::string& key) {
+  const HaloConnection& connection = *context.connection;
+  net::HttpRequest request;
+  request.method = "POST";
+  request.url = absl::StrCat(connection.instance_url, kTokenEndpoint);
+  if (!connection.tenant.empty()) request.url = net::AppendQuery(request.url, {{"tenant", connection.tenant}});
+  request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  // Without scope HaloPSA issues a token that every API call refuses.
+  request.body = net::FormEncode({{"grant_type", "client_credentials"},
+                                  {"client_id", connection.client_id},
+                                  {"client_secret", connection.client_secret},
+                                  {"scope", connection.scope.empty() ? "all" : connection.scope}});
+  token_requests_.fetch_add(1);
+  transport_.Send(std::move(request), context.deadline,
+                  [this, key](absl::StatusOr<net::HttpResponse> response) {
+                    if (!response.ok()) return Complete(key, FromTransportFailure(response.status(), kTokenEndpoint));
+                    Complete(key, ParseTokenAnswer(*response));
+                  });
+}
+
+void TokenCache::Complete(const std::string& key, absl::StatusOr<std::pair<std::string, absl::Duration>> result) {
+  std::vector<Callback> waiters;
+  absl::StatusOr<std::string> token;
+  {
+    absl::MutexLock lock(&mutex_);
+    Entry& entry = entries_[key];
+    entry.fetching = false;
+    waiters.swap(entry.waiters);
+    if (result.ok()) {
+      absl::Duration margin = std::min(options_.refresh_margin, result->second / 10);
+      entry.token = result->first;
+      entry.fetched_at = options_.clock();
+      entry.refresh_at = entry.fetched_at + result->second - margin;
+      token = std::move(result->first);
+    } else {
+      token = result.status();
+    }
+  }
+  for (Callback& waiter : waiters) waiter(token);
+}
+
+void TokenCache::Invalidate(const HaloConnection& connection, absl::string_view token) {
+  absl::MutexLock lock(&mutex_);
+  auto it = entries_.find(TokenCacheKey(connection));
+  if (it != entries_.end() && it->second.token == token) {
+    it->second.token.clear();
+    it->second.refresh_at = absl::InfinitePast();
+  }
+}
+
+void TokenCache::EvictOldestLocked() {
+  auto oldest = entries_.end();
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->second.fetching) continue;
+    if (oldest == entries_.end() || it->second.fetched_at < oldest->second.fetched_at) oldest = it;
+  }
+  if (oldest != entries_.end()) entries_.erase(oldest);
+}
+
+}  // namespace halopsa

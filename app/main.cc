@@ -1,0 +1,137 @@
+// halopsa-server: reads its configuration (flags, each also settable from
+// the environment as HALOPSA_<NAME>), wires the service and serves until
+// SIGTERM or SIGINT.
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "app/server_app.h"
+
+ABSL_FLAG(std::string, grpc_listen, "0.0.0.0:50051", "address:port the gRPC service listens on");
+ABSL_FLAG(std::string, instance_url, "",
+          "default HaloPSA tenant, e.g. https://acme.halopsa.com (calls may name their own, see README)");
+ABSL_FLAG(std::string, client_id, "", "HaloPSA API application client id of the default connection");
+ABSL_FLAG(std::string, client_secret, "",
+          "client secret of the default connection; prefer client_secret_file (flags show in ps)");
+ABSL_FLAG(std::string, client_secret_file, "", "file holding the client secret (e.g. a mounted Kubernetes Secret)");
+ABSL_FLAG(std::string, tenant, "", "HaloPSA tenant for hosted shared-auth deployments (?tenant= on /auth/token)");
+ABSL_FLAG(std::string, scope, "all", "OAuth2 scopes requested with each token (space-separated)");
+ABSL_FLAG(std::string, ca_file, "", "PEM bundle trusted for HaloPSA TLS in addition to the system roots");
+ABSL_FLAG(bool, allow_insecure_http, false, "allow plain http:// HaloPSA URLs (local use and tests only)");
+ABSL_FLAG(bool, allow_private_upstream, false,
+          "allow HaloPSA URLs that resolve to loopback, private, link-local or metadata addresses");
+ABSL_FLAG(int, io_threads, 2, "threads running upstream network I/O");
+ABSL_FLAG(int, max_connections_per_host, 16, "upper bound of pooled HTTPS connections per HaloPSA host");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "bound on DNS + TCP connect + TLS handshake");
+ABSL_FLAG(absl::Duration, io_timeout, absl::Seconds(30), "bound on each upstream write and response read");
+ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30), "work bound of calls that carry no gRPC deadline");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20), "time calls in flight get to finish on SIGTERM");
+
+namespace {
+
+constexpr absl::string_view kEnvPrefix = "HALOPSA_";
+
+[[noreturn]] void Fail(absl::string_view message) {
+  std::cerr << "halopsa-server: " << message << std::endl;
+  std::exit(2);
+}
+
+// Sets every flag defined in this file from HALOPSA_<FLAG> when present;
+// the command line, parsed afterwards, still wins.
+void ApplyEnvironment() {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::EndsWith(flag->Filename(), "app/main.cc")) continue;
+    std::string variable = absl::StrCat(kEnvPrefix, absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    std::string error;
+    if (value != nullptr && !flag->ParseFrom(value, &error)) Fail(absl::StrCat(variable, ": ", error));
+  }
+}
+
+std::string ReadSecretFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) Fail(absl::StrCat("cannot read client_secret_file ", path));
+  std::stringstream content;
+  content << file.rdbuf();
+  return std::string(absl::StripTrailingAsciiWhitespace(content.str()));
+}
+
+std::shared_ptr<const halopsa::HaloConnection> DefaultConnection() {
+  std::string url = absl::GetFlag(FLAGS_instance_url);
+  if (url.empty()) return nullptr;
+  auto connection = std::make_shared<halopsa::HaloConnection>();
+  connection->instance_url = std::string(absl::StripSuffix(url, "/"));
+  connection->client_id = absl::GetFlag(FLAGS_client_id);
+  connection->client_secret = absl::GetFlag(FLAGS_client_secret);
+  std::string secret_file = absl::GetFlag(FLAGS_client_secret_file);
+  if (!secret_file.empty()) {
+    if (!connection->client_secret.empty()) Fail("set client_secret or client_secret_file, not both");
+    connection->client_secret = ReadSecretFile(secret_file);
+  }
+  if (connection->client_id.empty() || connection->client_secret.empty()) {
+    Fail("instance_url needs client_id and client_secret (or client_secret_file)");
+  }
+  connection->tenant = absl::GetFlag(FLAGS_tenant);
+  connection->scope = absl::GetFlag(FLAGS_scope);
+  return connection;
+}
+
+halopsa::ServerConfig ReadConfig() {
+  halopsa::ServerConfig config;
+  config.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  config.default_connection = DefaultConnection();
+  config.transport.threads = absl::GetFlag(FLAGS_io_threads);
+  config.transport.extra_ca_file = absl::GetFlag(FLAGS_ca_file);
+  config.transport.allow_insecure_http = absl::GetFlag(FLAGS_allow_insecure_http);
+  config.transport.allow_private_addresses = absl::GetFlag(FLAGS_allow_private_upstream);
+  config.transport.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
+  config.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  config.transport.io_timeout = absl::GetFlag(FLAGS_io_timeout);
+  config.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "halopsa-server: the ext-halopsa gRPC service.\n"
+      "Every flag --name can also be set with the environment variable HALOPSA_<NAME>\n"
+      "(e.g. --instance_url as HALOPSA_INSTANCE_URL); the command line wins.");
+  ApplyEnvironment();
+  absl::ParseCommandLine(argc, argv);
+
+  // Block the shutdown signals in every thread; main waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  halopsa::ServerConfig config = ReadConfig();
+  bool has_default = config.default_connection != nullptr;
+  std::string default_url = has_default ? config.default_connection->instance_url : "";
+  absl::StatusOr<std::unique_ptr<halopsa::ServerApp>> app = halopsa::ServerApp::Start(std::move(config));
+  if (!app.ok()) Fail(app.status().ToString());
+  std::cout << "halopsa-server: gRPC on port " << (*app)->grpc_port() << ", default HaloPSA "
+            << (has_default ? default_url : "(none: calls must carry x-halopsa-* metadata)") << std::endl;
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cout << "halopsa-server: signal " << signal_number << ", draining calls in flight" << std::endl;
+  (*app)->Shutdown();
+  return 0;
+}

@@ -1,0 +1,54 @@
+#ifndef HALOPSA_APP_SERVER_APP_H_
+#define HALOPSA_APP_SERVER_APP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "adapters/halopsa/token_cache.h"
+#include "adapters/net/beast_http_transport.h"
+#include "server/halo_api.h"
+
+namespace halopsa {
+
+// Everything halopsa-server is configured with (see app/main.cc for the
+// flags and environment variables that fill it).
+struct ServerConfig {
+  std::string grpc_listen = "0.0.0.0:50051";
+  // The default HaloPSA connection; null when none is configured.
+  std::shared_ptr<const HaloConnection> default_connection;
+  net::BeastTransportOptions transport;
+  TokenCacheOptions tokens;
+  absl::Duration default_deadline = absl::Seconds(30);
+  // How long shutdown waits for calls in flight before cancelling them.
+  absl::Duration shutdown_grace = absl::Seconds(20);
+};
+
+// The composition root: builds the transport, token cache, HaloPSA REST
+// client, actions and gRPC server, and tears them down in order. Used by
+// main and by the integration tests, so both run the same wiring.
+class ServerApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServerApp>> Start(ServerConfig config);
+  ~ServerApp();
+
+  // The bound gRPC port (useful when listening on port 0).
+  int grpc_port() const;
+
+  // Health turns NOT_SERVING, calls in flight get `shutdown_grace` to
+  // finish, then the upstream transport stops. Idempotent.
+  void Shutdown();
+
+  const TokenCache& tokens() const;
+  const net::BeastHttpTransport& transport() const;
+
+ private:
+  struct Parts;
+  explicit ServerApp(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace halopsa
+
+#endif  // HALOPSA_APP_SERVER_APP_H_

@@ -1,0 +1,159 @@
+// halopsa-cli: calls HaloPsaService from a shell.
+//   halopsa-cli [--target=host:port] <action> '<request JSON>'
+//   halopsa-cli [--target=host:port] health
+// <action> is a product-page name (create_ticket) or an RPC name
+// (CreateTicket). Prints the response as JSON; on failure prints the gRPC
+// code, message and error details to stderr and exits 1.
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "halopsa/v1/halopsa.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of halopsa-server's gRPC listener");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of the call");
+
+namespace {
+
+using Stub = halopsa::v1::HaloPsaService::Stub;
+using Runner = std::function<int(Stub&, const std::string&)>;
+
+void PrintError(const grpc::Status& status) {
+  std::cerr << "error: " << status.error_code() << " " << status.error_message() << "\n";
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return;
+  for (const auto& detail : rich.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad_request;
+    std::string json;
+    if (detail.UnpackTo(&info)) {
+      (void)google::protobuf::util::MessageToJsonString(info, &json);
+    } else if (detail.UnpackTo(&bad_request)) {
+      (void)google::protobuf::util::MessageToJsonString(bad_request, &json);
+    }
+    if (!json.empty()) std::cerr << "detail: " << json << "\n";
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_timeout)));
+  return context;
+}
+
+template <typename Request, typename Response>
+Runner Rpc(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*)) {
+  return [method](Stub& stub, const std::string& json) {
+    Request request;
+    google::protobuf::util::JsonParseOptions strict;
+    auto parsed = google::protobuf::util::JsonStringToMessage(json, &request, strict);
+    if (!parsed.ok()) {
+      std::cerr << "error: request JSON: " << parsed.message() << "\n";
+      return 2;
+    }
+    Response response;
+    auto context = CallContext();
+    grpc::Status status = (stub.*method)(context.get(), request, &response);
+    if (!status.ok()) {
+      PrintError(status);
+      return 1;
+    }
+    std::string out;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    options.add_whitespace = true;
+    (void)google::protobuf::util::MessageToJsonString(response, &out, options);
+    std::cout << out;
+    return 0;
+  };
+}
+
+const std::map<std::string, Runner>& Actions() {
+  static const auto* actions = new std::map<std::string, Runner>{
+      {"create_ticket", Rpc(&Stub::CreateTicket)},
+      {"update_ticket", Rpc(&Stub::UpdateTicket)},
+      {"search_tickets", Rpc(&Stub::SearchTickets)},
+      {"add_action", Rpc(&Stub::AddAction)},
+      {"link_asset_to_ticket", Rpc(&Stub::LinkAssetToTicket)},
+      {"lookup_client_site", Rpc(&Stub::LookupClientSite)},
+  };
+  return *actions;
+}
+
+// "CreateTicket" -> "create_ticket".
+std::string SnakeCase(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      if (!out.empty()) out += '_';
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The standard health service, called with hand-encoded bytes (its messages
+// are not in this project's protos): an empty request; SERVING is 0x08 0x01.
+int Health(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  auto context = CallContext();
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(context.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status result) {
+                   status = std::move(result);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (!status.ok()) {
+    PrintError(status);
+    return 1;
+  }
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response.Dump(&slices).ok()) {
+    for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  bool serving = bytes == std::string("\x08\x01", 2);
+  std::cout << (serving ? "SERVING" : "NOT_SERVING") << "\n";
+  return serving ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "halopsa-cli [--target=host:port] <action> '<JSON request>' | health\n"
+      "actions: create_ticket update_ticket search_tickets add_action link_asset_to_ticket lookup_client_site");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+  if (args.size() == 2 && std::string(args[1]) == "health") return Health(channel);
+  if (args.size() != 3) {
+    std::cerr << absl::ProgramUsageMessage() << "\n";
+    return 2;
+  }
+  auto action = Actions().find(SnakeCase(args[1]));
+  if (action == Actions().end()) {
+    std::cerr << "error: unknown action " << args[1] << "\n" << absl::ProgramUsageMessage() << "\n";
+    return 2;
+  }
+  auto stub = halopsa::v1::HaloPsaService::NewStub(channel);
+  return action->second(*stub, args[2]);
+}

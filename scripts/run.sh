@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing, builds, starts the HaloPSA
+# simulator (HTTPS on loopback) and halopsa-server against it, and prints
+# how to call the service. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+BIN=build/bin
+CERTS=tests/testdata/certs
+GRPC_PORT=${HALOPSA_GRPC_PORT:-50051}
+
+SIM_LOG=$(mktemp)
+"$BIN/halopsa-sim" --listen=127.0.0.1:0 --tls_cert="$CERTS/server.pem" --tls_key="$CERTS/server.key" \
+  --client_id=sim-client --client_secret=sim-secret >"$SIM_LOG" 2>&1 &
+SIM_PID=$!
+trap 'kill $SIM_PID $SERVER_PID 2>/dev/null; rm -f "$SIM_LOG"' EXIT
+SERVER_PID=""
+for _ in $(seq 100); do
+  SIM_URL=$(sed -n 's/^halopsa-sim listening on //p' "$SIM_LOG")
+  [ -n "$SIM_URL" ] && break
+  kill -0 $SIM_PID 2>/dev/null || { cat "$SIM_LOG"; exit 1; }
+  sleep 0.1
+done
+[ -n "$SIM_URL" ] || { echo "the simulator did not start"; cat "$SIM_LOG"; exit 1; }
+
+# The simulator's certificate is signed by the test CA; it runs on
+# loopback, which only allow_private_upstream permits.
+HALOPSA_INSTANCE_URL="$SIM_URL" HALOPSA_CLIENT_ID=sim-client HALOPSA_CLIENT_SECRET=sim-secret \
+HALOPSA_CA_FILE="$CERTS/ca.pem" HALOPSA_ALLOW_PRIVATE_UPSTREAM=1 \
+HALOPSA_GRPC_LISTEN="127.0.0.1:$GRPC_PORT" "$BIN/halopsa-server" &
+SERVER_PID=$!
+
+for _ in $(seq 100); do
+  "$BIN/halopsa-cli" --target="127.0.0.1:$GRPC_PORT" health >/dev/null 2>&1 && break
+  kill -0 $SERVER_PID 2>/dev/null || exit 1
+  sleep 0.1
+done
+
+cat <<TXT
+
+ext-halopsa is running: gRPC on 127.0.0.1:$GRPC_PORT, HaloPSA simulator at $SIM_URL.
+Try it from another terminal:
+
+  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT create_ticket '{"summary": "Test detection", "client_id": 12, "site_id": 18}'
+  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT search_tickets '{"client_id": 12}'
+  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT add_action '{"ticket_id": 2884, "note": "triage notes", "timetaken": 1}'
+  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT link_asset_to_ticket '{"ticket_id": 2884, "hostname": "CONTOSO-LT-7"}'
+  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT lookup_client_site '{"type": "site", "client_id": 12}'
+
+Ctrl-C stops the server and the simulator.
+TXT
+wait $SERVER_PID

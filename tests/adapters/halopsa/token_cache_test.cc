@@ -1,0 +1,157 @@
+#include "adapters/halopsa/token_cache.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/error_mapping.h"
+#include "tests/adapters/halopsa/mock_http_transport.h"
+
+namespace halopsa {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StrictMock;
+using testing::MockHttpTransport;
+using testing::RequestTo;
+using testing::Respond;
+
+constexpr char kSecret[] = "s3cr3t&value=";
+
+class TokenCacheTest : public ::testing::Test {
+ protected:
+  TokenCacheTest() {
+    connection_->instance_url = "https://acme.halopsa.com";
+    connection_->client_id = "client-1";
+    connection_->client_secret = kSecret;
+  }
+
+  static TokenCacheOptions OptionsWithClock(const absl::Time* now) {
+    TokenCacheOptions options;
+    options.clock = [now] { return *now; };
+    return options;
+  }
+
+  absl::StatusOr<std::string> Get(std::shared_ptr<HaloConnection> connection = nullptr) {
+    std::optional<absl::StatusOr<std::string>> result;
+    cache_.Get(CallContext{connection ? connection : connection_, absl::InfiniteFuture()},
+               [&](absl::StatusOr<std::string> token) { result = std::move(token); });
+    EXPECT_TRUE(result.has_value());
+    return result.value_or(absl::InternalError("no answer"));
+  }
+
+  StrictMock<MockHttpTransport> transport_;
+  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+  TokenCache cache_{transport_, OptionsWithClock(&now_)};
+  std::shared_ptr<HaloConnection> connection_ = std::make_shared<HaloConnection>();
+};
+
+TEST_F(TokenCacheTest, RequestsTheDocumentedFormAndCaches) {
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://acme.halopsa.com/auth/token"), _, _))
+      .WillOnce([](net::HttpRequest request, absl::Time, net::HttpTransport::Callback done) {
+        EXPECT_EQ(request.body,
+                  "grant_type=client_credentials&client_id=client-1&client_secret=s3cr3t%26value%3D&scope=all");
+        EXPECT_THAT(request.headers, ::testing::Contains(::testing::Pair("Content-Type",
+                                                                          "application/x-www-form-urlencoded")));
+        done(net::HttpResponse{200, "application/json",
+                               R"({"access_token":"tok-1","token_type":"Bearer","expires_in":3600})"});
+      });
+  EXPECT_EQ(*Get(), "tok-1");
+  EXPECT_EQ(*Get(), "tok-1");
+  EXPECT_EQ(cache_.token_requests(), 1);
+  EXPECT_EQ(cache_.cache_hits(), 1);
+}
+
+TEST_F(TokenCacheTest, TenantGoesInTheQueryAndScopeIsTheConfiguredOne) {
+  connection_->tenant = "acme tenant";
+  connection_->scope = "read:tickets edit:tickets";
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://acme.halopsa.com/auth/token?tenant=acme%20tenant"), _, _))
+      .WillOnce([](net::HttpRequest request, absl::Time, net::HttpTransport::Callback done) {
+        EXPECT_THAT(request.body, HasSubstr("&scope=read%3Atickets%20edit%3Atickets"));
+        done(net::HttpResponse{200, "", R"({"access_token":"t","expires_in":3600})"});
+      });
+  EXPECT_TRUE(Get().ok());
+}
+
+TEST_F(TokenCacheTest, RefreshesShortlyBeforeExpiry) {
+  EXPECT_CALL(transport_, Send(_, _, _))
+      .WillOnce(Respond(200, R"({"access_token":"old","expires_in":3600})"))
+      .WillOnce(Respond(200, R"({"access_token":"new","expires_in":3600})"));
+  EXPECT_EQ(*Get(), "old");
+  now_ += absl::Seconds(3600 - 61);
+  EXPECT_EQ(*Get(), "old");
+  now_ += absl::Seconds(2);  // inside the 60 s refresh margin
+  EXPECT_EQ(*Get(), "new");
+}
+
+TEST_F(TokenCacheTest, ConcurrentCallersShareOneTokenRequest) {
+  net::HttpTransport::Callback pending;
+  EXPECT_CALL(transport_, Send(_, _, _)).WillOnce([&](net::HttpRequest, absl::Time, net::HttpTransport::Callback done) {
+    pending = std::move(done);
+  });
+  std::vector<absl::StatusOr<std::string>> results;
+  for (int i = 0; i < 10; ++i) {
+    cache_.Get(CallContext{connection_, absl::InfiniteFuture()},
+               [&](absl::StatusOr<std::string> token) { results.push_back(std::move(token)); });
+  }
+  EXPECT_TRUE(results.empty());
+  pending(net::HttpResponse{200, "", R"({"access_token":"shared","expires_in":3600})"});
+  ASSERT_EQ(results.size(), 10u);
+  for (const auto& token : results) EXPECT_EQ(*token, "shared");
+  EXPECT_EQ(cache_.token_requests(), 1);
+}
+
+TEST_F(TokenCacheTest, KeysSeparateOrgsSecretsAndTenants) {
+  EXPECT_CALL(transport_, Send(_, _, _)).Times(4).WillRepeatedly(Respond(200, R"({"access_token":"t"})"));
+  auto other_org = std::make_shared<HaloConnection>(*connection_);
+  other_org->org_id = "org-2";
+  auto rotated = std::make_shared<HaloConnection>(*connection_);
+  rotated->client_secret = "rotated";
+  auto tenant = std::make_shared<HaloConnection>(*connection_);
+  tenant->tenant = "t2";
+  for (const auto& connection : {connection_, other_org, rotated, tenant}) EXPECT_TRUE(Get(connection).ok());
+  EXPECT_TRUE(Get().ok());  // cached
+  EXPECT_THAT(TokenCacheKey(*connection_), Not(HasSubstr(kSecret)));
+}
+
+TEST_F(TokenCacheTest, InvalidateDropsOnlyTheRejectedToken) {
+  EXPECT_CALL(transport_, Send(_, _, _))
+      .WillOnce(Respond(200, R"({"access_token":"first"})"))
+      .WillOnce(Respond(200, R"({"access_token":"second"})"));
+  EXPECT_EQ(*Get(), "first");
+  cache_.Invalidate(*connection_, "stale-other-token");
+  EXPECT_EQ(*Get(), "first");
+  cache_.Invalidate(*connection_, "first");
+  EXPECT_EQ(*Get(), "second");
+}
+
+TEST_F(TokenCacheTest, RejectedCredentialsAreUnauthenticatedWithoutTheSecret) {
+  EXPECT_CALL(transport_, Send(_, _, _)).WillOnce(Respond(401, R"({"error":"invalid_client"})"));
+  absl::StatusOr<std::string> token = Get();
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(token.status().message()), HasSubstr("invalid_client"));
+  EXPECT_THAT(std::string(token.status().message()), Not(HasSubstr(kSecret)));
+  EXPECT_EQ(GetErrorInfo(token.status())->reason(), "UPSTREAM_TOKEN_REJECTED");
+  EXPECT_EQ(GetErrorInfo(token.status())->metadata().at("http_status"), "401");
+}
+
+TEST_F(TokenCacheTest, FailuresAreNotCached) {
+  EXPECT_CALL(transport_, Send(_, _, _))
+      .WillOnce([](net::HttpRequest, absl::Time, net::HttpTransport::Callback done) {
+        done(absl::UnavailableError("connection refused"));
+      })
+      .WillOnce(Respond(200, R"({"access_token":"t"})"));
+  absl::StatusOr<std::string> failed = Get();
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(failed.status())->reason(), "UPSTREAM_UNREACHABLE");
+  EXPECT_EQ(*Get(), "t");
+}
+
+TEST_F(TokenCacheTest, AnswerWithoutTokenIsAnError) {
+  EXPECT_CALL(transport_, Send(_, _, _)).WillOnce(Respond(200, R"({"token_type":"Bearer"})"));
+  EXPECT_EQ(GetErrorInfo(Get().status())->reason(), "UPSTREAM_BAD_RESPONSE");
+}
+
+}  // namespace
+}  // namespace halopsa
