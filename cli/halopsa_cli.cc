@@ -112,7 +112,8 @@ std::string SnakeCase(const std::string& name) {
 int Health(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::GenericStub stub(channel);
   auto context = CallContext();
-  grpc::ByteBuffer request;
+  grpc::Slice no_bytes;  // an empty message still needs one slice
+  grpc::ByteBuffer request(&no_bytes, 1);
   grpc::ByteBuffer response;
   grpc::Status status;
   absl::Notification done;

@@ -1,0 +1,136 @@
+// ServerApp against a hand-driven upstream that holds API requests until the
+// test releases them: deadlines bound upstream work, and shutdown lets calls
+// in flight finish.
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "adapters/net/http_server.h"
+#include "app/server_app.h"
+#include "halopsa/v1/halopsa.grpc.pb.h"
+#include "tests/integration/health_probe.h"
+
+namespace halopsa {
+namespace {
+
+// Answers token requests at once and holds every /api/ request.
+class HoldingUpstream {
+ public:
+  HoldingUpstream() {
+    auto server = net::HttpServer::Start({}, [this](net::ServerRequest request, net::Responder respond) {
+      if (absl::StartsWith(request.target, "/auth/token")) {
+        return respond({200, "application/json", {}, R"({"access_token":"t","expires_in":3600})"});
+      }
+      absl::MutexLock lock(&mutex_);
+      held_.push_back(std::move(respond));
+    });
+    EXPECT_TRUE(server.ok());
+    server_ = *std::move(server);
+  }
+
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", server_->port()); }
+
+  bool WaitForHeld(size_t count) {
+    absl::MutexLock lock(&mutex_);
+    auto enough = [this, count] { return held_.size() >= count; };
+    return mutex_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+  }
+
+  void ReleaseAll(int status, const std::string& body) {
+    std::deque<net::Responder> held;
+    {
+      absl::MutexLock lock(&mutex_);
+      held.swap(held_);
+    }
+    for (auto& respond : held) respond({status, "application/json", {}, body});
+  }
+
+  ~HoldingUpstream() {
+    ReleaseAll(503, "");
+    server_->Shutdown();
+  }
+
+ private:
+  std::unique_ptr<net::HttpServer> server_;
+  absl::Mutex mutex_;
+  std::deque<net::Responder> held_ ABSL_GUARDED_BY(mutex_);
+};
+
+std::unique_ptr<ServerApp> StartApp(const std::string& upstream, absl::Duration default_deadline) {
+  ServerConfig config;
+  config.grpc_listen = "127.0.0.1:0";
+  auto connection = std::make_shared<HaloConnection>();
+  connection->instance_url = upstream;
+  connection->client_id = "c";
+  connection->client_secret = "s";
+  config.default_connection = connection;
+  config.transport.allow_insecure_http = true;
+  config.transport.allow_private_addresses = true;
+  config.default_deadline = default_deadline;
+  config.shutdown_grace = absl::Seconds(20);
+  auto app = ServerApp::Start(config);
+  EXPECT_TRUE(app.ok()) << app.status();
+  return app.ok() ? *std::move(app) : nullptr;
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const ServerApp& app) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", app.grpc_port()), grpc::InsecureChannelCredentials());
+}
+
+TEST(ServerLifecycleTest, CallWithoutDeadlineIsBoundedByTheDefault) {
+  HoldingUpstream upstream;
+  auto app = StartApp(upstream.url(), absl::Milliseconds(300));
+  auto stub = v1::HaloPsaService::NewStub(ChannelTo(*app));
+  grpc::ClientContext context;  // no deadline: the server's default applies
+  v1::CreateTicketRequest request;
+  request.set_summary("held");
+  v1::CreateTicketResponse response;
+  grpc::Status status = stub->CreateTicket(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_TRUE(upstream.WaitForHeld(1));  // it did reach upstream, and gave up there
+}
+
+TEST(ServerLifecycleTest, ShutdownLetsCallsInFlightFinish) {
+  HoldingUpstream upstream;
+  auto app = StartApp(upstream.url(), absl::Seconds(30));
+  auto channel = ChannelTo(*app);
+  auto stub = v1::HaloPsaService::NewStub(channel);
+
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::CreateTicketRequest request;
+  request.set_summary("in flight");
+  v1::CreateTicketResponse response;
+  grpc::Status status;
+  absl::Notification finished;
+  stub->async()->CreateTicket(&context, &request, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    finished.Notify();
+  });
+  ASSERT_TRUE(upstream.WaitForHeld(1));
+
+  std::thread shutdown([&] { app->Shutdown(); });
+  // Health leaves SERVING first; once it has, shutdown is under way.
+  bool serving = true;
+  for (int attempt = 0; attempt < 200 && serving; ++attempt) serving = testing::IsServing(channel);
+  EXPECT_FALSE(serving);
+  EXPECT_FALSE(finished.HasBeenNotified());
+
+  upstream.ReleaseAll(200, R"({"id": 5000, "summary": "in flight"})");
+  ASSERT_TRUE(finished.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.id(), 5000);
+  shutdown.join();
+}
+
+}  // namespace
+}  // namespace halopsa
