@@ -20,6 +20,9 @@
 #include "app/server_app.h"
 
 ABSL_FLAG(std::string, grpc_listen, "0.0.0.0:50051", "address:port the gRPC service listens on");
+ABSL_FLAG(std::string, admin_listen, "0.0.0.0:9090",
+          "address:port of /healthz, /readyz and /metrics (keep it off the public network); empty = off");
+ABSL_FLAG(std::string, log_level, "info", "least severe log level written: debug, info, warning or error");
 ABSL_FLAG(std::string, instance_url, "",
           "default HaloPSA tenant, e.g. https://acme.halopsa.com (calls may name their own, see README)");
 ABSL_FLAG(std::string, client_id, "", "HaloPSA API application client id of the default connection");
@@ -91,6 +94,10 @@ std::shared_ptr<const halopsa::HaloConnection> DefaultConnection() {
 halopsa::ServerConfig ReadConfig() {
   halopsa::ServerConfig config;
   config.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  config.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  absl::StatusOr<halopsa::LogLevel> log_level = halopsa::ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!log_level.ok()) Fail(log_level.status().message());
+  config.log_level = *log_level;
   config.default_connection = DefaultConnection();
   config.transport.threads = absl::GetFlag(FLAGS_io_threads);
   config.transport.extra_ca_file = absl::GetFlag(FLAGS_ca_file);
@@ -111,6 +118,9 @@ int main(int argc, char** argv) {
       "halopsa-server: the ext-halopsa gRPC service.\n"
       "Every flag --name can also be set with the environment variable HALOPSA_<NAME>\n"
       "(e.g. --instance_url as HALOPSA_INSTANCE_URL); the command line wins.");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "app/main.cc"); };
+  absl::SetFlagsUsageConfig(usage);
   ApplyEnvironment();
   absl::ParseCommandLine(argc, argv);
 

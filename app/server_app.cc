@@ -9,8 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/halopsa/halo_rest_client.h"
+#include "adapters/net/http_server.h"
+#include "app/admin_endpoints.h"
 #include "server/grpc_service.h"
 #include "server/halopsa_actions.h"
+#include "server/service_metrics.h"
 
 namespace halopsa {
 
@@ -18,13 +21,19 @@ namespace halopsa {
 // gRPC server goes before the service it calls, and the transport last.
 struct ServerApp::Parts {
   ServerConfig config;
+  MetricsRegistry registry;
+  std::unique_ptr<ServiceMetrics> metrics;
+  std::unique_ptr<Logger> logger;
   std::unique_ptr<net::BeastHttpTransport> transport;
   std::unique_ptr<TokenCache> tokens;
   std::unique_ptr<HaloRestClient> halo;
   std::unique_ptr<HaloPsaActions> actions;
   std::unique_ptr<HaloPsaGrpcService> service;
   std::unique_ptr<grpc::Server> server;
+  // Declared after the server so that it is destroyed first.
+  std::unique_ptr<net::HttpServer> admin;
   int grpc_port = 0;
+  std::atomic<bool> ready{false};
   absl::Mutex shutdown_mutex;
   bool shut_down ABSL_GUARDED_BY(shutdown_mutex) = false;
 };
@@ -37,11 +46,25 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> transport = net::BeastHttpTransport::Create(c.transport);
   if (!transport.ok()) return transport.status();
   parts->transport = *std::move(transport);
+  parts->metrics = std::make_unique<ServiceMetrics>(parts->registry);
+  parts->logger = std::make_unique<Logger>(c.log_level, c.log_output);
   parts->tokens = std::make_unique<TokenCache>(*parts->transport, c.tokens);
-  parts->halo = std::make_unique<HaloRestClient>(*parts->transport, *parts->tokens);
+  parts->halo = std::make_unique<HaloRestClient>(*parts->transport, *parts->tokens, parts->metrics.get());
   parts->actions = std::make_unique<HaloPsaActions>(*parts->halo);
   parts->service = std::make_unique<HaloPsaGrpcService>(
-      *parts->actions, ServiceOptions{c.default_connection, c.default_deadline});
+      *parts->actions,
+      ServiceOptions{c.default_connection, c.default_deadline, parts->logger.get(), parts->metrics.get()});
+  // Figures the adapters keep themselves, read at scrape time.
+  const TokenCache* tokens = parts->tokens.get();
+  const net::BeastHttpTransport* upstream = parts->transport.get();
+  parts->registry.AddCallback("halopsa_token_requests_total", "OAuth2 token requests sent to HaloPSA.", "counter",
+                              [tokens] { return static_cast<double>(tokens->token_requests()); });
+  parts->registry.AddCallback("halopsa_token_cache_hits_total", "Calls served a cached HaloPSA token.", "counter",
+                              [tokens] { return static_cast<double>(tokens->cache_hits()); });
+  parts->registry.AddCallback("halopsa_upstream_open_connections", "Open connections to HaloPSA hosts.", "gauge",
+                              [upstream] { return static_cast<double>(upstream->open_connections()); });
+  parts->registry.AddCallback("halopsa_upstream_connections_opened_total", "Connections ever opened to HaloPSA.",
+                              "counter", [upstream] { return static_cast<double>(upstream->connections_opened()); });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -58,7 +81,21 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   if (!parts->server || parts->grpc_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", c.grpc_listen));
   }
+  if (!c.admin_listen.empty()) {
+    net::HttpServerOptions admin_options;
+    admin_options.listen = c.admin_listen;
+    absl::StatusOr<std::unique_ptr<net::HttpServer>> admin = net::HttpServer::Start(
+        admin_options, AdminHandler(parts->registry, [ready = &parts->ready] { return ready->load(); }));
+    if (!admin.ok()) return admin.status();
+    parts->admin = *std::move(admin);
+  }
   parts->server->GetHealthCheckService()->SetServingStatus(true);
+  parts->ready = true;
+  parts->logger->Log(LogLevel::kInfo, "started",
+                     {{"grpc_port", static_cast<int64_t>(parts->grpc_port)},
+                      {"admin_port", static_cast<int64_t>(parts->admin ? parts->admin->port() : 0)},
+                      {"default_instance_url", c.default_connection ? absl::string_view(c.default_connection->instance_url)
+                                                                    : absl::string_view()}});
   return std::unique_ptr<ServerApp>(new ServerApp(std::move(parts)));
 }
 
@@ -68,10 +105,14 @@ ServerApp::~ServerApp() { Shutdown(); }
 
 int ServerApp::grpc_port() const { return parts_->grpc_port; }
 
+int ServerApp::admin_port() const { return parts_->admin ? parts_->admin->port() : 0; }
+
 void ServerApp::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mutex);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
+  parts_->ready = false;
+  parts_->logger->Log(LogLevel::kInfo, "draining", {{"grace_s", absl::ToDoubleSeconds(parts_->config.shutdown_grace)}});
   parts_->server->GetHealthCheckService()->SetServingStatus(false);
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
   parts_->server->Wait();

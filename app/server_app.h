@@ -1,6 +1,7 @@
 #ifndef HALOPSA_APP_SERVER_APP_H_
 #define HALOPSA_APP_SERVER_APP_H_
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "adapters/halopsa/token_cache.h"
 #include "adapters/net/beast_http_transport.h"
 #include "server/halo_api.h"
+#include "server/logger.h"
 
 namespace halopsa {
 
@@ -16,6 +18,10 @@ namespace halopsa {
 // flags and environment variables that fill it).
 struct ServerConfig {
   std::string grpc_listen = "0.0.0.0:50051";
+  // /healthz, /readyz, /metrics; empty = no admin listener.
+  std::string admin_listen;
+  LogLevel log_level = LogLevel::kInfo;
+  std::FILE* log_output = stdout;
   // The default HaloPSA connection; null when none is configured.
   std::shared_ptr<const HaloConnection> default_connection;
   net::BeastTransportOptions transport;
@@ -39,6 +45,9 @@ class ServerApp {
   // Health turns NOT_SERVING, calls in flight get `shutdown_grace` to
   // finish, then the upstream transport stops. Idempotent.
   void Shutdown();
+
+  // The bound admin port; 0 without an admin listener.
+  int admin_port() const;
 
   const TokenCache& tokens() const;
   const net::BeastHttpTransport& transport() const;

@@ -135,6 +135,24 @@ std::string Sanitize(std::string text) {
   return text;
 }
 
+HttpRow RowFor(int http_status) {
+  HttpRow row = ClassRow(http_status);
+  for (const HttpRow& candidate : kHttpTable) {
+    if (candidate.http_status == http_status) row = candidate;
+  }
+  return row;
+}
+
+// "<upstream> <endpoint> answered HTTP <status>: <its error text>".
+absl::Status HttpAnswerStatus(absl::string_view upstream, absl::StatusCode code, absl::string_view reason,
+                              int http_status, absl::string_view endpoint, absl::string_view body) {
+  std::string text = HaloErrorText(body);
+  std::string message = absl::StrCat(upstream, " ", endpoint, " answered HTTP ", http_status);
+  if (!text.empty()) absl::StrAppend(&message, ": ", text);
+  return WithErrorInfo(absl::Status(code, message), reason,
+                       {{"http_status", absl::StrCat(http_status)}, {"endpoint", std::string(endpoint)}});
+}
+
 }  // namespace
 
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
@@ -177,15 +195,13 @@ std::string HaloErrorText(absl::string_view body) {
 }
 
 absl::Status FromHaloHttpStatus(int http_status, absl::string_view endpoint, absl::string_view body) {
-  HttpRow row = ClassRow(http_status);
-  for (const HttpRow& candidate : kHttpTable) {
-    if (candidate.http_status == http_status) row = candidate;
-  }
-  std::string text = HaloErrorText(body);
-  std::string message = absl::StrCat("HaloPSA ", endpoint, " answered HTTP ", http_status);
-  if (!text.empty()) absl::StrAppend(&message, ": ", text);
-  return WithErrorInfo(absl::Status(row.code, message), row.reason,
-                       {{"http_status", absl::StrCat(http_status)}, {"endpoint", std::string(endpoint)}});
+  HttpRow row = RowFor(http_status);
+  return HttpAnswerStatus("HaloPSA", row.code, row.reason, http_status, endpoint, body);
+}
+
+absl::Status FromLimaCharlieHttpStatus(int http_status, absl::string_view endpoint, absl::string_view body) {
+  return HttpAnswerStatus("LimaCharlie", RowFor(http_status).code, kReasonLimaCharlieApi, http_status, endpoint,
+                          body);
 }
 
 absl::Status FromTransportFailure(const absl::Status& failure, absl::string_view endpoint) {

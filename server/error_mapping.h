@@ -29,6 +29,7 @@ inline constexpr absl::string_view kReasonUpstreamUnreachable = "UPSTREAM_UNREAC
 inline constexpr absl::string_view kReasonUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE";
 inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
 inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
+inline constexpr absl::string_view kReasonLimaCharlieApi = "LIMACHARLIE_API_ERROR";
 
 // Attaches ErrorInfo{reason, kErrorDomain, metadata} to `status`.
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
@@ -52,6 +53,12 @@ std::string HaloErrorText(absl::string_view body);
 // http_status and endpoint. `endpoint` is a path without query.
 absl::Status FromHaloHttpStatus(int http_status, absl::string_view endpoint,
                                 absl::string_view body);
+
+// A non-2xx answer of LimaCharlie's own REST API (hive secrets): the code
+// by the same table as HaloPSA's, reason LIMACHARLIE_API_ERROR, message
+// "LimaCharlie <endpoint> answered <status>: <its text>", metadata
+// http_status and endpoint.
+absl::Status FromLimaCharlieHttpStatus(int http_status, absl::string_view endpoint, absl::string_view body);
 
 // A request that got no HTTP answer (timeout, refused connection, TLS
 // failure, refused address) keeps the transport's code and gets a reason by

@@ -51,23 +51,53 @@ absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
   return connection;
 }
 
+void HaloPsaGrpcService::Observe(absl::string_view method, const grpc::CallbackServerContext& context,
+                                 const CallStats& stats, absl::Time start, const absl::Status& status) const {
+  absl::Duration elapsed = absl::Now() - start;
+  std::string code = absl::StatusCodeToString(status.code());
+  if (options_.metrics != nullptr) {
+    options_.metrics->rpc_calls.With({std::string(method), code}).Increment();
+    options_.metrics->rpc_latency.With({std::string(method)}).Observe(absl::ToDoubleSeconds(elapsed));
+  }
+  if (options_.logger == nullptr) return;
+  const auto& metadata = context.client_metadata();
+  std::string org = MetadataValue(metadata, kOrgIdHeader).value_or("");
+  std::string request_id = MetadataValue(metadata, kRequestIdHeader).value_or("");
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  options_.logger->Log(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "rpc",
+                       {{"method", method},
+                        {"org", org},
+                        {"request_id", request_id},
+                        {"code", code},
+                        {"reason", info ? absl::string_view(info->reason()) : absl::string_view()},
+                        {"error", status.message()},
+                        {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
+                        {"upstream_requests", static_cast<int64_t>(stats.upstream_requests.load())}});
+}
+
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext* context, const Request& request,
-                                                    Response* response, Action<Request, Response> action) {
+                                                    Response* response, absl::string_view method,
+                                                    Action<Request, Response> action) {
+  absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto stats = std::make_shared<CallStats>();
+  auto finish = [this, reactor, context, method, start, stats](const absl::Status& status) {
+    Observe(method, *context, *stats, start, status);
+    reactor->Finish(ToGrpcStatus(status));
+  };
   absl::StatusOr<std::shared_ptr<const HaloConnection>> connection =
       ConnectionForCall(context->client_metadata(), options_.default_connection);
   if (!connection.ok()) {
-    reactor->Finish(ToGrpcStatus(connection.status()));
+    finish(connection.status());
     return reactor;
   }
   // gRPC reports "no deadline" as the far future; min() keeps it bounded.
-  absl::Time deadline =
-      std::min(absl::FromChrono(context->deadline()), absl::Now() + options_.default_deadline);
-  CallContext call{*std::move(connection), deadline};
-  (actions_.*action)(call, request, [reactor, response](absl::StatusOr<Response> result) {
+  absl::Time deadline = std::min(absl::FromChrono(context->deadline()), start + options_.default_deadline);
+  CallContext call{*std::move(connection), deadline, stats};
+  (actions_.*action)(call, request, [response, finish](absl::StatusOr<Response> result) {
     if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
+    finish(result.status());
   });
   return reactor;
 }
@@ -75,37 +105,37 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* HaloPsaGrpcService::CreateTicket(grpc::CallbackServerContext* context,
                                                            const v1::CreateTicketRequest* request,
                                                            v1::CreateTicketResponse* response) {
-  return Serve(context, *request, response, &HaloPsaActions::CreateTicket);
+  return Serve(context, *request, response, "CreateTicket", &HaloPsaActions::CreateTicket);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::UpdateTicket(grpc::CallbackServerContext* context,
                                                            const v1::UpdateTicketRequest* request,
                                                            v1::UpdateTicketResponse* response) {
-  return Serve(context, *request, response, &HaloPsaActions::UpdateTicket);
+  return Serve(context, *request, response, "UpdateTicket", &HaloPsaActions::UpdateTicket);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::SearchTickets(grpc::CallbackServerContext* context,
                                                             const v1::SearchTicketsRequest* request,
                                                             v1::SearchTicketsResponse* response) {
-  return Serve(context, *request, response, &HaloPsaActions::SearchTickets);
+  return Serve(context, *request, response, "SearchTickets", &HaloPsaActions::SearchTickets);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::AddAction(grpc::CallbackServerContext* context,
                                                         const v1::AddActionRequest* request,
                                                         v1::AddActionResponse* response) {
-  return Serve(context, *request, response, &HaloPsaActions::AddAction);
+  return Serve(context, *request, response, "AddAction", &HaloPsaActions::AddAction);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::LinkAssetToTicket(grpc::CallbackServerContext* context,
                                                                 const v1::LinkAssetToTicketRequest* request,
                                                                 v1::LinkAssetToTicketResponse* response) {
-  return Serve(context, *request, response, &HaloPsaActions::LinkAssetToTicket);
+  return Serve(context, *request, response, "LinkAssetToTicket", &HaloPsaActions::LinkAssetToTicket);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::LookupClientSite(grpc::CallbackServerContext* context,
                                                                const v1::LookupClientSiteRequest* request,
                                                                v1::LookupClientSiteResponse* response) {
-  return Serve(context, *request, response, &HaloPsaActions::LookupClientSite);
+  return Serve(context, *request, response, "LookupClientSite", &HaloPsaActions::LookupClientSite);
 }
 
 }  // namespace halopsa

@@ -11,6 +11,8 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/halo_api.h"
 #include "server/halopsa_actions.h"
+#include "server/logger.h"
+#include "server/service_metrics.h"
 
 namespace halopsa {
 
@@ -21,6 +23,9 @@ inline constexpr char kClientSecretHeader[] = "x-halopsa-client-secret";
 inline constexpr char kTenantHeader[] = "x-halopsa-tenant";
 inline constexpr char kScopeHeader[] = "x-halopsa-scope";
 inline constexpr char kOrgIdHeader[] = "x-halopsa-org-id";
+// Correlates a call's log line with the caller's (the gateway sends the
+// webhook's idempotency key).
+inline constexpr char kRequestIdHeader[] = "x-request-id";
 
 struct ServiceOptions {
   // The connection of calls without connection metadata; null = none, and
@@ -28,6 +33,9 @@ struct ServiceOptions {
   std::shared_ptr<const HaloConnection> default_connection;
   // Bounds the upstream work of calls that carry no gRPC deadline.
   absl::Duration default_deadline = absl::Seconds(30);
+  // One log line and metrics per call; either may be null.
+  Logger* logger = nullptr;
+  ServiceMetrics* metrics = nullptr;
 };
 
 // The connection a call uses: its metadata's when it carries
@@ -65,9 +73,13 @@ class HaloPsaGrpcService final : public v1::HaloPsaService::CallbackService {
   template <typename Request, typename Response>
   using Action = void (HaloPsaActions::*)(const CallContext&, const Request&, Reply<Response>);
 
+  // Records the finished call in metrics and the log.
+  void Observe(absl::string_view method, const grpc::CallbackServerContext& context, const CallStats& stats,
+               absl::Time start, const absl::Status& status) const;
+
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const Request& request,
-                                  Response* response, Action<Request, Response> action);
+                                  Response* response, absl::string_view method, Action<Request, Response> action);
 
   HaloPsaActions& actions_;
   const ServiceOptions options_;

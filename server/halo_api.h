@@ -1,6 +1,7 @@
 #ifndef HALOPSA_SERVER_HALO_API_H_
 #define HALOPSA_SERVER_HALO_API_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,11 +26,17 @@ struct HaloConnection {
   std::string org_id;         // separates cached tokens of different callers only
 };
 
-// What every upstream step of one call shares: where to send it and by when
-// it must be finished (the caller's deadline).
+// What one call accumulates across its upstream steps, for its log line.
+struct CallStats {
+  std::atomic<int> upstream_requests{0};
+};
+
+// What every upstream step of one call shares: where to send it, by when it
+// must be finished (the caller's deadline), and its stats (may be null).
 struct CallContext {
   std::shared_ptr<const HaloConnection> connection;
   absl::Time deadline = absl::InfiniteFuture();
+  std::shared_ptr<CallStats> stats;
 };
 
 // The HaloPSA REST API as the service logic sees it: JSON in, JSON out, with

@@ -1,9 +1,14 @@
 #include "adapters/halopsa/halo_rest_client.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "adapters/net/url.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"
@@ -64,9 +69,11 @@ void HaloRestClient::Send(std::shared_ptr<Call> call, std::string token) {
   transport_.Send(std::move(request), deadline,
                   [this, call = std::move(call), token = std::move(token)](
                       absl::StatusOr<net::HttpResponse> response) mutable {
+                    Count(*call, response.ok() ? response->status : 0);
                     if (!response.ok()) return call->done(FromTransportFailure(response.status(), call->endpoint));
                     if (response->status == 401 && !call->retried_after_401) {
                       call->retried_after_401 = true;
+                      if (metrics_ != nullptr) metrics_->upstream_retries.With({"unauthorized"}).Increment();
                       tokens_.Invalidate(*call->context.connection, token);
                       return Authorize(std::move(call));
                     }
@@ -81,6 +88,21 @@ void HaloRestClient::Send(std::shared_ptr<Call> call, std::string token) {
                     }
                     call->done(*std::move(json));
                   });
+}
+
+void HaloRestClient::Count(const Call& call, int http_status) {
+  if (call.context.stats) call.context.stats->upstream_requests.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) {
+    metrics_->upstream_requests.With({EndpointLabel(call.endpoint), absl::StrCat(http_status)}).Increment();
+  }
+}
+
+std::string EndpointLabel(absl::string_view path) {
+  std::vector<std::string> segments = absl::StrSplit(path, '/');
+  for (std::string& segment : segments) {
+    if (!segment.empty() && std::all_of(segment.begin(), segment.end(), absl::ascii_isdigit)) segment = "{id}";
+  }
+  return absl::StrJoin(segments, "/");
 }
 
 }  // namespace halopsa

@@ -4,6 +4,7 @@
 #include "adapters/halopsa/token_cache.h"
 #include "adapters/net/http_transport.h"
 #include "server/halo_api.h"
+#include "server/service_metrics.h"
 
 namespace halopsa {
 
@@ -12,7 +13,9 @@ namespace halopsa {
 // one fetched and the call sent once more.
 class HaloRestClient final : public HaloApi {
  public:
-  HaloRestClient(net::HttpTransport& transport, TokenCache& tokens) : transport_(transport), tokens_(tokens) {}
+  // `metrics` may be null.
+  HaloRestClient(net::HttpTransport& transport, TokenCache& tokens, ServiceMetrics* metrics = nullptr)
+      : transport_(transport), tokens_(tokens), metrics_(metrics) {}
 
   void Get(const CallContext& context, std::string path, Query query, Callback done) override;
   void Post(const CallContext& context, std::string path, google::protobuf::Value body, Callback done) override;
@@ -21,10 +24,16 @@ class HaloRestClient final : public HaloApi {
   struct Call;
   void Authorize(std::shared_ptr<Call> call);
   void Send(std::shared_ptr<Call> call, std::string token);
+  void Count(const Call& call, int http_status);
 
   net::HttpTransport& transport_;
   TokenCache& tokens_;
+  ServiceMetrics* const metrics_;
 };
+
+// The endpoint as a metric label: numeric path segments become {id}, so the
+// label has a small fixed set of values.
+std::string EndpointLabel(absl::string_view path);
 
 }  // namespace halopsa
 

@@ -13,6 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/strings/str_split.h"
+#include "adapters/net/beast_http_transport.h"
 #include "app/server_app.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -68,6 +70,8 @@ class ServiceIntegrationTest : public ::testing::Test {
 
     ServerConfig config;
     config.grpc_listen = "127.0.0.1:0";
+    config.admin_listen = "127.0.0.1:0";
+    config.log_output = log_file_;
     config.default_connection = Connection(kClientSecret);
     config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
     config.transport.allow_private_addresses = true;  // the simulator is on loopback
@@ -82,6 +86,36 @@ class ServiceIntegrationTest : public ::testing::Test {
   void TearDown() override {
     app_.reset();
     sim_.reset();
+    std::fclose(log_file_);
+  }
+
+  std::string Logs() {
+    std::fflush(log_file_);
+    std::rewind(log_file_);
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), log_file_)) > 0) text.append(buffer, n);
+    return text;
+  }
+
+  // GET on the admin listener.
+  net::HttpResponse Admin(const std::string& path) {
+    net::BeastTransportOptions options;
+    options.allow_insecure_http = true;
+    options.allow_private_addresses = true;
+    auto client = net::BeastHttpTransport::Create(options);
+    EXPECT_TRUE(client.ok());
+    absl::Notification done;
+    absl::StatusOr<net::HttpResponse> response;
+    (*client)->Send({"GET", absl::StrCat("http://127.0.0.1:", app_->admin_port(), path), {}, ""},
+                    absl::Now() + absl::Seconds(10), [&](absl::StatusOr<net::HttpResponse> r) {
+                      response = std::move(r);
+                      done.Notify();
+                    });
+    done.WaitForNotification();
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.value_or(net::HttpResponse{});
   }
 
   std::shared_ptr<HaloConnection> Connection(const std::string& secret) {
@@ -123,6 +157,7 @@ class ServiceIntegrationTest : public ::testing::Test {
     return response;
   }
 
+  std::FILE* log_file_ = std::tmpfile();
   std::unique_ptr<sim::HaloSimulator> sim_;
   std::unique_ptr<ServerApp> app_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -399,6 +434,75 @@ TEST_F(ServiceIntegrationTest, PerCallConnectionFromMetadata) {
   EXPECT_EQ(ErrorInfoOf(wrong)->reason(), "UPSTREAM_TOKEN_REJECTED");
   EXPECT_THAT(wrong.error_message(), HasSubstr("invalid_client"));
   EXPECT_THAT(wrong.error_message(), Not(HasSubstr("not-the-secret")));
+}
+
+TEST_F(ServiceIntegrationTest, AdminEndpointsAndMetricsMoveWithCalls) {
+  EXPECT_EQ(Admin("/healthz").status, 200);
+  EXPECT_EQ(Admin("/readyz").status, 200);
+  EXPECT_EQ(Admin("/nope").status, 404);
+  std::string before = Admin("/metrics").body;
+  EXPECT_THAT(before, Not(HasSubstr("halopsa_rpc_calls_total{method=\"CreateTicket\"")));
+  EXPECT_THAT(before, HasSubstr("halopsa_token_requests_total 0\n"));
+
+  CreateTicket(R"({"summary": "counted"})");
+  CreateTicket(R"({"summary": "counted again"})");
+  std::string after = Admin("/metrics").body;
+  EXPECT_THAT(after, HasSubstr("halopsa_rpc_calls_total{method=\"CreateTicket\",code=\"OK\"} 2\n"));
+  EXPECT_THAT(after, HasSubstr("halopsa_rpc_duration_seconds_count{method=\"CreateTicket\"} 2\n"));
+  EXPECT_THAT(after, ::testing::ContainsRegex("halopsa_upstream_requests_total\\{endpoint=\"/api/Tickets\",status=\"20[01]\"\\} 2"));
+  EXPECT_THAT(after, HasSubstr("halopsa_token_requests_total 1\n"));
+  EXPECT_THAT(after, HasSubstr("halopsa_token_cache_hits_total 1\n"));
+  EXPECT_THAT(after, HasSubstr("halopsa_upstream_connections_opened_total 1\n"));
+
+  sim_->RevokeTokens();
+  CreateTicket(R"({"summary": "after revocation"})");
+  EXPECT_THAT(Admin("/metrics").body, HasSubstr("halopsa_upstream_retries_total{reason=\"unauthorized\"} 1\n"));
+
+  app_->Shutdown();
+  EXPECT_EQ(Admin("/readyz").status, 503);
+}
+
+TEST_F(ServiceIntegrationTest, OneLogLinePerCallAndNoSecrets) {
+  CreateTicket(R"({"summary": "logged"})");
+  {
+    grpc::ClientContext context;  // a failure, with a wrong secret in metadata
+    context.AddMetadata("x-halopsa-instance-url", sim_->base_url());
+    context.AddMetadata("x-halopsa-client-id", kClientId);
+    context.AddMetadata("x-halopsa-client-secret", "wrong-secret-value-42");
+    context.AddMetadata("x-halopsa-org-id", "org-9");
+    context.AddMetadata("x-request-id", "req-123");
+    v1::LookupClientSiteResponse response;
+    EXPECT_FALSE(stub_->LookupClientSite(&context, FromJson<v1::LookupClientSiteRequest>(R"({"type": "site"})"),
+                                         &response).ok());
+  }
+  std::string logs = Logs();
+  std::vector<std::string> rpc_lines;
+  for (absl::string_view line : absl::StrSplit(logs, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<google::protobuf::Value> json = ParseJson(line);
+    ASSERT_TRUE(json.ok()) << line;
+    if (json->struct_value().fields().at("msg").string_value() == "rpc") rpc_lines.emplace_back(line);
+  }
+  ASSERT_EQ(rpc_lines.size(), 2u) << logs;
+  Struct created = ParseJson(rpc_lines[0])->struct_value();
+  EXPECT_EQ(created.fields().at("method").string_value(), "CreateTicket");
+  EXPECT_EQ(created.fields().at("code").string_value(), "OK");
+  EXPECT_EQ(Number(created, "upstream_requests"), 1);
+  Struct failed = ParseJson(rpc_lines[1])->struct_value();
+  EXPECT_EQ(failed.fields().at("code").string_value(), "UNAUTHENTICATED");
+  EXPECT_EQ(failed.fields().at("org").string_value(), "org-9");
+  EXPECT_EQ(failed.fields().at("request_id").string_value(), "req-123");
+  EXPECT_EQ(failed.fields().at("reason").string_value(), "UPSTREAM_TOKEN_REJECTED");
+
+  std::vector<std::string> secrets = {kClientSecret, "wrong-secret-value-42"};
+  for (const auto& request : sim_->requests()) {
+    if (absl::StartsWith(request.authorization, "Bearer ")) secrets.push_back(request.authorization.substr(7));
+  }
+  ASSERT_GT(secrets.size(), 2u);
+  std::string metrics = Admin("/metrics").body;
+  for (const std::string& secret : secrets) {
+    EXPECT_THAT(logs, Not(HasSubstr(secret)));
+    EXPECT_THAT(metrics, Not(HasSubstr(secret)));
+  }
 }
 
 TEST(ServiceTlsTest, UntrustedHaloCertificateIsRefused) {

@@ -31,7 +31,7 @@ class AssetLinkerTest : public ::testing::Test {
   }
 
   StrictMock<MockHaloApi> api_;
-  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture()};
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
 };
 
 constexpr char kTicket[] = R"({"id": 77, "summary": "s", "assets": [{"id": 1, "inventory_number": "OTHER"}]})";

@@ -45,6 +45,20 @@ INSTANTIATE_TEST_SUITE_P(
                       HttpCase{507, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
                       HttpCase{302, absl::StatusCode::kUnknown, "UPSTREAM_UNEXPECTED_STATUS"}));
 
+TEST(LimaCharlieHttpTest, SameCodesAsHaloWithItsOwnReasonAndWording) {
+  absl::Status status =
+      FromLimaCharlieHttpStatus(404, "/v1/hive/secret/oid-1/halo/data", R"({"error":"record not found"})");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "LimaCharlie /v1/hive/secret/oid-1/halo/data answered HTTP 404: record not found");
+  auto info = GetErrorInfo(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "LIMACHARLIE_API_ERROR");
+  EXPECT_EQ(info->metadata().at("http_status"), "404");
+  EXPECT_EQ(FromLimaCharlieHttpStatus(401, "/x", "").code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(FromLimaCharlieHttpStatus(503, "/x", "").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(FromLimaCharlieHttpStatus(418, "/x", "").code(), absl::StatusCode::kFailedPrecondition);
+}
+
 struct BodyCase {
   const char* body;
   const char* text;

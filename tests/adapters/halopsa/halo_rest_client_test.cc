@@ -43,7 +43,7 @@ class HaloRestClientTest : public ::testing::Test {
   TokenCache tokens_{transport_, TokenCacheOptions()};
   HaloRestClient client_{transport_, tokens_};
   std::shared_ptr<HaloConnection> connection_ = std::make_shared<HaloConnection>();
-  CallContext context_{connection_, absl::Now() + absl::Seconds(10)};
+  CallContext context_{connection_, absl::Now() + absl::Seconds(10), nullptr};
 };
 
 TEST_F(HaloRestClientTest, GetSendsBearerAndQueryWithinTheDeadline) {
