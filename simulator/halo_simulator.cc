@@ -1,0 +1,344 @@
+#include "simulator/halo_simulator.h"
+
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "simulator/json.h"
+
+namespace halopsa::sim {
+namespace {
+
+constexpr char kJsonType[] = "application/json; charset=utf-8";
+
+// Abseil here is built with its own string_view, distinct from std::string_view.
+absl::string_view View(std::string_view text) { return {text.data(), text.size()}; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Form/query decoding: '+' is a space, %XX a byte; malformed escapes stay
+// as they are.
+std::string FormDecode(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+               HexValue(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+QueryParams ParseForm(absl::string_view text) {
+  QueryParams params;
+  for (absl::string_view pair : absl::StrSplit(text, '&', absl::SkipEmpty())) {
+    const std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    params.emplace_back(FormDecode(parts.first), FormDecode(parts.second));
+  }
+  return params;
+}
+
+std::optional<std::string> Param(const QueryParams& params, absl::string_view name) {
+  for (const auto& [key, value] : params) {
+    if (key == name) return value;
+  }
+  return std::nullopt;
+}
+
+net::ServerResponse Respond(int status, std::string body = "") {
+  net::ServerResponse response;
+  response.status = status;
+  response.content_type = body.empty() ? "" : kJsonType;
+  response.body = std::move(body);
+  return response;
+}
+
+net::ServerResponse RespondJson(int status, const Value& body) {
+  return Respond(status, PrintJson(body));
+}
+
+// {"error": "<message>"}, also the OAuth2 error shape.
+net::ServerResponse ErrorResponse(int status, const std::string& message) {
+  Struct body;
+  Set(body, "error", StringValue(message));
+  return RespondJson(status, ObjectValue(std::move(body)));
+}
+
+Value RecordToJson(const RecordedRequest& request) {
+  std::vector<Value> query;
+  for (const auto& [name, value] : request.query) {
+    Struct pair;
+    Set(pair, "name", StringValue(name));
+    Set(pair, "value", StringValue(value));
+    query.push_back(ObjectValue(std::move(pair)));
+  }
+  Struct record;
+  Set(record, "method", StringValue(request.method));
+  Set(record, "path", StringValue(request.path));
+  Set(record, "query", ListValue(std::move(query)));
+  Set(record, "authorization", StringValue(request.authorization));
+  Set(record, "content_type", StringValue(request.content_type));
+  Set(record, "body", StringValue(request.body));
+  return ObjectValue(std::move(record));
+}
+
+std::string NewAccessToken() {
+  absl::BitGen random;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(random),
+                         absl::Uniform<uint64_t>(random));
+}
+
+// A host clients can reach, for base_url: wildcard listens map to loopback.
+std::string UrlHost(absl::string_view listen) {
+  absl::string_view host = listen.substr(0, listen.rfind(':'));
+  absl::ConsumePrefix(&host, "[");
+  absl::ConsumeSuffix(&host, "]");
+  if (host.empty() || host == "0.0.0.0") return "127.0.0.1";
+  if (host == "::") return "[::1]";
+  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]");
+  return std::string(host);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HaloSimulator>> HaloSimulator::Start(SimulatorOptions options) {
+  std::unique_ptr<HaloSimulator> simulator(new HaloSimulator(std::move(options)));
+  net::HttpServerOptions server_options;
+  server_options.listen = simulator->options_.listen;
+  server_options.tls_cert_file = simulator->options_.tls_cert_file;
+  server_options.tls_key_file = simulator->options_.tls_key_file;
+  server_options.threads = simulator->options_.threads;
+  absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
+      std::move(server_options),
+      [simulator = simulator.get()](net::ServerRequest request, net::Responder respond) {
+        respond(simulator->Handle(request));
+      });
+  if (!server.ok()) return server.status();
+  simulator->server_ = *std::move(server);
+  return simulator;
+}
+
+HaloSimulator::HaloSimulator(SimulatorOptions options) : options_(std::move(options)) {}
+
+HaloSimulator::~HaloSimulator() { Shutdown(); }
+
+int HaloSimulator::port() const { return server_->port(); }
+
+std::string HaloSimulator::base_url() const {
+  const bool tls = !options_.tls_cert_file.empty();
+  return absl::StrCat(tls ? "https://" : "http://", UrlHost(options_.listen), ":", port());
+}
+
+void HaloSimulator::Shutdown() {
+  if (server_ != nullptr) server_->Shutdown();  // null only when Start() failed
+}
+
+net::ServerResponse HaloSimulator::Handle(const net::ServerRequest& request) {
+  const absl::string_view target = request.target;
+  const size_t question = target.find('?');
+  const std::string path(target.substr(0, question));
+  const QueryParams query =
+      question == absl::string_view::npos ? QueryParams() : ParseForm(target.substr(question + 1));
+  // Halo's routes ignore case.
+  const std::string route = absl::AsciiStrToLower(path);
+  if (absl::StartsWith(route, "/_sim/")) return HandleControl(request, route);
+
+  absl::MutexLock lock(&mu_);
+  requests_.push_back(RecordedRequest{
+      .method = request.method,
+      .path = path,
+      .query = query,
+      .authorization = std::string(request.Header("Authorization")),
+      .content_type = std::string(request.Header("Content-Type")),
+      .body = request.body,
+  });
+  if (requests_.size() > kMaxRecordedRequests) requests_.pop_front();
+
+  if (std::optional<net::ServerResponse> failure = TakeFailure(request.method, path)) {
+    return *std::move(failure);
+  }
+  if (route == "/auth/token") return IssueToken(request, query);
+  if (absl::StartsWith(route, "/api/")) {
+    if (!Authorized(request)) return Respond(401);
+    const ApiReply reply = data_.Handle(request.method, path.substr(5), query, request.body);
+    return Respond(reply.status, reply.body);
+  }
+  return Respond(404);
+}
+
+net::ServerResponse HaloSimulator::HandleControl(const net::ServerRequest& request,
+                                                 const std::string& path) {
+  const std::string& method = request.method;
+  if (path == "/_sim/requests" && method == "GET") {
+    std::vector<Value> records;
+    for (const RecordedRequest& record : requests()) records.push_back(RecordToJson(record));
+    return RespondJson(200, ListValue(std::move(records)));
+  }
+  if (path == "/_sim/requests" && method == "DELETE") {
+    ClearRequests();
+    return Respond(204);
+  }
+  if (path == "/_sim/revoke_tokens" && method == "POST") {
+    RevokeTokens();
+    return Respond(204);
+  }
+  if (path == "/_sim/state" && method == "GET") {
+    absl::MutexLock lock(&mu_);
+    return RespondJson(200, ObjectValue(data_.Snapshot()));
+  }
+  if (path == "/_sim/fail" && method == "POST") {
+    const absl::StatusOr<Value> parsed = ParseJson(request.body);
+    if (!parsed.ok() || !parsed->has_struct_value()) {
+      return ErrorResponse(400, "body must be a JSON object");
+    }
+    const Struct& rule = parsed->struct_value();
+    const std::optional<int64_t> status = IntField(rule, "status");
+    const int64_t count = IntField(rule, "count").value_or(1);
+    if (!status.has_value() || *status < 100 || *status > 599 || count < 1 ||
+        count > std::numeric_limits<int>::max()) {
+      return ErrorResponse(400, "status must be 100-599 and count positive");
+    }
+    InjectFailure(StringField(rule, "method"), StringField(rule, "path_prefix"),
+                  static_cast<int>(*status), StringField(rule, "body"), static_cast<int>(count));
+    return Respond(204);
+  }
+  return Respond(404);
+}
+
+net::ServerResponse HaloSimulator::IssueToken(const net::ServerRequest& request,
+                                              const QueryParams& query) {
+  if (request.method != "POST") return Respond(405);
+  if (!absl::StartsWithIgnoreCase(View(request.Header("Content-Type")),
+                                  "application/x-www-form-urlencoded")) {
+    return ErrorResponse(400, "invalid_request");
+  }
+  const QueryParams form = ParseForm(request.body);
+  if (Param(form, "grant_type") != "client_credentials") {
+    return ErrorResponse(400, "unsupported_grant_type");
+  }
+  const bool tenant_ok = options_.tenant.empty() || Param(query, "tenant") == options_.tenant;
+  if (!tenant_ok || Param(form, "client_id") != options_.client_id ||
+      Param(form, "client_secret") != options_.client_secret) {
+    return ErrorResponse(401, "invalid_client");
+  }
+
+  const absl::Time now = absl::Now();
+  while (!token_order_.empty()) {
+    const auto oldest = tokens_.find(token_order_.front());
+    const bool live = oldest != tokens_.end() && oldest->second.expires > now;
+    if (live && token_order_.size() < kMaxLiveTokens) break;
+    if (oldest != tokens_.end()) tokens_.erase(oldest);
+    token_order_.pop_front();
+  }
+  const std::string access_token = NewAccessToken();
+  // Halo issues a token without a scope, but no API call accepts it.
+  const bool scoped = !Param(form, "scope").value_or("").empty();
+  tokens_[access_token] = Token{.expires = now + options_.token_lifetime, .scoped = scoped};
+  token_order_.push_back(access_token);
+  ++token_requests_;
+
+  Struct body;
+  Set(body, "access_token", StringValue(access_token));
+  Set(body, "token_type", StringValue("Bearer"));
+  Set(body, "expires_in",
+      NumberValue(static_cast<double>(absl::ToInt64Seconds(options_.token_lifetime))));
+  return RespondJson(200, ObjectValue(std::move(body)));
+}
+
+bool HaloSimulator::Authorized(const net::ServerRequest& request) const {
+  absl::string_view credentials = View(request.Header("Authorization"));
+  if (!absl::StartsWithIgnoreCase(credentials, "Bearer ")) return false;
+  credentials = absl::StripAsciiWhitespace(credentials.substr(7));
+  const auto token = tokens_.find(credentials);
+  return token != tokens_.end() && token->second.scoped && token->second.expires > absl::Now();
+}
+
+std::optional<net::ServerResponse> HaloSimulator::TakeFailure(const std::string& method,
+                                                              const std::string& path) {
+  for (auto rule = failures_.begin(); rule != failures_.end(); ++rule) {
+    if ((!rule->method.empty() && rule->method != method) ||
+        !absl::StartsWith(path, rule->path_prefix)) {
+      continue;
+    }
+    net::ServerResponse response = Respond(rule->status, rule->body);
+    // Injected bodies are exact bytes, not necessarily JSON (e.g. Halo's
+    // plain-text 429).
+    if (!response.body.empty() && !ParseJson(response.body).ok()) {
+      response.content_type = "text/plain; charset=utf-8";
+    }
+    if (--rule->remaining == 0) failures_.erase(rule);
+    return response;
+  }
+  return std::nullopt;
+}
+
+std::vector<RecordedRequest> HaloSimulator::requests() const {
+  absl::MutexLock lock(&mu_);
+  return {requests_.begin(), requests_.end()};
+}
+
+void HaloSimulator::ClearRequests() {
+  absl::MutexLock lock(&mu_);
+  requests_.clear();
+}
+
+void HaloSimulator::RevokeTokens() {
+  absl::MutexLock lock(&mu_);
+  tokens_.clear();
+  token_order_.clear();
+}
+
+void HaloSimulator::InjectFailure(std::string method, std::string path_prefix, int status,
+                                  std::string body, int count) {
+  if (count < 1) return;
+  absl::MutexLock lock(&mu_);
+  if (failures_.size() >= kMaxFailureRules) failures_.pop_front();
+  failures_.push_back(FailureRule{.method = std::move(method),
+                                  .path_prefix = std::move(path_prefix),
+                                  .status = status,
+                                  .body = std::move(body),
+                                  .remaining = count});
+}
+
+int HaloSimulator::token_requests() const {
+  absl::MutexLock lock(&mu_);
+  return token_requests_;
+}
+
+std::optional<google::protobuf::Struct> HaloSimulator::ticket(int id) const {
+  absl::MutexLock lock(&mu_);
+  return data_.ticket(id);
+}
+
+std::vector<google::protobuf::Struct> HaloSimulator::actions(int ticket_id) const {
+  absl::MutexLock lock(&mu_);
+  return data_.actions(ticket_id);
+}
+
+std::vector<google::protobuf::Struct> HaloSimulator::assets() const {
+  absl::MutexLock lock(&mu_);
+  return data_.assets();
+}
+
+}  // namespace halopsa::sim

@@ -1,0 +1,124 @@
+#ifndef HALOPSA_SIMULATOR_HALO_SIMULATOR_H_
+#define HALOPSA_SIMULATOR_HALO_SIMULATOR_H_
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "adapters/net/http_server.h"
+#include "google/protobuf/struct.pb.h"
+#include "simulator/halo_data.h"
+
+namespace halopsa::sim {
+
+struct SimulatorOptions {
+  std::string listen = "127.0.0.1:0";
+  std::string tls_cert_file;  // both set = HTTPS
+  std::string tls_key_file;
+  std::string client_id = "sim-client";
+  std::string client_secret = "sim-secret";
+  // When set, /auth/token must carry ?tenant=<this> (hosted shared auth).
+  std::string tenant;
+  absl::Duration token_lifetime = absl::Hours(1);
+  int threads = 1;
+};
+
+struct RecordedRequest {
+  std::string method;
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;  // decoded
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+};
+
+// An in-memory HaloPSA tenant over HTTP(S): OAuth2 client_credentials at
+// /auth/token and the /api calls ext-halopsa makes, with Halo's quirks.
+// Test controls are C++ methods and, without auth, HTTP endpoints:
+//   GET /_sim/requests     recorded requests as a JSON array
+//   DELETE /_sim/requests  forget them
+//   POST /_sim/revoke_tokens
+//   POST /_sim/fail        {"method", "path_prefix", "status", "body", "count"}
+//   GET /_sim/state        {"tickets", "actions", "assets"}
+class HaloSimulator {
+ public:
+  static absl::StatusOr<std::unique_ptr<HaloSimulator>> Start(SimulatorOptions options);
+
+  HaloSimulator(const HaloSimulator&) = delete;
+  HaloSimulator& operator=(const HaloSimulator&) = delete;
+  ~HaloSimulator();  // Shutdown()
+
+  int port() const;
+  std::string base_url() const;  // "https://127.0.0.1:PORT" or "http://..."
+  void Shutdown();
+
+  // Every request except /_sim/*, oldest first; the most recent
+  // kMaxRecordedRequests are kept.
+  std::vector<RecordedRequest> requests() const;
+  void ClearRequests();
+  // Every token issued so far gets 401 from now on, as if expired.
+  void RevokeTokens();
+  // The next `count` requests with this method (empty = any) whose path
+  // starts with `path_prefix` are answered `status` with exactly `body`
+  // instead of being processed. At most kMaxFailureRules are pending; a new
+  // one beyond that replaces the oldest.
+  void InjectFailure(std::string method, std::string path_prefix, int status, std::string body,
+                     int count);
+  int token_requests() const;  // POST /auth/token answered 200
+  std::optional<google::protobuf::Struct> ticket(int id) const;
+  std::vector<google::protobuf::Struct> actions(int ticket_id) const;
+  std::vector<google::protobuf::Struct> assets() const;
+
+  static constexpr size_t kMaxRecordedRequests = 10000;
+  static constexpr size_t kMaxFailureRules = 64;
+  static constexpr size_t kMaxLiveTokens = 10000;
+
+ private:
+  struct FailureRule {
+    std::string method;
+    std::string path_prefix;
+    int status;
+    std::string body;
+    int remaining;
+  };
+  struct Token {
+    absl::Time expires;
+    bool scoped;  // issued for a request that named a scope
+  };
+
+  explicit HaloSimulator(SimulatorOptions options);
+
+  net::ServerResponse Handle(const net::ServerRequest& request);
+  net::ServerResponse HandleControl(const net::ServerRequest& request, const std::string& path);
+  net::ServerResponse IssueToken(const net::ServerRequest& request, const QueryParams& query)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Authorized(const net::ServerRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<net::ServerResponse> TakeFailure(const std::string& method,
+                                                 const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const SimulatorOptions options_;
+  std::unique_ptr<net::HttpServer> server_;
+
+  mutable absl::Mutex mu_;
+  HaloData data_ ABSL_GUARDED_BY(mu_);
+  std::deque<RecordedRequest> requests_ ABSL_GUARDED_BY(mu_);
+  std::deque<FailureRule> failures_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);
+  // Tokens in issue order, which is also expiry order, for pruning.
+  std::deque<std::string> token_order_ ABSL_GUARDED_BY(mu_);
+  int token_requests_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace halopsa::sim
+
+#endif  // HALOPSA_SIMULATOR_HALO_SIMULATOR_H_
