@@ -17,6 +17,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "google/rpc/error_details.pb.h"
@@ -143,6 +145,9 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "halopsa-cli [--target=host:port] <action> '<JSON request>' | health\n"
       "actions: create_ticket update_ticket search_tickets add_action link_asset_to_ticket lookup_client_site");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "halopsa_cli.cc"); };
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
   if (args.size() == 2 && std::string(args[1]) == "health") return Health(channel);
