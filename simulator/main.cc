@@ -9,6 +9,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "simulator/halo_simulator.h"
@@ -23,6 +26,10 @@ ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(1), "lifetime of issued ac
 ABSL_FLAG(int, threads, 1, "server threads");
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("halopsa-sim: an in-memory HaloPSA for local runs and tests (never for production).");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "simulator/main.cc"); };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
   // Blocked before any thread starts, so all threads inherit the mask and
