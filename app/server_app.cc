@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,6 +40,44 @@ struct ServerApp::Parts {
   bool shut_down ABSL_GUARDED_BY(shutdown_mutex) = false;
 };
 
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+  std::ifstream file(path);
+  std::stringstream content;
+  content << file.rdbuf();
+  if (!file || content.str().empty()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", path));
+  return content.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(const ServerConfig& c) {
+  if (c.grpc_tls_cert_file.empty() != c.grpc_tls_key_file.empty()) {
+    return absl::InvalidArgumentError("gRPC TLS needs both grpc_tls_cert_file and grpc_tls_key_file");
+  }
+  if (c.grpc_tls_cert_file.empty()) {
+    if (!c.grpc_plaintext) {
+      return absl::InvalidArgumentError(
+          "gRPC has no TLS certificate: set grpc_tls_cert_file and grpc_tls_key_file, or grpc_plaintext for local use");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  absl::StatusOr<std::string> cert = ReadPem(c.grpc_tls_cert_file, "grpc_tls_cert_file");
+  absl::StatusOr<std::string> key = ReadPem(c.grpc_tls_key_file, "grpc_tls_key_file");
+  if (!cert.ok()) return cert.status();
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!c.grpc_tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> client_ca = ReadPem(c.grpc_tls_client_ca_file, "grpc_tls_client_ca_file");
+    if (!client_ca.ok()) return client_ca.status();
+    options.pem_root_certs = *client_ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
   auto parts = std::make_unique<Parts>();
   parts->config = std::move(config);
@@ -66,10 +106,12 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   parts->registry.AddCallback("halopsa_upstream_connections_opened_total", "Connections ever opened to HaloPSA.",
                               "counter", [upstream] { return static_cast<double>(upstream->connections_opened()); });
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = GrpcCredentials(c);
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(c.grpc_listen, grpc::InsecureServerCredentials(), &parts->grpc_port);
+  builder.AddListeningPort(c.grpc_listen, *credentials, &parts->grpc_port);
   builder.RegisterService(parts->service.get());
   // Keepalive pings keep idle connections alive through load balancers and
   // find dead peers.

@@ -18,6 +18,13 @@ namespace halopsa {
 // flags and environment variables that fill it).
 struct ServerConfig {
   std::string grpc_listen = "0.0.0.0:50051";
+  // gRPC transport security: TLS from these PEM files; with a client CA,
+  // callers must present a certificate it signed (mTLS). Without a
+  // certificate the server refuses to start unless grpc_plaintext is set.
+  std::string grpc_tls_cert_file;
+  std::string grpc_tls_key_file;
+  std::string grpc_tls_client_ca_file;
+  bool grpc_plaintext = false;
   // /healthz, /readyz, /metrics; empty = no admin listener.
   std::string admin_listen;
   LogLevel log_level = LogLevel::kInfo;

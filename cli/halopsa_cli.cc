@@ -8,7 +8,9 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <iostream>
 #include <map>
 
@@ -27,6 +29,9 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of halopsa-server's gRPC listener");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of the call");
+ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA bundle that signed the server's certificate; empty = plaintext");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate, for servers that require mTLS");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 
 namespace {
 
@@ -48,6 +53,28 @@ void PrintError(const grpc::Status& status) {
     }
     if (!json.empty()) std::cerr << "detail: " << json << "\n";
   }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream content;
+  content << file.rdbuf();
+  if (!file) {
+    std::cerr << "error: cannot read " << path << "\n";
+    std::exit(2);
+  }
+  return content.str();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Credentials() {
+  if (absl::GetFlag(FLAGS_tls_ca_file).empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(absl::GetFlag(FLAGS_tls_ca_file));
+  if (!absl::GetFlag(FLAGS_tls_cert_file).empty()) {
+    options.pem_cert_chain = ReadFile(absl::GetFlag(FLAGS_tls_cert_file));
+    options.pem_private_key = ReadFile(absl::GetFlag(FLAGS_tls_key_file));
+  }
+  return grpc::SslCredentials(options);
 }
 
 std::unique_ptr<grpc::ClientContext> CallContext() {
@@ -149,7 +176,7 @@ int main(int argc, char** argv) {
   usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "halopsa_cli.cc"); };
   absl::SetFlagsUsageConfig(usage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), Credentials());
   if (args.size() == 2 && std::string(args[1]) == "health") return Health(channel);
   if (args.size() != 3) {
     std::cerr << absl::ProgramUsageMessage() << "\n";

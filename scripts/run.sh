@@ -28,7 +28,8 @@ done
 # loopback, which only allow_private_upstream permits.
 HALOPSA_INSTANCE_URL="$SIM_URL" HALOPSA_CLIENT_ID=sim-client HALOPSA_CLIENT_SECRET=sim-secret \
 HALOPSA_CA_FILE="$CERTS/ca.pem" HALOPSA_ALLOW_PRIVATE_UPSTREAM=1 \
-HALOPSA_GRPC_LISTEN="127.0.0.1:$GRPC_PORT" "$BIN/halopsa-server" &
+HALOPSA_GRPC_LISTEN="127.0.0.1:$GRPC_PORT" HALOPSA_GRPC_PLAINTEXT=1 HALOPSA_ADMIN_LISTEN="127.0.0.1:0" \
+  "$BIN/halopsa-server" &
 SERVER_PID=$!
 
 for _ in $(seq 100); do

@@ -68,6 +68,7 @@ class HoldingUpstream {
 std::unique_ptr<ServerApp> StartApp(const std::string& upstream, absl::Duration default_deadline) {
   ServerConfig config;
   config.grpc_listen = "127.0.0.1:0";
+  config.grpc_plaintext = true;
   auto connection = std::make_shared<HaloConnection>();
   connection->instance_url = upstream;
   connection->client_id = "c";

@@ -70,6 +70,7 @@ class ServiceIntegrationTest : public ::testing::Test {
 
     ServerConfig config;
     config.grpc_listen = "127.0.0.1:0";
+    config.grpc_plaintext = true;
     config.admin_listen = "127.0.0.1:0";
     config.log_output = log_file_;
     config.default_connection = Connection(kClientSecret);
@@ -513,6 +514,7 @@ TEST(ServiceTlsTest, UntrustedHaloCertificateIsRefused) {
   ASSERT_TRUE(sim.ok());
   ServerConfig config;
   config.grpc_listen = "127.0.0.1:0";
+  config.grpc_plaintext = true;
   auto connection = std::make_shared<HaloConnection>();
   connection->instance_url = (*sim)->base_url();
   connection->client_id = sim_options.client_id;

@@ -1,0 +1,496 @@
+// The LimaCharlie gateway end to end: a LimaCharlie look-alike POSTs signed,
+// gzipped envelopes over HTTP to the Gateway, which calls the real gRPC
+// server (ServerApp), which calls the HaloPSA simulator over loopback TLS.
+// Hive secrets come from a fake LimaCharlie API. Everything on port 0.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "adapters/limacharlie/gateway.h"
+#include "adapters/limacharlie/gzip.h"
+#include "adapters/limacharlie/signature.h"
+#include "adapters/net/beast_http_transport.h"
+#include "adapters/net/http_server.h"
+#include "app/server_app.h"
+#include "simulator/halo_simulator.h"
+#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/simulator/test_http_client.h"
+
+namespace halopsa::lc {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+using testing::Config;
+using testing::FakeLimaCharlie;
+using testing::Json;
+using testing::Reply;
+using testing::TestOrg;
+
+constexpr char kCertDir[] = HALOPSA_TESTDATA_DIR "/certs/";
+constexpr char kSigningSecret[] = "lc-shared-extension-secret";
+constexpr char kClientId[] = "lc-gateway-client";
+constexpr char kHaloSecret[] = "halo-secret-current";
+constexpr char kSecretName[] = "halopsa-client-secret";
+
+// LimaCharlie's REST API as far as the extension uses it: hive secrets,
+// readable with the org's jwt. Secrets can be changed (rotated) by tests.
+class FakeLimaCharlieApi {
+ public:
+  FakeLimaCharlieApi() {
+    auto server = net::HttpServer::Start({}, [this](net::ServerRequest request, net::Responder respond) {
+      respond(Serve(request));
+    });
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (server.ok()) server_ = *std::move(server);
+  }
+
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", server_->port()); }
+
+  void SetSecret(const std::string& oid, const std::string& name, const std::string& value) {
+    absl::MutexLock lock(&mu_);
+    secrets_[absl::StrCat("/v1/hive/secret/", oid, "/", name, "/data")] = value;
+  }
+  void SetJwt(const std::string& jwt) {
+    absl::MutexLock lock(&mu_);
+    jwt_ = jwt;
+  }
+  int reads() const {
+    absl::MutexLock lock(&mu_);
+    return reads_;
+  }
+
+ private:
+  net::ServerResponse Serve(const net::ServerRequest& request) {
+    absl::MutexLock lock(&mu_);
+    net::ServerResponse response;
+    if (request.Header("Authorization") != absl::StrCat("Bearer ", jwt_)) {
+      response.status = 401;
+      response.body = R"({"error":"unauthorized"})";
+      return response;
+    }
+    auto it = secrets_.find(request.target);
+    if (request.method != "GET" || it == secrets_.end()) {
+      response.status = 404;
+      response.body = R"({"error":"record not found"})";
+      return response;
+    }
+    ++reads_;
+    response.body = absl::StrCat(R"({"data":{"secret":")", it->second, R"("},"sys_mtd":{"etag":"e"}})");
+    return response;
+  }
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> secrets_ ABSL_GUARDED_BY(mu_);
+  std::string jwt_ ABSL_GUARDED_BY(mu_) = TestOrg().jwt;
+  int reads_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<net::HttpServer> server_;
+};
+
+std::unique_ptr<ServerApp> StartApp(bool allow_private_addresses) {
+  ServerConfig config;
+  config.grpc_listen = "127.0.0.1:0";
+  config.grpc_plaintext = true;  // loopback only
+  config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
+  config.transport.allow_private_addresses = allow_private_addresses;
+  config.shutdown_grace = absl::Seconds(5);
+  auto app = ServerApp::Start(config);
+  EXPECT_TRUE(app.ok()) << app.status();
+  return app.ok() ? *std::move(app) : nullptr;
+}
+
+class GatewayIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim::SimulatorOptions sim_options;
+    sim_options.tls_cert_file = std::string(kCertDir) + "server.pem";
+    sim_options.tls_key_file = std::string(kCertDir) + "server.key";
+    sim_options.client_id = kClientId;
+    sim_options.client_secret = kHaloSecret;
+    auto simulator = sim::HaloSimulator::Start(sim_options);
+    ASSERT_TRUE(simulator.ok()) << simulator.status();
+    sim_ = *std::move(simulator);
+
+    app_ = StartApp(/*allow_private_addresses=*/true);  // the simulator is on loopback
+    ASSERT_NE(app_, nullptr);
+
+    lc_api_.SetSecret(org_.oid, kSecretName, kHaloSecret);
+    net::BeastTransportOptions lc_transport_options;
+    lc_transport_options.allow_insecure_http = true;      // the fake API is plain HTTP
+    lc_transport_options.allow_private_addresses = true;  // on loopback
+    auto lc_transport = net::BeastHttpTransport::Create(lc_transport_options);
+    ASSERT_TRUE(lc_transport.ok()) << lc_transport.status();
+    lc_transport_ = *std::move(lc_transport);
+
+    ASSERT_NO_FATAL_FAILURE(ServeGateway(app_->grpc_port(), gateway_, gateway_server_));
+  }
+
+  void TearDown() override {
+    for (auto* server : {&gateway_server_, &refusing_gateway_server_}) {
+      if (*server) (*server)->Shutdown();
+    }
+    gateway_.reset();
+    refusing_gateway_.reset();
+    lc_transport_.reset();
+    for (auto* app : {&app_, &refusing_app_}) {
+      if (*app) (*app)->Shutdown();
+    }
+    if (sim_) sim_->Shutdown();
+  }
+
+  // A Gateway calling the gRPC server on `grpc_port`, behind an HTTP server.
+  void ServeGateway(int grpc_port, std::unique_ptr<Gateway>& gateway, std::unique_ptr<net::HttpServer>& server) {
+    GatewayOptions options;
+    options.signing_secret = kSigningSecret;
+    options.lc_api_url = lc_api_.url();
+    options.max_body_bytes = 64 << 10;
+    gateway = std::make_unique<Gateway>(
+        options, grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()),
+        *lc_transport_);
+    Gateway* handler = gateway.get();
+    auto started = net::HttpServer::Start({}, [handler](net::ServerRequest request, net::Responder respond) {
+      handler->Handle(std::move(request), std::move(respond));
+    });
+    ASSERT_TRUE(started.ok()) << started.status();
+    server = *std::move(started);
+  }
+
+  // LimaCharlie, POSTing over HTTP to the gateway on `port`.
+  static FakeLimaCharlie LimaCharlieAt(int port) {
+    return FakeLimaCharlie(kSigningSecret, [port](net::ServerRequest request) {
+      net::ServerResponse response;
+      auto answer = halopsa::testing::Fetch(port, /*tls=*/false, request.method, request.target, request.body,
+                                            request.headers);
+      EXPECT_TRUE(answer.ok()) << answer.status();
+      if (!answer.ok()) return response;
+      response.status = answer->status;
+      response.content_type = answer->Header("Content-Type");
+      response.body = answer->body;
+      return response;
+    });
+  }
+
+  FakeLimaCharlie Lc() const { return LimaCharlieAt(gateway_server_->port()); }
+
+  Config HaloConfig() const {
+    return {{"instance_url", sim_->base_url()},
+            {"client_id", kClientId},
+            {"client_secret", absl::StrCat("hive://secret/", kSecretName)}};
+  }
+
+  Reply Request(absl::string_view action, absl::string_view data, absl::string_view key = "") {
+    return Lc().Send(testing::RequestEnvelope(org_, action, data, HaloConfig(), key));
+  }
+
+  int RequestsTo(const std::string& method, const std::string& path) const {
+    int count = 0;
+    for (const auto& request : sim_->requests()) {
+      if (request.method == method && request.path == path) ++count;
+    }
+    return count;
+  }
+
+  static double Number(const google::protobuf::Struct& object, const std::string& key) {
+    return object.fields().at(key).number_value();
+  }
+
+  TestOrg org_;
+  std::unique_ptr<sim::HaloSimulator> sim_;
+  std::unique_ptr<ServerApp> app_;
+  FakeLimaCharlieApi lc_api_;
+  std::unique_ptr<net::BeastHttpTransport> lc_transport_;
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<net::HttpServer> gateway_server_;
+  std::unique_ptr<ServerApp> refusing_app_;
+  std::unique_ptr<Gateway> refusing_gateway_;
+  std::unique_ptr<net::HttpServer> refusing_gateway_server_;
+};
+
+TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
+  // Registration: schema, then liveness.
+  Reply schema = Lc().Send(testing::SchemaRequestEnvelope());
+  ASSERT_EQ(schema.status, 200);
+  EXPECT_EQ(schema.data()["request_schema"].MemberCount(), 6u);
+  EXPECT_EQ(Lc().Send(testing::HeartbeatEnvelope()).body, R"({"version":20221218,"data":{}})");
+
+  // Saving the configuration: really obtains a token.
+  Reply valid = Lc().Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
+  EXPECT_EQ(valid.status, 200) << valid.body;
+  EXPECT_FALSE(valid.has_error());
+  EXPECT_EQ(sim_->token_requests(), 1);
+  Config wrong = HaloConfig();
+  wrong["client_secret"] = "not-the-secret";
+  Reply invalid = Lc().Send(testing::ConfValidationEnvelope(org_, wrong));
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_EQ(invalid.retriable(), false);
+  EXPECT_THAT(invalid.error(), StartsWith("HaloPSA refused config.client_id/config.client_secret"));
+  EXPECT_THAT(invalid.error(), HasSubstr("invalid_client"));
+  EXPECT_THAT(invalid.error(), ::testing::Not(HasSubstr("not-the-secret")));
+
+  EXPECT_EQ(Lc().Send(testing::EventEnvelope(org_, "subscribe", HaloConfig())).status, 200);
+
+  // The six actions.
+  Reply created = Request("create_ticket", R"({"summary":"Lifecycle ticket","details":"body","client_id":12,
+                                               "site_id":18,"customfields":[{"name":"CFSensorId","value":"s-1"}]})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  ASSERT_TRUE(created.data()["id"].IsInt());
+  const int ticket_id = created.data()["id"].GetInt();
+  EXPECT_STREQ(created.data()["summary"].GetString(), "Lifecycle ticket");
+  ASSERT_TRUE(sim_->ticket(ticket_id).has_value());
+  EXPECT_EQ(Number(*sim_->ticket(ticket_id), "client_id"), 12);
+
+  Reply updated = Request("update_ticket", absl::StrCat(R"({"id":)", ticket_id, R"(,"status_id":"2","summary":"Renamed"})"));
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(updated.data()["id"].GetInt(), ticket_id);
+  EXPECT_EQ(Number(*sim_->ticket(ticket_id), "status_id"), 2);
+  EXPECT_EQ(sim_->ticket(ticket_id)->fields().at("summary").string_value(), "Renamed");
+
+  Reply found = Request("search_tickets", R"({"client_id":"12","page_size":"10"})");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_GE(found.data()["record_count"].GetInt(), 1);
+  bool listed = false;
+  for (const auto& ticket : found.data()["tickets"].GetArray()) listed |= ticket["id"].GetInt() == ticket_id;
+  EXPECT_TRUE(listed);
+  Reply none = Request("search_tickets", R"({"search":"no ticket matches this text"})");
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(Json(none.data()), R"({"record_count":0,"tickets":[]})");
+
+  Reply action = Request("add_action", absl::StrCat(R"({"ticket_id":)", ticket_id, R"(,"note":"Triage: benign"})"));
+  ASSERT_EQ(action.status, 200) << action.body;
+  EXPECT_EQ(action.data()["ticket_id"].GetInt(), ticket_id);
+  EXPECT_TRUE(action.data()["id"].IsInt());
+  const auto actions = sim_->actions(ticket_id);
+  ASSERT_FALSE(actions.empty());
+  EXPECT_EQ(actions.back().fields().at("note").string_value(), "Triage: benign");
+  EXPECT_TRUE(actions.back().fields().at("hiddenfromuser").bool_value());
+
+  Reply linked = Request("link_asset_to_ticket", absl::StrCat(R"({"ticket_id":)", ticket_id,
+                                                               R"(,"hostname":"lc-sensor-01","client_id":12,
+                                                                 "site_id":18,"asset_type_id":1})"));
+  ASSERT_EQ(linked.status, 200) << linked.body;
+  const rapidjson::Value& link = linked.data();
+  EXPECT_TRUE(link["asset_created"].GetBool());
+  EXPECT_TRUE(link["asset"].IsObject());
+  EXPECT_TRUE(link["ticket"].IsObject());
+  const int asset_id = link["asset_id"].GetInt();
+  bool attached = false;
+  for (const auto& asset : sim_->ticket(ticket_id)->fields().at("assets").list_value().values()) {
+    attached |= Number(asset.struct_value(), "id") == asset_id;
+  }
+  EXPECT_TRUE(attached);
+
+  Reply clients = Request("lookup_client_site", R"({"type":"client","search":"contoso"})");
+  ASSERT_EQ(clients.status, 200) << clients.body;
+  EXPECT_EQ(clients.data()["record_count"].GetInt(), 1);
+  EXPECT_EQ(clients.data()["clients"][0]["id"].GetInt(), 12);
+  EXPECT_FALSE(clients.data().HasMember("sites"));
+  Reply sites = Request("lookup_client_site", R"({"type":"site","client_id":"12"})");
+  ASSERT_EQ(sites.status, 200) << sites.body;
+  EXPECT_EQ(sites.data()["sites"][0]["id"].GetInt(), 18);
+  EXPECT_FALSE(sites.data().HasMember("clients"));
+
+  EXPECT_EQ(Lc().Send(testing::EventEnvelope(org_, "update", HaloConfig())).status, 200);
+  EXPECT_EQ(Lc().Send(testing::EventEnvelope(org_, "unsubscribe", HaloConfig())).status, 200);
+  // One hive read served every call of the org.
+  EXPECT_EQ(lc_api_.reads(), 1);
+}
+
+TEST_F(GatewayIntegrationTest, ProductPageDetectionExamplesWithTemplatedValues) {
+  // Open a ticket for a detection: every value rendered by a template.
+  Reply created = Request("create_ticket", R"({"summary":"NEW_PROCESS - ws-42","details":"{\"event\":{\"FILE_PATH\":\"x\"}}",
+                                               "client_id":"12","site_id":"18","tickettype_id":"1","priority_id":"3"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const int ticket_id = created.data()["id"].GetInt();
+  const google::protobuf::Struct ticket = *sim_->ticket(ticket_id);
+  EXPECT_EQ(ticket.fields().at("summary").string_value(), "NEW_PROCESS - ws-42");
+  EXPECT_EQ(Number(ticket, "client_id"), 12);
+  EXPECT_EQ(Number(ticket, "site_id"), 18);
+  EXPECT_EQ(Number(ticket, "tickettype_id"), 1);
+  EXPECT_EQ(Number(ticket, "priority_id"), 3);
+
+  // Append triage findings to ticket 2884.
+  Reply noted = Request("add_action", R"({"ticket_id":"2884","note":"ws-42: suspicious process tree observed. See LC for details.",
+                                          "hiddenfromuser":"true","timetaken":"1","outcome":"Note"})");
+  ASSERT_EQ(noted.status, 200) << noted.body;
+  const google::protobuf::Struct added = sim_->actions(2884).back();
+  EXPECT_EQ(added.fields().at("note").string_value(), "ws-42: suspicious process tree observed. See LC for details.");
+  EXPECT_TRUE(added.fields().at("hiddenfromuser").bool_value());
+  EXPECT_EQ(Number(added, "timetaken"), 1);
+  EXPECT_EQ(added.fields().at("outcome").string_value(), "Note");
+}
+
+TEST_F(GatewayIntegrationTest, WireErrors) {
+  const std::string envelope = testing::RequestEnvelope(org_, "create_ticket", R"({"summary":"s"})", HaloConfig());
+  Reply unsigned_reply = Lc().Send(envelope, testing::Unsigned());
+  EXPECT_EQ(unsigned_reply.status, 200);
+  EXPECT_EQ(unsigned_reply.body, "");
+  EXPECT_EQ(Lc().Send(envelope, testing::SignedWith(Sign("guess", envelope))).status, 401);
+
+  net::ServerRequest corrupt = Lc().Build(envelope);
+  corrupt.body = corrupt.body.substr(0, corrupt.body.size() / 2);
+  auto truncated = halopsa::testing::Fetch(gateway_server_->port(), false, "POST", "/", corrupt.body, corrupt.headers);
+  ASSERT_TRUE(truncated.ok());
+  EXPECT_EQ(truncated->status, 400);
+  EXPECT_THAT(truncated->body, HasSubstr("request body is not valid gzip"));
+
+  Reply not_json = Lc().Send("this is not json");
+  EXPECT_EQ(not_json.status, 400);
+  EXPECT_THAT(not_json.error(), StartsWith("request body is not a JSON envelope"));
+
+  const std::string huge = testing::RequestEnvelope(
+      org_, "create_ticket", absl::StrCat(R"({"summary":")", std::string(100 << 10, 'x'), R"("})"), HaloConfig());
+  EXPECT_EQ(Lc().Send(huge, testing::Uncompressed()).status, 413);
+  EXPECT_EQ(RequestsTo("POST", "/api/Tickets"), 0);
+  EXPECT_EQ(lc_api_.reads(), 0);
+}
+
+TEST_F(GatewayIntegrationTest, RequestErrors) {
+  struct Case {
+    const char* action;
+    const char* data;
+    int status;
+    const char* error;
+  };
+  for (const Case& c : {
+           Case{"close_ticket", "{}", 400, "unknown action 'close_ticket'"},
+           Case{"create_ticket", R"({"sumary":"s"})", 400,
+                "unknown field 'sumary' for create_ticket; did you mean 'summary'?"},
+           Case{"create_ticket", R"({"summary":"s","client_id":"twelve"})", 400,
+                R"(client_id: must be a whole number (32-bit), got "twelve")"},
+           Case{"create_ticket", R"({"details":"no summary"})", 400, "summary: "},
+           Case{"lookup_client_site", R"({"type":"company"})", 400, "type: must be one of client, site"},
+           Case{"add_action", R"({"ticket_id":999999,"note":"n"})", 400, "HaloPSA "},
+       }) {
+    Reply reply = Request(c.action, c.data);
+    EXPECT_EQ(reply.status, c.status) << c.action << " " << c.data << ": " << reply.body;
+    EXPECT_EQ(reply.retriable(), false) << c.data;
+    EXPECT_THAT(reply.error(), StartsWith(c.error)) << c.data;
+  }
+  EXPECT_EQ(RequestsTo("POST", "/api/Tickets"), 0);
+
+  sim_->InjectFailure("POST", "/api/Tickets", 503, "Service Unavailable", 1);
+  Reply unavailable = Request("create_ticket", R"({"summary":"s"})");
+  EXPECT_EQ(unavailable.status, 500);
+  EXPECT_EQ(unavailable.retriable(), true);
+  EXPECT_THAT(unavailable.error(), HasSubstr("Service Unavailable"));
+
+  Reply event = Lc().Send(testing::EventEnvelope(org_, "rename", HaloConfig()));
+  EXPECT_EQ(event.status, 400);
+}
+
+TEST_F(GatewayIntegrationTest, ConfigErrors) {
+  Config missing = HaloConfig();
+  missing.erase("instance_url");
+  Reply no_url = Lc().Send(testing::RequestEnvelope(org_, "search_tickets", "{}", missing));
+  EXPECT_EQ(no_url.status, 400);
+  EXPECT_THAT(no_url.error(), StartsWith("config.instance_url: is missing"));
+
+  Config unknown_secret = HaloConfig();
+  unknown_secret["client_secret"] = "hive://secret/does-not-exist";
+  Reply no_secret = Lc().Send(testing::RequestEnvelope(org_, "search_tickets", "{}", unknown_secret));
+  EXPECT_EQ(no_secret.status, 400);
+  EXPECT_THAT(no_secret.error(), StartsWith("config.client_secret: cannot read hive://secret/does-not-exist"));
+  EXPECT_THAT(no_secret.error(), HasSubstr("record not found"));
+
+  lc_api_.SetJwt("another-jwt");  // LimaCharlie refuses the org's token
+  Reply refused = Lc().Send(testing::RequestEnvelope(org_, "search_tickets", "{}", HaloConfig()));
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_THAT(refused.error(), HasSubstr("answered HTTP 401"));
+
+  Config plain_http = HaloConfig();
+  plain_http["client_secret"] = kHaloSecret;
+  plain_http["instance_url"] = absl::StrCat("http://127.0.0.1:", sim_->port());
+  Reply insecure = Lc().Send(testing::RequestEnvelope(org_, "search_tickets", "{}", plain_http));
+  EXPECT_EQ(insecure.status, 400);
+  EXPECT_EQ(insecure.retriable(), false);
+  EXPECT_THAT(insecure.error(), StartsWith("config.instance_url is not usable"));
+  EXPECT_EQ(sim_->token_requests(), 0);
+}
+
+TEST_F(GatewayIntegrationTest, PrivateInstanceUrlIsRefusedByAServerThatForbidsThem) {
+  refusing_app_ = StartApp(/*allow_private_addresses=*/false);
+  ASSERT_NE(refusing_app_, nullptr);
+  ASSERT_NO_FATAL_FAILURE(ServeGateway(refusing_app_->grpc_port(), refusing_gateway_, refusing_gateway_server_));
+  Reply reply = LimaCharlieAt(refusing_gateway_server_->port())
+                    .Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(reply.retriable(), false);
+  EXPECT_THAT(reply.error(), StartsWith("config.instance_url is refused"));
+  EXPECT_THAT(sim_->requests(), ::testing::IsEmpty());
+}
+
+TEST_F(GatewayIntegrationTest, RetriedCreateTicketCreatesExactlyOneTicket) {
+  const std::string data = R"({"summary":"Retried detection"})";
+  // The first delivery fails upstream (500, retriable): the retry runs.
+  sim_->InjectFailure("POST", "/api/Tickets", 503, "Service Unavailable", 1);
+  Reply failed = Request("create_ticket", data, "callback-1");
+  EXPECT_EQ(failed.status, 500);
+  Reply first = Request("create_ticket", data, "callback-1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  // Later retries of the completed callback are answered from memory.
+  Reply again = Request("create_ticket", data, "callback-1");
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(RequestsTo("POST", "/api/Tickets"), 2);  // the failed one and the one that created
+
+  int created = 0;
+  for (int id = first.data()["id"].GetInt() - 5; id <= first.data()["id"].GetInt() + 5; ++id) {
+    auto ticket = sim_->ticket(id);
+    if (ticket && ticket->fields().at("summary").string_value() == "Retried detection") ++created;
+  }
+  EXPECT_EQ(created, 1);
+}
+
+TEST_F(GatewayIntegrationTest, ConcurrentDuplicatesCreateOneTicket) {
+  const std::string envelope =
+      testing::RequestEnvelope(org_, "create_ticket", R"({"summary":"Concurrent"})", HaloConfig(), "callback-2");
+  constexpr int kDuplicates = 4;
+  std::vector<Reply> replies(kDuplicates);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kDuplicates; ++i) {
+    threads.emplace_back([&, i] { replies[i] = Lc().Send(envelope); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Reply& reply : replies) {
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reply.body, replies[0].body);
+  }
+  EXPECT_EQ(RequestsTo("POST", "/api/Tickets"), 1);
+}
+
+TEST_F(GatewayIntegrationTest, RotatedHiveSecretTakesEffectAfterOne401) {
+  // LimaCharlie still holds the old secret; HaloPSA already wants the new one.
+  lc_api_.SetSecret(org_.oid, kSecretName, "halo-secret-old");
+  Reply stale = Request("search_tickets", "{}");
+  EXPECT_EQ(stale.status, 400);
+  EXPECT_EQ(lc_api_.reads(), 2);  // read, refused, read again, refused again
+
+  // The secret is rotated in LimaCharlie: the cached old value is refused
+  // once, read again, and the call goes through.
+  lc_api_.SetSecret(org_.oid, kSecretName, kHaloSecret);
+  sim_->ClearRequests();
+  Reply fresh = Request("search_tickets", R"({"client_id":12})");
+  ASSERT_EQ(fresh.status, 200) << fresh.body;
+  EXPECT_EQ(lc_api_.reads(), 3);
+  EXPECT_EQ(RequestsTo("POST", "/auth/token"), 2);  // the old secret, then the new one
+  EXPECT_EQ(sim_->token_requests(), 1);              // only the new one got a token
+
+  EXPECT_EQ(Request("search_tickets", "{}").status, 200);
+  EXPECT_EQ(lc_api_.reads(), 3);  // cached again
+}
+
+}  // namespace
+}  // namespace halopsa::lc
