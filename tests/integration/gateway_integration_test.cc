@@ -3,16 +3,15 @@
 // server (ServerApp), which calls the HaloPSA simulator over loopback TLS.
 // Hive secrets come from a fake LimaCharlie API. Everything on port 0.
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
@@ -31,13 +30,13 @@
 namespace halopsa::lc {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::SizeIs;
-using ::testing::StartsWith;
 using testing::Config;
 using testing::FakeLimaCharlie;
+using ::testing::HasSubstr;
 using testing::Json;
 using testing::Reply;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
 using testing::TestOrg;
 
 constexpr char kCertDir[] = HALOPSA_TESTDATA_DIR "/certs/";
@@ -51,9 +50,8 @@ constexpr char kSecretName[] = "halopsa-client-secret";
 class FakeLimaCharlieApi {
  public:
   FakeLimaCharlieApi() {
-    auto server = net::HttpServer::Start({}, [this](net::ServerRequest request, net::Responder respond) {
-      respond(Serve(request));
-    });
+    auto server = net::HttpServer::Start(
+        {}, [this](net::ServerRequest request, net::Responder respond) { respond(Serve(request)); });
     EXPECT_TRUE(server.ok()) << server.status();
     if (server.ok()) server_ = *std::move(server);
   }
@@ -145,9 +143,10 @@ class GatewayIntegrationTest : public ::testing::Test {
     gateway_.reset();
     refusing_gateway_.reset();
     lc_transport_.reset();
-    for (auto* app : {&app_, &refusing_app_}) {
-      if (*app) (*app)->Shutdown();
-    }
+    // Destroyed, not only shut down: that closes their pooled connections
+    // to the simulator, which would otherwise hold up its shutdown.
+    refusing_app_.reset();
+    app_.reset();
     if (sim_) sim_->Shutdown();
   }
 
@@ -172,8 +171,8 @@ class GatewayIntegrationTest : public ::testing::Test {
   static FakeLimaCharlie LimaCharlieAt(int port) {
     return FakeLimaCharlie(kSigningSecret, [port](net::ServerRequest request) {
       net::ServerResponse response;
-      auto answer = halopsa::testing::Fetch(port, /*tls=*/false, request.method, request.target, request.body,
-                                            request.headers);
+      auto answer =
+          halopsa::testing::Fetch(port, /*tls=*/false, request.method, request.target, request.body, request.headers);
       EXPECT_TRUE(answer.ok()) << answer.status();
       if (!answer.ok()) return response;
       response.status = answer->status;
@@ -252,7 +251,8 @@ TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
   ASSERT_TRUE(sim_->ticket(ticket_id).has_value());
   EXPECT_EQ(Number(*sim_->ticket(ticket_id), "client_id"), 12);
 
-  Reply updated = Request("update_ticket", absl::StrCat(R"({"id":)", ticket_id, R"(,"status_id":"2","summary":"Renamed"})"));
+  Reply updated =
+      Request("update_ticket", absl::StrCat(R"({"id":)", ticket_id, R"(,"status_id":"2","summary":"Renamed"})"));
   ASSERT_EQ(updated.status, 200) << updated.body;
   EXPECT_EQ(updated.data()["id"].GetInt(), ticket_id);
   EXPECT_EQ(Number(*sim_->ticket(ticket_id), "status_id"), 2);
@@ -277,9 +277,9 @@ TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
   EXPECT_EQ(actions.back().fields().at("note").string_value(), "Triage: benign");
   EXPECT_TRUE(actions.back().fields().at("hiddenfromuser").bool_value());
 
-  Reply linked = Request("link_asset_to_ticket", absl::StrCat(R"({"ticket_id":)", ticket_id,
-                                                               R"(,"hostname":"lc-sensor-01","client_id":12,
-                                                                 "site_id":18,"asset_type_id":1})"));
+  Reply linked = Request("link_asset_to_ticket",
+                         absl::StrCat(R"({"ticket_id":)", ticket_id,
+                                      R"(,"hostname":"lc-sensor-01","client_id":12,"site_id":18,"asset_type_id":1})"));
   ASSERT_EQ(linked.status, 200) << linked.body;
   const rapidjson::Value& link = linked.data();
   EXPECT_TRUE(link["asset_created"].GetBool());
@@ -287,7 +287,8 @@ TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
   EXPECT_TRUE(link["ticket"].IsObject());
   const int asset_id = link["asset_id"].GetInt();
   bool attached = false;
-  for (const auto& asset : sim_->ticket(ticket_id)->fields().at("assets").list_value().values()) {
+  const google::protobuf::Struct linked_ticket = *sim_->ticket(ticket_id);
+  for (const auto& asset : linked_ticket.fields().at("assets").list_value().values()) {
     attached |= Number(asset.struct_value(), "id") == asset_id;
   }
   EXPECT_TRUE(attached);
@@ -310,8 +311,9 @@ TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
 
 TEST_F(GatewayIntegrationTest, ProductPageDetectionExamplesWithTemplatedValues) {
   // Open a ticket for a detection: every value rendered by a template.
-  Reply created = Request("create_ticket", R"({"summary":"NEW_PROCESS - ws-42","details":"{\"event\":{\"FILE_PATH\":\"x\"}}",
-                                               "client_id":"12","site_id":"18","tickettype_id":"1","priority_id":"3"})");
+  Reply created = Request("create_ticket", R"({
+      "summary": "NEW_PROCESS - ws-42", "details": "{\"event\":{\"FILE_PATH\":\"x\"}}",
+      "client_id": "12", "site_id": "18", "tickettype_id": "1", "priority_id": "3"})");
   ASSERT_EQ(created.status, 200) << created.body;
   const int ticket_id = created.data()["id"].GetInt();
   const google::protobuf::Struct ticket = *sim_->ticket(ticket_id);
@@ -322,8 +324,9 @@ TEST_F(GatewayIntegrationTest, ProductPageDetectionExamplesWithTemplatedValues) 
   EXPECT_EQ(Number(ticket, "priority_id"), 3);
 
   // Append triage findings to ticket 2884.
-  Reply noted = Request("add_action", R"({"ticket_id":"2884","note":"ws-42: suspicious process tree observed. See LC for details.",
-                                          "hiddenfromuser":"true","timetaken":"1","outcome":"Note"})");
+  Reply noted = Request("add_action", R"({
+      "ticket_id": "2884", "note": "ws-42: suspicious process tree observed. See LC for details.",
+      "hiddenfromuser": "true", "timetaken": "1", "outcome": "Note"})");
   ASSERT_EQ(noted.status, 200) << noted.body;
   const google::protobuf::Struct added = sim_->actions(2884).back();
   EXPECT_EQ(added.fields().at("note").string_value(), "ws-42: suspicious process tree observed. See LC for details.");
@@ -424,8 +427,8 @@ TEST_F(GatewayIntegrationTest, PrivateInstanceUrlIsRefusedByAServerThatForbidsTh
   refusing_app_ = StartApp(/*allow_private_addresses=*/false);
   ASSERT_NE(refusing_app_, nullptr);
   ASSERT_NO_FATAL_FAILURE(ServeGateway(refusing_app_->grpc_port(), refusing_gateway_, refusing_gateway_server_));
-  Reply reply = LimaCharlieAt(refusing_gateway_server_->port())
-                    .Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
+  Reply reply =
+      LimaCharlieAt(refusing_gateway_server_->port()).Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
   EXPECT_EQ(reply.status, 400);
   EXPECT_EQ(reply.retriable(), false);
   EXPECT_THAT(reply.error(), StartsWith("config.instance_url is refused"));
@@ -486,7 +489,7 @@ TEST_F(GatewayIntegrationTest, RotatedHiveSecretTakesEffectAfterOne401) {
   ASSERT_EQ(fresh.status, 200) << fresh.body;
   EXPECT_EQ(lc_api_.reads(), 3);
   EXPECT_EQ(RequestsTo("POST", "/auth/token"), 2);  // the old secret, then the new one
-  EXPECT_EQ(sim_->token_requests(), 1);              // only the new one got a token
+  EXPECT_EQ(sim_->token_requests(), 1);             // only the new one got a token
 
   EXPECT_EQ(Request("search_tickets", "{}").status, 200);
   EXPECT_EQ(lc_api_.reads(), 3);  // cached again

@@ -1,0 +1,189 @@
+#include "adapters/limacharlie/actions.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include "halopsa/v1/halopsa.pb.h"
+
+namespace halopsa::lc {
+namespace {
+
+constexpr bool kRequired = true;
+
+// Labels and descriptions are the product page's.
+constexpr FieldDoc kCreateTicketFields[] = {
+    {"summary", "Summary", "Required. Ticket subject line.", "", kRequired},
+    {"details", "Details", "Ticket body."},
+    {"client_id", "Client ID", "HaloPSA client (company) id."},
+    {"site_id", "Site ID", "HaloPSA site id."},
+    {"user_id", "User ID", "End-user id (ticket requester)."},
+    {"agent_id", "Agent ID", "Agent id (assignee)."},
+    {"team", "Team", "Team name."},
+    {"tickettype_id", "Ticket type ID", "Ticket type id (Incident, Change, …)."},
+    {"priority_id", "Priority ID", "Priority id."},
+    {"status_id", "Status ID", "Initial status id."},
+    {"impact", "Impact", "ITIL impact (1=high … 4=low)."},
+    {"urgency", "Urgency", "ITIL urgency (1=high … 4=low)."},
+    {"category_1", "Category", "Top-level category."},
+    {"parent_id", "Parent ticket ID", "Parent ticket id (for sub-tickets)."},
+    {"asset_ids", "Asset IDs", "Asset ids to attach."},
+    {"customfields", "Custom fields", "Each entry {name|id, value}."},
+    {"extra", "Extra fields",
+     "Raw HaloPSA ticket fields to merge into the request — escape hatch for fields not modeled above."},
+};
+
+constexpr FieldDoc kUpdateTicketFields[] = {
+    {"id", "Ticket ID", "Required. Ticket id to update.", "", kRequired},
+    {"summary", "Summary", "New summary."},
+    {"details", "Details", "New body."},
+    {"status_id", "Status ID", "New status id."},
+    {"agent_id", "Agent ID", "New assignee."},
+    {"priority_id", "Priority ID", "New priority."},
+    {"asset_ids", "Asset IDs",
+     "Replaces the ticket's asset list. Use link_asset_to_ticket to merge a new asset into the existing list."},
+    {"customfields", "Custom fields", "Custom fields to set."},
+    {"extra", "Extra fields", "Raw HaloPSA ticket fields to merge."},
+};
+
+constexpr FieldDoc kSearchTicketsFields[] = {
+    {"search", "Search", "Free-text search across ticket summary/details."},
+    {"client_id", "Client ID", "Restrict to a client."},
+    {"agent_id", "Agent ID", "Restrict to an assignee."},
+    {"status_ids", "Status IDs", "Comma-separated status ids."},
+    {"tickettype_id", "Ticket type ID", "Restrict to a ticket type."},
+    {"page_size", "Page size", "Default 50.", "50"},
+    {"page_no", "Page number", "Default 1 (1-based).", "1"},
+    {"order", "Order by", "Order-by field (e.g. id)."},
+    {"orderdesc", "Descending", "Descending order."},
+};
+
+constexpr FieldDoc kAddActionFields[] = {
+    {"ticket_id", "Ticket ID", "Required. Ticket id to append to.", "", kRequired},
+    {"note", "Note", "Required. Note/reply content.", "", kRequired},
+    {"hiddenfromuser", "Hidden from user", "true (default) = private; false = public reply.", "true"},
+    {"timetaken", "Time taken",
+     "Time taken on this action (whole hours only). For fractional hours, pass via extra.timetaken."},
+    {"actionchargehours", "Charge hours",
+     "Billable hours (whole hours only). For fractional hours, pass via extra.actionchargehours."},
+    {"outcome", "Outcome", "Outcome label (drives HaloPSA workflow transitions). Defaults to Note.", "\"Note\""},
+    {"extra", "Extra fields", "Raw HaloPSA action fields to merge."},
+};
+
+constexpr FieldDoc kLinkAssetFields[] = {
+    {"ticket_id", "Ticket ID", "Required. Ticket id to link the asset to.", "", kRequired},
+    {"hostname", "Hostname", "Required. Hostname to resolve (matched via inventory_number / key_field).", "",
+     kRequired},
+    {"client_id", "Client ID", "Required when the asset must be created."},
+    {"site_id", "Site ID", "Used on asset create."},
+    {"asset_type_id", "Asset type ID",
+     "Required when the asset must be created (HaloPSA rejects asset creates without an asset type)."},
+    {"create_if_missing", "Create if missing", "If true (default), create the asset when no match is found.", "true"},
+};
+
+constexpr FieldDoc kLookupClientSiteFields[] = {
+    {"type", "Type", "Required. client or site.", "", kRequired},
+    {"search", "Search", "Name match."},
+    {"client_id", "Client ID", "Restrict sites to a client (only when type=site)."},
+    {"page_size", "Page size", "Default 50.", "50"},
+    {"page_no", "Page number", "Default 1.", "1"},
+};
+
+constexpr ActionSpec kActions[] = {
+    {
+        .name = "create_ticket",
+        .method = "CreateTicket",
+        .label = "Create ticket",
+        .short_description = "Open a new ticket. Only summary is required.",
+        .long_description = "Open a new ticket. Only summary is required. Returns the created ticket, including "
+                            "its assigned id.",
+        .fields = kCreateTicketFields,
+        .result = ResultShape::kObject,
+        .result_object = "ticket",
+    },
+    {
+        .name = "update_ticket",
+        .method = "UpdateTicket",
+        .label = "Update ticket",
+        .short_description = "Update an existing ticket.",
+        .long_description = "Update an existing ticket. Use to change status (which drives HaloPSA status → "
+                            "outcome → workflow transitions), reassign, set priority, or set the linked assets. "
+                            "Returns the updated ticket.",
+        .fields = kUpdateTicketFields,
+        .result = ResultShape::kObject,
+        .result_object = "ticket",
+    },
+    {
+        .name = "search_tickets",
+        .method = "SearchTickets",
+        .label = "Search tickets",
+        .short_description = "Search/list tickets.",
+        .long_description = "Search/list tickets. Useful to deduplicate before creating, or to look up existing "
+                            "work for an asset. Returns { \"record_count\": N, \"tickets\": [...] }.",
+        .fields = kSearchTicketsFields,
+        .result = ResultShape::kMessage,
+    },
+    {
+        .name = "add_action",
+        .method = "AddAction",
+        .label = "Add action",
+        .short_description = "Append a private note or a public reply to a ticket, optionally with billable "
+                             "time.",
+        .long_description = "Append a HaloPSA Action to a ticket: a private note (agents only) or a public reply "
+                            "(visible to the end-user), optionally with billable time. Useful for AI agents to "
+                            "record triage findings and log work time. Defaults to private (hiddenfromuser=true) "
+                            "to avoid accidentally pushing security notes to end-users. Set hiddenfromuser: false "
+                            "explicitly for a public reply. Returns the created action.",
+        .fields = kAddActionFields,
+        .result = ResultShape::kObject,
+        .result_object = "action",
+    },
+    {
+        .name = "link_asset_to_ticket",
+        .method = "LinkAssetToTicket",
+        .label = "Link asset to ticket",
+        .short_description = "Resolve a hostname to a HaloPSA asset and attach it to a ticket.",
+        .long_description = "Resolve a hostname to a HaloPSA asset under the given client/site, optionally "
+                            "creating the asset if missing, and attach it to the ticket. Bridges LC sensor "
+                            "telemetry to the MSP CMDB. Returns { \"asset_id\": N, \"asset_created\": bool, "
+                            "\"asset\": {...}, \"ticket\": {...} }. The link is idempotent — re-running against "
+                            "an already-linked asset will not produce duplicates.",
+        .fields = kLinkAssetFields,
+        .result = ResultShape::kMessage,
+    },
+    {
+        .name = "lookup_client_site",
+        .method = "LookupClientSite",
+        .label = "Look up client or site",
+        .short_description = "Resolve a HaloPSA client or site id from a name.",
+        .long_description = "Resolve a HaloPSA client or site id from a name. Useful as plumbing for AI agents "
+                            "that need to map an LC org to a Halo client. Returns { \"record_count\": N, "
+                            "\"clients\": [...] } or { \"record_count\": N, \"sites\": [...] } depending on type.",
+        .fields = kLookupClientSiteFields,
+        .result = ResultShape::kListByType,
+    },
+};
+
+}  // namespace
+
+absl::Span<const ActionSpec> Actions() { return kActions; }
+
+const ActionSpec* FindAction(absl::string_view name) {
+  for (const ActionSpec& action : kActions) {
+    if (action.name == name) return &action;
+  }
+  return nullptr;
+}
+
+const FieldDoc* FindFieldDoc(const ActionSpec& action, absl::string_view field) {
+  for (const FieldDoc& doc : action.fields) {
+    if (doc.name == field) return &doc;
+  }
+  return nullptr;
+}
+
+const google::protobuf::MethodDescriptor& MethodOf(const ActionSpec& action) {
+  static const google::protobuf::ServiceDescriptor* const service =
+      v1::CreateTicketRequest::descriptor()->file()->FindServiceByName("HaloPsaService");
+  return *service->FindMethodByName(std::string(action.method));
+}
+
+}  // namespace halopsa::lc

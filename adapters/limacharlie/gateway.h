@@ -1,0 +1,60 @@
+#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_GATEWAY_H_
+#define HALOPSA_ADAPTERS_LIMACHARLIE_GATEWAY_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "adapters/net/http_server.h"
+#include "adapters/net/http_transport.h"
+
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
+namespace halopsa::lc {
+
+struct GatewayOptions {
+  std::string signing_secret;               // LC_EXTENSION_SECRET; never logged. Empty: every call is refused (401)
+  size_t max_body_bytes = 1 << 20;          // as received (compressed); more -> 413
+  size_t max_decoded_body_bytes = 4 << 20;  // after gunzip; more -> 413 (zip bombs)
+  std::string lc_api_url = "https://api.limacharlie.io";
+  absl::Duration call_deadline = absl::Seconds(25);  // per request envelope, all RPCs included
+  size_t idempotency_max_entries = 100000;
+  size_t idempotency_max_bytes = 256 << 20;  // bodies of the replies kept for retries, in total
+  absl::Duration idempotency_ttl = absl::Hours(24);
+  size_t secret_cache_max_entries = 10000;
+};
+
+// LimaCharlie's signed-webhook extension protocol in front of
+// HaloPsaService: verifies and decodes each callback, answers heartbeats,
+// schema requests and events itself, and turns conf_validation and action
+// requests into gRPC calls on the org's own HaloPSA connection (from its
+// config, hive secrets resolved). Retried callbacks with the same
+// idempotency_key are answered from memory instead of running twice.
+class Gateway {
+ public:
+  // `service`: a channel to HaloPsaService. `lc_api`: transport for
+  // LimaCharlie's REST API (hive secrets); must outlive the Gateway.
+  Gateway(GatewayOptions options, std::shared_ptr<grpc::Channel> service, net::HttpTransport& lc_api);
+  // Cancels the gRPC calls in flight and waits until every callback taken
+  // by Handle() has been answered. Stop the HTTP server calling Handle()
+  // first.
+  ~Gateway();
+
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // A net::RequestHandler: never blocks; `respond` runs exactly once, on
+  // this thread or a gRPC or transport thread.
+  void Handle(net::ServerRequest request, net::Responder respond);
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace halopsa::lc
+
+#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_GATEWAY_H_

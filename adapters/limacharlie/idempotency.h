@@ -1,0 +1,73 @@
+#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_IDEMPOTENCY_H_
+#define HALOPSA_ADAPTERS_LIMACHARLIE_IDEMPOTENCY_H_
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "adapters/net/http_server.h"
+
+namespace halopsa::lc {
+
+struct IdempotencyOptions {
+  size_t max_entries = 100000;           // completed replies kept
+  size_t max_bytes = 256 << 20;          // their bodies, in total
+  absl::Duration ttl = absl::Hours(24);  // how long a completed reply is kept
+  std::function<absl::Time()> clock = absl::Now;
+};
+
+// Replies of completed LimaCharlie callbacks per (oid, idempotency_key), so
+// a retried callback is answered without running twice, and a duplicate
+// arriving while the first is still running waits for its reply. Oldest
+// replies go first when a bound is reached. Requests in flight are not
+// counted: the HTTP server's connection limit bounds them. Thread-safe;
+// waiters are called without the lock held.
+class IdempotencyStore {
+ public:
+  using Key = std::pair<std::string, std::string>;  // (oid, idempotency_key)
+  using Waiter = absl::AnyInvocable<void(net::ServerResponse)>;
+
+  explicit IdempotencyStore(IdempotencyOptions options);
+
+  // Registers `waiter` for the reply under `key`. Returns true when this is
+  // the first attempt: the caller runs it and calls Finish(key, ...) once.
+  // Otherwise `waiter` already got the stored reply (inline) or gets the
+  // first attempt's reply when it finishes.
+  bool Join(const Key& key, Waiter waiter);
+
+  // Answers every waiter of `key` (the first attempt's included) with
+  // `reply`, and keeps it for later retries when `remember`.
+  void Finish(const Key& key, const net::ServerResponse& reply, bool remember);
+
+  size_t completed() const;  // replies kept right now
+
+ private:
+  struct Entry {
+    bool done = false;
+    net::ServerResponse reply;    // when done
+    absl::Time expires;           // when done
+    std::vector<Waiter> waiters;  // while running
+  };
+
+  void EvictExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EvictOldest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const IdempotencyOptions options_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // Completed keys, oldest first: completion order is also expiry order.
+  std::deque<Key> completion_order_ ABSL_GUARDED_BY(mu_);
+  size_t completed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace halopsa::lc
+
+#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_IDEMPOTENCY_H_

@@ -1,0 +1,51 @@
+#include "adapters/limacharlie/json_util.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace halopsa::lc {
+namespace {
+
+bool WithinDepth(const rapidjson::Value& root) {
+  std::vector<std::pair<const rapidjson::Value*, int>> pending = {{&root, 1}};
+  while (!pending.empty()) {
+    auto [value, depth] = pending.back();
+    pending.pop_back();
+    if (depth > kMaxJsonDepth) return false;
+    if (value->IsObject()) {
+      for (const auto& member : value->GetObject()) pending.emplace_back(&member.value, depth + 1);
+    } else if (value->IsArray()) {
+      for (const auto& element : value->GetArray()) pending.emplace_back(&element, depth + 1);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status ParseJson(absl::string_view text, rapidjson::Document& document) {
+  document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+  if (document.HasParseError()) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid JSON at offset ", document.GetErrorOffset(), ": ",
+                                                   rapidjson::GetParseError_En(document.GetParseError())));
+  }
+  if (!WithinDepth(document)) {
+    return absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+  }
+  return absl::OkStatus();
+}
+
+std::string ToJson(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace halopsa::lc

@@ -1,0 +1,274 @@
+#include "adapters/limacharlie/request_translation.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "adapters/limacharlie/json_util.h"
+#include "server/error_mapping.h"
+
+namespace halopsa::lc {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+constexpr size_t kMaxQuotedBytes = 40;
+
+// The offending value as it appeared, shortened (never inside a UTF-8
+// sequence: the text ends up in a JSON envelope).
+std::string Quoted(const rapidjson::Value& value) {
+  std::string json = ToJson(value);
+  if (json.size() <= kMaxQuotedBytes) return json;
+  size_t cut = kMaxQuotedBytes;
+  while (cut > 0 && (static_cast<unsigned char>(json[cut]) & 0xC0) == 0x80) --cut;
+  json.resize(cut);
+  return json + "...";
+}
+
+absl::Status WrongType(absl::string_view path, absl::string_view expected, const rapidjson::Value& value) {
+  return InvalidField(path, absl::StrCat("must be ", expected, ", got ", Quoted(value)));
+}
+
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+    }
+  }
+  return row[b.size()];
+}
+
+// The known name a typo most likely meant, if one is close enough.
+std::optional<std::string> ClosestField(const Descriptor& type, absl::string_view name) {
+  const std::string typed = absl::AsciiStrToLower(name);
+  std::optional<std::string> best;
+  size_t best_distance = std::max<size_t>(2, typed.size() / 3) + 1;
+  for (int i = 0; i < type.field_count(); ++i) {
+    const std::string& known = type.field(i)->name();
+    size_t distance = EditDistance(typed, known);
+    // "hidden" for "hiddenfromuser", "ticket" for "ticket_id".
+    if (typed.size() >= 3 && (absl::StartsWith(known, typed) || absl::StartsWith(typed, known))) distance = 1;
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = known;
+    }
+  }
+  return best;
+}
+
+absl::Status UnknownField(const Descriptor& type, absl::string_view name, absl::string_view parent,
+                          absl::string_view action) {
+  std::string message = absl::StrCat("unknown field '", name, "'");
+  if (!parent.empty()) absl::StrAppend(&message, " in ", parent);
+  absl::StrAppend(&message, " for ", action);
+  if (std::optional<std::string> closest = ClosestField(type, name)) {
+    absl::StrAppend(&message, "; did you mean '", *closest, "'?");
+  } else {
+    std::vector<std::string> known;
+    for (int i = 0; i < type.field_count(); ++i) known.push_back(type.field(i)->name());
+    absl::StrAppend(&message, "; known fields: ", absl::StrJoin(known, ", "));
+  }
+  const std::string field = parent.empty() ? std::string(name) : absl::StrCat(parent, ".", name);
+  return WithErrorInfo(absl::InvalidArgumentError(message), kReasonInvalidField, {{"field", field}});
+}
+
+absl::Status ToInt32(rapidjson::Value& value, absl::string_view path) {
+  if (value.IsInt()) return absl::OkStatus();
+  std::optional<int32_t> parsed;
+  if (int32_t number = 0; value.IsString() && absl::SimpleAtoi(View(value), &number)) {
+    parsed = number;
+  } else if (value.IsDouble()) {
+    const double number = value.GetDouble();
+    if (std::trunc(number) == number && number >= std::numeric_limits<int32_t>::min() &&
+        number <= std::numeric_limits<int32_t>::max()) {
+      parsed = static_cast<int32_t>(number);
+    }
+  }
+  if (!parsed) return WrongType(path, "a whole number (32-bit)", value);
+  value.SetInt(*parsed);
+  return absl::OkStatus();
+}
+
+absl::Status ToBool(rapidjson::Value& value, absl::string_view path) {
+  if (value.IsBool()) return absl::OkStatus();
+  if (value.IsString()) {
+    const std::string text = absl::AsciiStrToLower(absl::StripAsciiWhitespace(View(value)));
+    if (text == "true" || text == "false") {
+      value.SetBool(text == "true");
+      return absl::OkStatus();
+    }
+  }
+  return WrongType(path, "true or false", value);
+}
+
+absl::Status CheckEnum(const rapidjson::Value& value, const google::protobuf::EnumDescriptor& type,
+                       absl::string_view path) {
+  if (value.IsString()) {
+    const auto* known = type.FindValueByName(std::string(View(value)));
+    if (known != nullptr && known->number() != 0) return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  for (int i = 0; i < type.value_count(); ++i) {
+    if (type.value(i)->number() != 0) names.push_back(type.value(i)->name());
+  }
+  return WrongType(path, absl::StrCat("one of ", absl::StrJoin(names, ", ")), value);
+}
+
+// Walks `data` along the request's descriptor, turning template-rendered
+// strings into the types the proto JSON parser expects and rejecting
+// everything it would reject less legibly.
+class Normalizer {
+ public:
+  explicit Normalizer(absl::string_view action) : action_(action) {}
+
+  absl::Status Object(rapidjson::Value& object, const Descriptor& type, absl::string_view path) {
+    for (auto it = object.MemberBegin(); it != object.MemberEnd();) {
+      const absl::string_view name = View(it->name);
+      const FieldDescriptor* field = type.FindFieldByName(std::string(name));
+      if (field == nullptr) return UnknownField(type, name, path, action_);
+      if (it->value.IsNull() && !IsValue(*field)) {
+        it = object.EraseMember(it);
+        continue;
+      }
+      const std::string field_path = path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
+      if (absl::Status status = Field(it->value, *field, field_path); !status.ok()) return status;
+      ++it;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static bool IsValue(const FieldDescriptor& field) {
+    return field.message_type() != nullptr &&
+           field.message_type()->full_name() == google::protobuf::Value::descriptor()->full_name();
+  }
+
+  absl::Status Field(rapidjson::Value& value, const FieldDescriptor& field, const std::string& path) {
+    if (!field.is_repeated()) return Single(value, field, path);
+    if (!value.IsArray()) return WrongType(path, "a list", value);
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      if (absl::Status status = Single(value[i], field, absl::StrCat(path, "[", i, "]")); !status.ok()) {
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Single(rapidjson::Value& value, const FieldDescriptor& field, const std::string& path) {
+    switch (field.cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        return ToInt32(value, path);
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return ToBool(value, path);
+      case FieldDescriptor::CPPTYPE_STRING:
+        return value.IsString() ? absl::OkStatus() : WrongType(path, "a string", value);
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return CheckEnum(value, *field.enum_type(), path);
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        if (IsValue(field)) return absl::OkStatus();
+        if (!value.IsObject()) return WrongType(path, "a JSON object", value);
+        if (field.message_type()->full_name() == google::protobuf::Struct::descriptor()->full_name()) {
+          return absl::OkStatus();
+        }
+        return Object(value, *field.message_type(), path);
+      default:
+        // Types the request messages do not use; protobuf's parser judges.
+        return absl::OkStatus();
+    }
+  }
+
+  const absl::string_view action_;
+};
+
+absl::StatusOr<std::string> Print(const Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) return absl::InternalError(absl::StrCat("cannot print the result: ", status.message().ToString()));
+  return json;
+}
+
+// kObject: the object with the response's ids set in it.
+absl::StatusOr<std::string> ObjectResult(const ActionSpec& action, const Message& response) {
+  const Descriptor& type = *response.GetDescriptor();
+  const google::protobuf::Reflection& reflection = *response.GetReflection();
+  google::protobuf::Struct object;
+  object.CopyFrom(reflection.GetMessage(response, type.FindFieldByName(std::string(action.result_object))));
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor* field = type.field(i);
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_INT32 || field->is_repeated()) continue;
+    (*object.mutable_fields())[field->name()].set_number_value(reflection.GetInt32(response, field));
+  }
+  return Print(object);
+}
+
+// kListByType: the whole response without the lists of the other types.
+absl::StatusOr<std::string> ListByTypeResult(const Message& request, const Message& response) {
+  const FieldDescriptor* type_field = request.GetDescriptor()->FindFieldByName("type");
+  const std::string kept = absl::StrCat(request.GetReflection()->GetEnum(request, type_field)->name(), "s");
+  absl::StatusOr<std::string> json = Print(response);
+  if (!json.ok()) return json.status();
+  rapidjson::Document document;
+  if (absl::Status status = ParseJson(*json, document); !status.ok()) return status;
+  const Descriptor& type = *response.GetDescriptor();
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor* field = type.field(i);
+    if (field->is_repeated() && field->name() != kept) document.RemoveMember(field->name().c_str());
+  }
+  return ToJson(document);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Message>> RequestFromData(const ActionSpec& action, absl::string_view data_json) {
+  const Descriptor& type = *MethodOf(action).input_type();
+  rapidjson::Document data;
+  if (absl::Status status = ParseJson(data_json, data); !status.ok()) return status;
+  if (!data.IsObject()) return absl::InvalidArgumentError(absl::StrCat(action.name, ": data must be a JSON object"));
+  if (absl::Status status = Normalizer(action.name).Object(data, type, ""); !status.ok()) return status;
+
+  std::unique_ptr<Message> request(google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type)->New());
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(ToJson(data), request.get(), options);
+  if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(action.name, ": ", status.message().ToString()));
+  return request;
+}
+
+absl::StatusOr<std::string> ResultData(const ActionSpec& action, const Message& request, const Message& response) {
+  switch (action.result) {
+    case ResultShape::kObject:
+      return ObjectResult(action, response);
+    case ResultShape::kMessage:
+      return Print(response);
+    case ResultShape::kListByType:
+      return ListByTypeResult(request, response);
+  }
+  return absl::InternalError("unhandled result shape");
+}
+
+}  // namespace halopsa::lc

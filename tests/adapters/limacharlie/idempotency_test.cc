@@ -1,0 +1,144 @@
+#include "adapters/limacharlie/idempotency.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace halopsa::lc {
+namespace {
+
+net::ServerResponse Response(int status, std::string body) {
+  net::ServerResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+// Collects the replies a waiter gets.
+struct Replies {
+  std::vector<net::ServerResponse> got;
+  IdempotencyStore::Waiter Waiter() {
+    return [this](net::ServerResponse response) { got.push_back(std::move(response)); };
+  }
+};
+
+class IdempotencyStoreTest : public ::testing::Test {
+ protected:
+  IdempotencyOptions Options() {
+    IdempotencyOptions options;
+    options.clock = [this] { return now_; };
+    return options;
+  }
+
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+  const IdempotencyStore::Key key_{"org-1", "key-1"};
+};
+
+TEST_F(IdempotencyStoreTest, RetryAfterSuccessReplaysWithoutRunning) {
+  IdempotencyStore store(Options());
+  Replies first;
+  ASSERT_TRUE(store.Join(key_, first.Waiter()));
+  store.Finish(key_, Response(200, "created 1"), /*remember=*/true);
+  ASSERT_EQ(first.got.size(), 1u);
+  EXPECT_EQ(first.got[0].body, "created 1");
+
+  Replies retry;
+  EXPECT_FALSE(store.Join(key_, retry.Waiter()));
+  ASSERT_EQ(retry.got.size(), 1u);  // answered inline
+  EXPECT_EQ(retry.got[0].status, 200);
+  EXPECT_EQ(retry.got[0].body, "created 1");
+}
+
+TEST_F(IdempotencyStoreTest, NotRememberedRepliesLetTheRetryRun) {
+  IdempotencyStore store(Options());
+  Replies first;
+  ASSERT_TRUE(store.Join(key_, first.Waiter()));
+  store.Finish(key_, Response(500, "unavailable"), /*remember=*/false);
+  EXPECT_EQ(first.got.size(), 1u);
+  EXPECT_EQ(store.completed(), 0u);
+  Replies retry;
+  EXPECT_TRUE(store.Join(key_, retry.Waiter()));
+  EXPECT_TRUE(retry.got.empty());
+}
+
+TEST_F(IdempotencyStoreTest, ConcurrentDuplicateWaitsForTheFirstAttempt) {
+  IdempotencyStore store(Options());
+  Replies first, duplicate;
+  ASSERT_TRUE(store.Join(key_, first.Waiter()));
+  EXPECT_FALSE(store.Join(key_, duplicate.Waiter()));
+  EXPECT_TRUE(duplicate.got.empty());  // still running
+  store.Finish(key_, Response(200, "one ticket"), /*remember=*/true);
+  ASSERT_EQ(first.got.size(), 1u);
+  ASSERT_EQ(duplicate.got.size(), 1u);
+  EXPECT_EQ(duplicate.got[0].body, "one ticket");
+}
+
+TEST_F(IdempotencyStoreTest, ConcurrentDuplicateGetsEvenAnUnrememberedReply) {
+  IdempotencyStore store(Options());
+  Replies first, duplicate;
+  ASSERT_TRUE(store.Join(key_, first.Waiter()));
+  ASSERT_FALSE(store.Join(key_, duplicate.Waiter()));
+  store.Finish(key_, Response(500, "try again"), /*remember=*/false);
+  ASSERT_EQ(duplicate.got.size(), 1u);
+  EXPECT_EQ(duplicate.got[0].status, 500);
+}
+
+TEST_F(IdempotencyStoreTest, KeysAreSeparatePerOrg) {
+  IdempotencyStore store(Options());
+  Replies a, b;
+  ASSERT_TRUE(store.Join({"org-1", "k"}, a.Waiter()));
+  store.Finish({"org-1", "k"}, Response(200, "a"), true);
+  EXPECT_TRUE(store.Join({"org-2", "k"}, b.Waiter()));
+}
+
+TEST_F(IdempotencyStoreTest, RepliesExpireAfterTtl) {
+  IdempotencyOptions options = Options();
+  options.ttl = absl::Hours(1);
+  IdempotencyStore store(options);
+  Replies first, before, after;
+  ASSERT_TRUE(store.Join(key_, first.Waiter()));
+  store.Finish(key_, Response(200, "x"), true);
+  now_ += absl::Minutes(59);
+  EXPECT_FALSE(store.Join(key_, before.Waiter()));
+  now_ += absl::Minutes(1);
+  EXPECT_TRUE(store.Join(key_, after.Waiter()));
+  EXPECT_TRUE(after.got.empty());
+}
+
+TEST_F(IdempotencyStoreTest, CountBoundEvictsTheOldest) {
+  IdempotencyOptions options = Options();
+  options.max_entries = 2;
+  IdempotencyStore store(options);
+  Replies sink;
+  for (const char* key : {"k1", "k2", "k3"}) {
+    ASSERT_TRUE(store.Join({"o", key}, sink.Waiter()));
+    store.Finish({"o", key}, Response(200, key), true);
+  }
+  EXPECT_EQ(store.completed(), 2u);
+  Replies k3, k1;
+  EXPECT_FALSE(store.Join({"o", "k3"}, k3.Waiter()));
+  ASSERT_EQ(k3.got.size(), 1u);
+  EXPECT_EQ(k3.got[0].body, "k3");
+  EXPECT_TRUE(store.Join({"o", "k1"}, k1.Waiter()));  // evicted
+}
+
+TEST_F(IdempotencyStoreTest, ByteBoundEvictsTheOldestAndSkipsOversizedReplies) {
+  IdempotencyOptions options = Options();
+  options.max_bytes = 10;
+  IdempotencyStore store(options);
+  Replies sink;
+  ASSERT_TRUE(store.Join({"o", "a"}, sink.Waiter()));
+  store.Finish({"o", "a"}, Response(200, "123456"), true);
+  ASSERT_TRUE(store.Join({"o", "b"}, sink.Waiter()));
+  store.Finish({"o", "b"}, Response(200, "123456"), true);  // 12 bytes > 10: "a" goes
+  EXPECT_EQ(store.completed(), 1u);
+  EXPECT_TRUE(store.Join({"o", "a"}, sink.Waiter()));
+  ASSERT_TRUE(store.Join({"o", "big"}, sink.Waiter()));
+  store.Finish({"o", "big"}, Response(200, std::string(11, 'x')), true);
+  EXPECT_TRUE(store.Join({"o", "big"}, sink.Waiter()));  // never kept
+}
+
+}  // namespace
+}  // namespace halopsa::lc
