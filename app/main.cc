@@ -25,6 +25,14 @@ ABSL_FLAG(std::string, grpc_tls_key_file, "", "PEM private key of the gRPC liste
 ABSL_FLAG(std::string, grpc_tls_client_ca_file, "",
           "PEM CA bundle; when set, gRPC callers must present a client certificate it signed (mTLS)");
 ABSL_FLAG(bool, grpc_plaintext, false, "serve gRPC without TLS (local use only); required when no certificate is set");
+ABSL_FLAG(std::string, gateway_listen, "0.0.0.0:8080",
+          "address:port of the LimaCharlie webhook gateway (HTTP; TLS ends at the ingress); empty = off");
+ABSL_FLAG(std::string, lc_extension_secret, "",
+          "the extension's webhook signing key; prefer lc_extension_secret_file (env LC_EXTENSION_SECRET)");
+ABSL_FLAG(std::string, lc_extension_secret_file, "", "file holding the webhook signing key (env LC_EXTENSION_SECRET_FILE)");
+ABSL_FLAG(std::string, lc_api_url, "https://api.limacharlie.io", "LimaCharlie API for hive secrets (env LC_API_URL)");
+ABSL_FLAG(std::string, gateway_service_target, "",
+          "HaloPsaService the gateway calls: empty = this process, else host:port (plaintext)");
 ABSL_FLAG(std::string, admin_listen, "0.0.0.0:9090",
           "address:port of /healthz, /readyz and /metrics (keep it off the public network); empty = off");
 ABSL_FLAG(std::string, log_level, "info", "least severe log level written: debug, info, warning or error");
@@ -50,29 +58,35 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20), "time calls in flig
 namespace {
 
 constexpr absl::string_view kEnvPrefix = "HALOPSA_";
+// Flags of LimaCharlie's own settings keep the names LimaCharlie's docs use.
+constexpr absl::string_view kLimaCharliePrefix = "lc_";
 
 [[noreturn]] void Fail(absl::string_view message) {
   std::cerr << "halopsa-server: " << message << std::endl;
   std::exit(2);
 }
 
-// Sets every flag defined in this file from HALOPSA_<FLAG> when present;
-// the command line, parsed afterwards, still wins.
+// Sets every flag defined in this file from HALOPSA_<FLAG> (LC_<...> for
+// lc_* flags) when present; the command line, parsed afterwards, still wins.
 void ApplyEnvironment() {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (!absl::EndsWith(flag->Filename(), "app/main.cc")) continue;
-    std::string variable = absl::StrCat(kEnvPrefix, absl::AsciiStrToUpper(name));
+    std::string variable = absl::AsciiStrToUpper(name);
+    if (!absl::StartsWith(name, kLimaCharliePrefix)) variable = absl::StrCat(kEnvPrefix, variable);
     const char* value = std::getenv(variable.c_str());
     std::string error;
     if (value != nullptr && !flag->ParseFrom(value, &error)) Fail(absl::StrCat(variable, ": ", error));
   }
 }
 
-std::string ReadSecretFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) Fail(absl::StrCat("cannot read client_secret_file ", path));
+// A secret given either directly or as a file (a mounted Kubernetes Secret).
+std::string Secret(const std::string& value, const std::string& file, absl::string_view name) {
+  if (file.empty()) return value;
+  if (!value.empty()) Fail(absl::StrCat("set ", name, " or ", name, "_file, not both"));
+  std::ifstream in(file);
+  if (!in) Fail(absl::StrCat("cannot read ", name, "_file ", file));
   std::stringstream content;
-  content << file.rdbuf();
+  content << in.rdbuf();
   return std::string(absl::StripTrailingAsciiWhitespace(content.str()));
 }
 
@@ -82,12 +96,8 @@ std::shared_ptr<const halopsa::HaloConnection> DefaultConnection() {
   auto connection = std::make_shared<halopsa::HaloConnection>();
   connection->instance_url = std::string(absl::StripSuffix(url, "/"));
   connection->client_id = absl::GetFlag(FLAGS_client_id);
-  connection->client_secret = absl::GetFlag(FLAGS_client_secret);
-  std::string secret_file = absl::GetFlag(FLAGS_client_secret_file);
-  if (!secret_file.empty()) {
-    if (!connection->client_secret.empty()) Fail("set client_secret or client_secret_file, not both");
-    connection->client_secret = ReadSecretFile(secret_file);
-  }
+  connection->client_secret =
+      Secret(absl::GetFlag(FLAGS_client_secret), absl::GetFlag(FLAGS_client_secret_file), "client_secret");
   if (connection->client_id.empty() || connection->client_secret.empty()) {
     Fail("instance_url needs client_id and client_secret (or client_secret_file)");
   }
@@ -116,6 +126,13 @@ halopsa::ServerConfig ReadConfig() {
   config.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   config.transport.io_timeout = absl::GetFlag(FLAGS_io_timeout);
   config.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  config.gateway_listen = absl::GetFlag(FLAGS_gateway_listen);
+  config.gateway.signing_secret = Secret(absl::GetFlag(FLAGS_lc_extension_secret),
+                                         absl::GetFlag(FLAGS_lc_extension_secret_file), "lc_extension_secret");
+  config.gateway.lc_api_url = std::string(absl::StripSuffix(absl::GetFlag(FLAGS_lc_api_url), "/"));
+  config.gateway_service_target = absl::GetFlag(FLAGS_gateway_service_target);
+  // LimaCharlie's API is reached under the same trust and address rules as HaloPSA.
+  config.lc_api_transport = config.transport;
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   return config;
 }
@@ -126,7 +143,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "halopsa-server: the ext-halopsa gRPC service.\n"
       "Every flag --name can also be set with the environment variable HALOPSA_<NAME>\n"
-      "(e.g. --instance_url as HALOPSA_INSTANCE_URL); the command line wins.");
+      "(e.g. --instance_url as HALOPSA_INSTANCE_URL; --lc_* flags as LC_<NAME>, e.g.\n"
+      "LC_EXTENSION_SECRET_FILE); the command line wins.");
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "app/main.cc"); };
   absl::SetFlagsUsageConfig(usage);
@@ -140,17 +158,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  halopsa::ServerConfig config = ReadConfig();
-  bool has_default = config.default_connection != nullptr;
-  std::string default_url = has_default ? config.default_connection->instance_url : "";
-  absl::StatusOr<std::unique_ptr<halopsa::ServerApp>> app = halopsa::ServerApp::Start(std::move(config));
+  // Start-up and drain are logged by the app as JSON lines, like everything on stdout.
+  absl::StatusOr<std::unique_ptr<halopsa::ServerApp>> app = halopsa::ServerApp::Start(ReadConfig());
   if (!app.ok()) Fail(app.status().ToString());
-  std::cout << "halopsa-server: gRPC on port " << (*app)->grpc_port() << ", default HaloPSA "
-            << (has_default ? default_url : "(none: calls must carry x-halopsa-* metadata)") << std::endl;
-
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cout << "halopsa-server: signal " << signal_number << ", draining calls in flight" << std::endl;
   (*app)->Shutdown();
   return 0;
 }

@@ -32,7 +32,12 @@ struct ServerApp::Parts {
   std::unique_ptr<HaloPsaActions> actions;
   std::unique_ptr<HaloPsaGrpcService> service;
   std::unique_ptr<grpc::Server> server;
-  // Declared after the server so that it is destroyed first.
+  // Declared after what they call, so that they are destroyed first: the
+  // gateway's HTTP server, then the gateway (cancelling its calls), before
+  // the gRPC server and the transports.
+  std::unique_ptr<net::BeastHttpTransport> lc_api_transport;
+  std::unique_ptr<lc::Gateway> gateway;
+  std::unique_ptr<net::HttpServer> gateway_http;
   std::unique_ptr<net::HttpServer> admin;
   int grpc_port = 0;
   std::atomic<bool> ready{false};
@@ -77,6 +82,34 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(const S
 }
 
 }  // namespace
+
+absl::Status ServerApp::StartGateway(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  if (c.gateway.signing_secret.empty()) {
+    return absl::InvalidArgumentError("the webhook gateway needs LC_EXTENSION_SECRET or LC_EXTENSION_SECRET_FILE");
+  }
+  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> lc_api = net::BeastHttpTransport::Create(c.lc_api_transport);
+  if (!lc_api.ok()) return lc_api.status();
+  parts.lc_api_transport = *std::move(lc_api);
+  std::shared_ptr<grpc::Channel> service =
+      c.gateway_service_target.empty()
+          ? parts.server->InProcessChannel(grpc::ChannelArguments())
+          : grpc::CreateChannel(c.gateway_service_target, grpc::InsecureChannelCredentials());
+  parts.gateway = std::make_unique<lc::Gateway>(c.gateway, std::move(service), *parts.lc_api_transport);
+  net::HttpServerOptions http;
+  http.listen = c.gateway_listen;
+  // Twice the gateway's own limit: bodies just over it still reach the
+  // gateway, which answers 413 with an envelope; the HTTP server cuts off
+  // only what is far beyond.
+  http.max_body_bytes = 2 * c.gateway.max_body_bytes;
+  absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
+      http, [gateway = parts.gateway.get()](net::ServerRequest request, net::Responder respond) {
+        gateway->Handle(std::move(request), std::move(respond));
+      });
+  if (!server.ok()) return server.status();
+  parts.gateway_http = *std::move(server);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
   auto parts = std::make_unique<Parts>();
@@ -123,6 +156,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   if (!parts->server || parts->grpc_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", c.grpc_listen));
   }
+  if (!c.gateway_listen.empty()) {
+    if (absl::Status started = StartGateway(*parts); !started.ok()) return started;
+  }
   if (!c.admin_listen.empty()) {
     net::HttpServerOptions admin_options;
     admin_options.listen = c.admin_listen;
@@ -135,6 +171,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   parts->ready = true;
   parts->logger->Log(LogLevel::kInfo, "started",
                      {{"grpc_port", static_cast<int64_t>(parts->grpc_port)},
+                      {"gateway_port", static_cast<int64_t>(parts->gateway_http ? parts->gateway_http->port() : 0)},
                       {"admin_port", static_cast<int64_t>(parts->admin ? parts->admin->port() : 0)},
                       {"default_instance_url", c.default_connection ? absl::string_view(c.default_connection->instance_url)
                                                                     : absl::string_view()}});
@@ -147,6 +184,8 @@ ServerApp::~ServerApp() { Shutdown(); }
 
 int ServerApp::grpc_port() const { return parts_->grpc_port; }
 
+int ServerApp::gateway_port() const { return parts_->gateway_http ? parts_->gateway_http->port() : 0; }
+
 int ServerApp::admin_port() const { return parts_->admin ? parts_->admin->port() : 0; }
 
 void ServerApp::Shutdown() {
@@ -156,6 +195,8 @@ void ServerApp::Shutdown() {
   parts_->ready = false;
   parts_->logger->Log(LogLevel::kInfo, "draining", {{"grace_s", absl::ToDoubleSeconds(parts_->config.shutdown_grace)}});
   parts_->server->GetHealthCheckService()->SetServingStatus(false);
+  // Webhooks in flight finish first: they still need the gRPC server.
+  if (parts_->gateway_http) parts_->gateway_http->Shutdown();
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
   parts_->server->Wait();
 }

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "adapters/halopsa/token_cache.h"
+#include "adapters/limacharlie/gateway.h"
 #include "adapters/net/beast_http_transport.h"
 #include "server/halo_api.h"
 #include "server/logger.h"
@@ -36,10 +37,20 @@ struct ServerConfig {
   absl::Duration default_deadline = absl::Seconds(30);
   // How long shutdown waits for calls in flight before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(20);
+
+  // The LimaCharlie webhook gateway; empty listen = none.
+  std::string gateway_listen;
+  lc::GatewayOptions gateway;
+  // HaloPsaService the gateway calls: empty = this process (in-process
+  // channel), else a host:port (plaintext, e.g. a sidecar or local service).
+  std::string gateway_service_target;
+  // Transport to LimaCharlie's API (hive secrets).
+  net::BeastTransportOptions lc_api_transport;
 };
 
 // The composition root: builds the transport, token cache, HaloPSA REST
-// client, actions and gRPC server, and tears them down in order. Used by
+// client, actions, gRPC server, webhook gateway and admin listener, and
+// tears them down in order. Used by
 // main and by the integration tests, so both run the same wiring.
 class ServerApp {
  public:
@@ -56,12 +67,16 @@ class ServerApp {
   // The bound admin port; 0 without an admin listener.
   int admin_port() const;
 
+  // The bound gateway port; 0 without a gateway.
+  int gateway_port() const;
+
   const TokenCache& tokens() const;
   const net::BeastHttpTransport& transport() const;
 
  private:
   struct Parts;
   explicit ServerApp(std::unique_ptr<Parts> parts);
+  static absl::Status StartGateway(Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

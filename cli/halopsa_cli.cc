@@ -1,9 +1,14 @@
-// halopsa-cli: calls HaloPsaService from a shell.
+// halopsa-cli: calls HaloPsaService, or its LimaCharlie webhook gateway,
+// from a shell.
 //   halopsa-cli [--target=host:port] <action> '<request JSON>'
 //   halopsa-cli [--target=host:port] health
+//   halopsa-cli --gateway_url=URL --lc_extension_secret_file=F webhook '<envelope JSON>'
+//   halopsa-cli --gateway_url=URL --lc_extension_secret_file=F --org_config='{...}' webhook <action> '<data JSON>'
 // <action> is a product-page name (create_ticket) or an RPC name
-// (CreateTicket). Prints the response as JSON; on failure prints the gRPC
-// code, message and error details to stderr and exits 1.
+// (CreateTicket). gRPC calls print the response as JSON; on failure the
+// gRPC code, message and error details go to stderr and the exit code is 1.
+// webhook signs (lc-ext-sig) and gzips the envelope as LimaCharlie does and
+// prints the HTTP status and the response envelope.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -21,20 +26,32 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "adapters/limacharlie/gzip.h"
+#include "adapters/limacharlie/signature.h"
+#include "adapters/net/beast_http_transport.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
+#include "server/json_values.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port of halopsa-server's gRPC listener");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "deadline of the call");
+ABSL_FLAG(std::string, gateway_url, "http://127.0.0.1:8080/", "webhook gateway URL, for the webhook command");
+ABSL_FLAG(std::string, lc_extension_secret_file, "", "file holding the webhook signing key, for the webhook command");
+ABSL_FLAG(std::string, org_config, "{}",
+          "the org's extension config JSON (instance_url, client_id, client_secret, ...), for webhook <action>");
+ABSL_FLAG(std::string, org_id, "cli-org", "LimaCharlie org id put in webhook envelopes");
 ABSL_FLAG(std::string, tls_ca_file, "", "PEM CA bundle that signed the server's certificate; empty = plaintext");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM client certificate, for servers that require mTLS");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 
 namespace {
 
+namespace lc = halopsa::lc;
+namespace net = halopsa::net;
 using Stub = halopsa::v1::HaloPsaService::Stub;
 using Runner = std::function<int(Stub&, const std::string&)>;
 
@@ -166,11 +183,66 @@ int Health(const std::shared_ptr<grpc::Channel>& channel) {
   return serving ? 0 : 1;
 }
 
+// The request envelope LimaCharlie sends for an extension request.
+std::string RequestEnvelope(const std::string& action, const std::string& data_json) {
+  for (const auto& [name, json] : {std::pair{"request data", data_json}, {"--org_config", absl::GetFlag(FLAGS_org_config)}}) {
+    if (!halopsa::ParseJson(json).ok()) {
+      std::cerr << "error: " << name << " is not valid JSON\n";
+      std::exit(2);
+    }
+  }
+  return absl::StrCat(R"({"version":20221218,"idempotency_key":")", absl::ToUnixNanos(absl::Now()),
+                      R"(","request":{"org":{"oid":)", halopsa::ToJson(halopsa::JsonString(absl::GetFlag(FLAGS_org_id))),
+                      R"(,"jwt":"","ident":"halopsa-cli"},"action":)", halopsa::ToJson(halopsa::JsonString(action)),
+                      R"(,"data":)", data_json, R"(,"config":)", absl::GetFlag(FLAGS_org_config), "}}");
+}
+
+// Signs and gzips `envelope` as LimaCharlie does and POSTs it to the gateway.
+int SendWebhook(const std::string& envelope) {
+  std::string secret_file = absl::GetFlag(FLAGS_lc_extension_secret_file);
+  if (secret_file.empty()) {
+    std::cerr << "error: webhook needs --lc_extension_secret_file\n";
+    return 2;
+  }
+  std::string secret(absl::StripTrailingAsciiWhitespace(ReadFile(secret_file)));
+  net::BeastTransportOptions options;
+  options.extra_ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  options.allow_insecure_http = true;      // the gateway speaks HTTP behind its ingress
+  options.allow_private_addresses = true;  // an operator's tool, pointed by the operator
+  auto transport = net::BeastHttpTransport::Create(options);
+  if (!transport.ok()) {
+    std::cerr << "error: " << transport.status() << "\n";
+    return 2;
+  }
+  net::HttpRequest request{"POST",
+                           absl::GetFlag(FLAGS_gateway_url),
+                           {{"Content-Type", "application/json"},
+                            {"Content-Encoding", "gzip"},
+                            {"lc-ext-sig", lc::Sign(secret, envelope)}},
+                           lc::Gzip(envelope)};
+  absl::StatusOr<net::HttpResponse> response;
+  absl::Notification done;
+  (*transport)->Send(std::move(request), absl::Now() + absl::GetFlag(FLAGS_timeout),
+                     [&](absl::StatusOr<net::HttpResponse> result) {
+                       response = std::move(result);
+                       done.Notify();
+                     });
+  done.WaitForNotification();
+  if (!response.ok()) {
+    std::cerr << "error: " << response.status() << "\n";
+    return 1;
+  }
+  std::cout << "HTTP " << response->status << "\n" << response->body << "\n";
+  return response->status == 200 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "halopsa-cli [--target=host:port] <action> '<JSON request>' | health\n"
+      "halopsa-cli --lc_extension_secret_file=F [--gateway_url=URL] webhook '<envelope JSON>'\n"
+      "halopsa-cli --lc_extension_secret_file=F [--gateway_url=URL] --org_config='<JSON>' webhook <action> '<data JSON>'\n"
       "actions: create_ticket update_ticket search_tickets add_action link_asset_to_ticket lookup_client_site");
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "halopsa_cli.cc"); };
@@ -178,6 +250,8 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), Credentials());
   if (args.size() == 2 && std::string(args[1]) == "health") return Health(channel);
+  if (args.size() == 3 && std::string(args[1]) == "webhook") return SendWebhook(args[2]);
+  if (args.size() == 4 && std::string(args[1]) == "webhook") return SendWebhook(RequestEnvelope(args[2], args[3]));
   if (args.size() != 3) {
     std::cerr << absl::ProgramUsageMessage() << "\n";
     return 2;

@@ -6,15 +6,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
-BIN=build/bin
+BIN="${BUILD_DIR:-build}/bin"
 CERTS=tests/testdata/certs
 GRPC_PORT=${HALOPSA_GRPC_PORT:-50051}
+GATEWAY_PORT=${HALOPSA_GATEWAY_PORT:-8080}
+ADMIN_PORT=${HALOPSA_ADMIN_PORT:-9090}
 
-SIM_LOG=$(mktemp)
+RUN_DIR=$(mktemp -d)
+SIM_LOG="$RUN_DIR/sim.log"
+# A fresh webhook signing key for this run (LimaCharlie's shared secret).
+LC_SECRET_FILE="$RUN_DIR/lc-extension-secret"
+openssl rand -hex 32 > "$LC_SECRET_FILE"
 "$BIN/halopsa-sim" --listen=127.0.0.1:0 --tls_cert="$CERTS/server.pem" --tls_key="$CERTS/server.key" \
   --client_id=sim-client --client_secret=sim-secret >"$SIM_LOG" 2>&1 &
 SIM_PID=$!
-trap 'kill $SIM_PID $SERVER_PID 2>/dev/null; rm -f "$SIM_LOG"' EXIT
+trap 'kill $SIM_PID $SERVER_PID 2>/dev/null; rm -rf "$RUN_DIR"' EXIT
 SERVER_PID=""
 for _ in $(seq 100); do
   SIM_URL=$(sed -n 's/^halopsa-sim listening on //p' "$SIM_LOG")
@@ -28,7 +34,9 @@ done
 # loopback, which only allow_private_upstream permits.
 HALOPSA_INSTANCE_URL="$SIM_URL" HALOPSA_CLIENT_ID=sim-client HALOPSA_CLIENT_SECRET=sim-secret \
 HALOPSA_CA_FILE="$CERTS/ca.pem" HALOPSA_ALLOW_PRIVATE_UPSTREAM=1 \
-HALOPSA_GRPC_LISTEN="127.0.0.1:$GRPC_PORT" HALOPSA_GRPC_PLAINTEXT=1 HALOPSA_ADMIN_LISTEN="127.0.0.1:0" \
+HALOPSA_GRPC_LISTEN="127.0.0.1:$GRPC_PORT" HALOPSA_GRPC_PLAINTEXT=1 \
+HALOPSA_GATEWAY_LISTEN="127.0.0.1:$GATEWAY_PORT" LC_EXTENSION_SECRET_FILE="$LC_SECRET_FILE" \
+HALOPSA_ADMIN_LISTEN="127.0.0.1:$ADMIN_PORT" \
   "$BIN/halopsa-server" &
 SERVER_PID=$!
 
@@ -40,14 +48,21 @@ done
 
 cat <<TXT
 
-ext-halopsa is running: gRPC on 127.0.0.1:$GRPC_PORT, HaloPSA simulator at $SIM_URL.
-Try it from another terminal:
+ext-halopsa is running against the HaloPSA simulator at $SIM_URL:
+  gRPC 127.0.0.1:$GRPC_PORT, webhook gateway http://127.0.0.1:$GATEWAY_PORT/, admin http://127.0.0.1:$ADMIN_PORT/metrics
+Try it from another terminal (gRPC):
 
   $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT create_ticket '{"summary": "Test detection", "client_id": 12, "site_id": 18}'
   $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT search_tickets '{"client_id": 12}'
   $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT add_action '{"ticket_id": 2884, "note": "triage notes", "timetaken": 1}'
   $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT link_asset_to_ticket '{"ticket_id": 2884, "hostname": "CONTOSO-LT-7"}'
   $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT lookup_client_site '{"type": "site", "client_id": 12}'
+
+As LimaCharlie would, through the signed webhook gateway (signing key in $LC_SECRET_FILE):
+
+  $BIN/halopsa-cli --gateway_url=http://127.0.0.1:$GATEWAY_PORT/ --lc_extension_secret_file=$LC_SECRET_FILE \\
+    --org_config='{"instance_url": "$SIM_URL", "client_id": "sim-client", "client_secret": "sim-secret"}' \\
+    webhook create_ticket '{"summary": "{{ .cat }} - host1", "client_id": "12", "site_id": "18"}'
 
 Ctrl-C stops the server and the simulator.
 TXT

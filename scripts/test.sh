@@ -4,5 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
+# Deployment artefacts (Dockerfile, kustomize manifests), offline; uses the binaries just built.
+./scripts/validate-manifests.sh
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)" --timeout 300

@@ -98,18 +98,6 @@ class FakeLimaCharlieApi {
   std::unique_ptr<net::HttpServer> server_;
 };
 
-std::unique_ptr<ServerApp> StartApp(bool allow_private_addresses) {
-  ServerConfig config;
-  config.grpc_listen = "127.0.0.1:0";
-  config.grpc_plaintext = true;  // loopback only
-  config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
-  config.transport.allow_private_addresses = allow_private_addresses;
-  config.shutdown_grace = absl::Seconds(5);
-  auto app = ServerApp::Start(config);
-  EXPECT_TRUE(app.ok()) << app.status();
-  return app.ok() ? *std::move(app) : nullptr;
-}
-
 class GatewayIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -121,50 +109,39 @@ class GatewayIntegrationTest : public ::testing::Test {
     auto simulator = sim::HaloSimulator::Start(sim_options);
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
-
+    lc_api_.SetSecret(org_.oid, kSecretName, kHaloSecret);
     app_ = StartApp(/*allow_private_addresses=*/true);  // the simulator is on loopback
     ASSERT_NE(app_, nullptr);
-
-    lc_api_.SetSecret(org_.oid, kSecretName, kHaloSecret);
-    net::BeastTransportOptions lc_transport_options;
-    lc_transport_options.allow_insecure_http = true;      // the fake API is plain HTTP
-    lc_transport_options.allow_private_addresses = true;  // on loopback
-    auto lc_transport = net::BeastHttpTransport::Create(lc_transport_options);
-    ASSERT_TRUE(lc_transport.ok()) << lc_transport.status();
-    lc_transport_ = *std::move(lc_transport);
-
-    ASSERT_NO_FATAL_FAILURE(ServeGateway(app_->grpc_port(), gateway_, gateway_server_));
   }
 
   void TearDown() override {
-    for (auto* server : {&gateway_server_, &refusing_gateway_server_}) {
-      if (*server) (*server)->Shutdown();
-    }
-    gateway_.reset();
-    refusing_gateway_.reset();
-    lc_transport_.reset();
     // Destroyed, not only shut down: that closes their pooled connections
     // to the simulator, which would otherwise hold up its shutdown.
     refusing_app_.reset();
     app_.reset();
     if (sim_) sim_->Shutdown();
+    std::fclose(log_sink_);
   }
 
-  // A Gateway calling the gRPC server on `grpc_port`, behind an HTTP server.
-  void ServeGateway(int grpc_port, std::unique_ptr<Gateway>& gateway, std::unique_ptr<net::HttpServer>& server) {
-    GatewayOptions options;
-    options.signing_secret = kSigningSecret;
-    options.lc_api_url = lc_api_.url();
-    options.max_body_bytes = 64 << 10;
-    gateway = std::make_unique<Gateway>(
-        options, grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()),
-        *lc_transport_);
-    Gateway* handler = gateway.get();
-    auto started = net::HttpServer::Start({}, [handler](net::ServerRequest request, net::Responder respond) {
-      handler->Handle(std::move(request), std::move(respond));
-    });
-    ASSERT_TRUE(started.ok()) << started.status();
-    server = *std::move(started);
+  // halopsa-server's wiring: gRPC service and, in front of it over the
+  // in-process channel, the webhook gateway on its own port.
+  std::unique_ptr<ServerApp> StartApp(bool allow_private_addresses) {
+    ServerConfig config;
+    config.grpc_listen = "127.0.0.1:0";
+    config.grpc_plaintext = true;  // loopback only
+    config.log_output = log_sink_;
+    config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
+    config.transport.allow_private_addresses = allow_private_addresses;
+    config.shutdown_grace = absl::Seconds(5);
+    config.gateway_listen = "127.0.0.1:0";
+    config.gateway.signing_secret = kSigningSecret;
+    config.gateway.lc_api_url = lc_api_.url();
+    config.gateway.max_body_bytes = 64 << 10;
+    config.lc_api_transport.allow_insecure_http = true;      // the fake API is plain HTTP
+    config.lc_api_transport.allow_private_addresses = true;  // on loopback
+    auto app = ServerApp::Start(config);
+    EXPECT_TRUE(app.ok()) << app.status();
+    return app.ok() ? *std::move(app) : nullptr;
   }
 
   // LimaCharlie, POSTing over HTTP to the gateway on `port`.
@@ -182,7 +159,7 @@ class GatewayIntegrationTest : public ::testing::Test {
     });
   }
 
-  FakeLimaCharlie Lc() const { return LimaCharlieAt(gateway_server_->port()); }
+  FakeLimaCharlie Lc() const { return LimaCharlieAt(app_->gateway_port()); }
 
   Config HaloConfig() const {
     return {{"instance_url", sim_->base_url()},
@@ -210,12 +187,8 @@ class GatewayIntegrationTest : public ::testing::Test {
   std::unique_ptr<sim::HaloSimulator> sim_;
   std::unique_ptr<ServerApp> app_;
   FakeLimaCharlieApi lc_api_;
-  std::unique_ptr<net::BeastHttpTransport> lc_transport_;
-  std::unique_ptr<Gateway> gateway_;
-  std::unique_ptr<net::HttpServer> gateway_server_;
+  std::FILE* log_sink_ = std::tmpfile();  // keeps the apps' JSON lines out of the test output
   std::unique_ptr<ServerApp> refusing_app_;
-  std::unique_ptr<Gateway> refusing_gateway_;
-  std::unique_ptr<net::HttpServer> refusing_gateway_server_;
 };
 
 TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
@@ -344,7 +317,7 @@ TEST_F(GatewayIntegrationTest, WireErrors) {
 
   net::ServerRequest corrupt = Lc().Build(envelope);
   corrupt.body = corrupt.body.substr(0, corrupt.body.size() / 2);
-  auto truncated = halopsa::testing::Fetch(gateway_server_->port(), false, "POST", "/", corrupt.body, corrupt.headers);
+  auto truncated = halopsa::testing::Fetch(app_->gateway_port(), false, "POST", "/", corrupt.body, corrupt.headers);
   ASSERT_TRUE(truncated.ok());
   EXPECT_EQ(truncated->status, 400);
   EXPECT_THAT(truncated->body, HasSubstr("request body is not valid gzip"));
@@ -426,9 +399,7 @@ TEST_F(GatewayIntegrationTest, ConfigErrors) {
 TEST_F(GatewayIntegrationTest, PrivateInstanceUrlIsRefusedByAServerThatForbidsThem) {
   refusing_app_ = StartApp(/*allow_private_addresses=*/false);
   ASSERT_NE(refusing_app_, nullptr);
-  ASSERT_NO_FATAL_FAILURE(ServeGateway(refusing_app_->grpc_port(), refusing_gateway_, refusing_gateway_server_));
-  Reply reply =
-      LimaCharlieAt(refusing_gateway_server_->port()).Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
+  Reply reply = LimaCharlieAt(refusing_app_->gateway_port()).Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
   EXPECT_EQ(reply.status, 400);
   EXPECT_EQ(reply.retriable(), false);
   EXPECT_THAT(reply.error(), StartsWith("config.instance_url is refused"));
