@@ -95,7 +95,22 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
       c.gateway_service_target.empty()
           ? parts.server->InProcessChannel(grpc::ChannelArguments())
           : grpc::CreateChannel(c.gateway_service_target, grpc::InsecureChannelCredentials());
-  parts.gateway = std::make_unique<lc::Gateway>(c.gateway, std::move(service), *parts.lc_api_transport);
+  lc::GatewayOptions options = c.gateway;
+  options.observer = [metrics = parts.metrics.get(), logger = parts.logger.get()](const lc::GatewayCall& call) {
+    std::string kind(call.action.empty() ? call.kind : call.action);
+    metrics->gateway_requests.With({kind, absl::StrCat(call.http_status)}).Increment();
+    metrics->gateway_latency.With({kind}).Observe(absl::ToDoubleSeconds(call.duration));
+    if (call.replayed) metrics->idempotency_replays.With({}).Increment();
+    logger->Log(call.http_status == 200 ? LogLevel::kInfo : LogLevel::kWarning, "webhook",
+                {{"kind", call.kind},
+                 {"action", call.action},
+                 {"org", call.org},
+                 {"idempotency_key", call.idempotency_key},
+                 {"http_status", static_cast<int64_t>(call.http_status)},
+                 {"replayed", call.replayed},
+                 {"duration_ms", absl::ToDoubleMilliseconds(call.duration)}});
+  };
+  parts.gateway = std::make_unique<lc::Gateway>(std::move(options), std::move(service), *parts.lc_api_transport);
   net::HttpServerOptions http;
   http.listen = c.gateway_listen;
   // Twice the gateway's own limit: bodies just over it still reach the

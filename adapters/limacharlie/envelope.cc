@@ -16,12 +16,12 @@
 namespace halopsa::lc {
 namespace {
 
-struct KindName {
+struct KindKey {
   absl::string_view key;
   EnvelopeKind kind;
 };
 
-constexpr std::array<KindName, 6> kKinds = {{
+constexpr std::array<KindKey, 6> kKinds = {{
     {"heartbeat", EnvelopeKind::kHeartbeat},
     {"error_report", EnvelopeKind::kErrorReport},
     {"schema_request", EnvelopeKind::kSchemaRequest},
@@ -126,7 +126,7 @@ absl::Status ReadContent(const rapidjson::Value& content, absl::string_view kind
 
 std::string KindKeys() {
   return absl::StrJoin(kKinds, ", ",
-                       [](std::string* out, const KindName& k) { out->append(k.key.data(), k.key.size()); });
+                       [](std::string* out, const KindKey& k) { out->append(k.key.data(), k.key.size()); });
 }
 
 // Writes {"version":20221218, ...} with `fill` adding the other members.
@@ -166,7 +166,7 @@ absl::StatusOr<RequestEnvelope> ParseRequestEnvelope(absl::string_view body) {
   RequestEnvelope envelope;
   const rapidjson::Value* content = nullptr;
   absl::string_view kind_key;
-  for (const KindName& kind : kKinds) {
+  for (const KindKey& kind : kKinds) {
     const rapidjson::Value* value = Member(document, kind.key);
     if (value == nullptr) continue;
     if (content != nullptr) {
@@ -186,6 +186,13 @@ absl::StatusOr<RequestEnvelope> ParseRequestEnvelope(absl::string_view body) {
   }
   if (absl::Status status = ReadContent(*content, kind_key, envelope); !status.ok()) return status;
   return envelope;
+}
+
+absl::string_view KindName(EnvelopeKind kind) {
+  for (const KindKey& known : kKinds) {
+    if (known.kind == kind) return known.key;
+  }
+  return "unknown";
 }
 
 net::ServerResponse SuccessResponse(absl::string_view data_json) {

@@ -18,6 +18,9 @@ inline constexpr int kProtocolVersion = 20221218;
 
 enum class EnvelopeKind { kHeartbeat, kErrorReport, kSchemaRequest, kConfValidation, kRequest, kEvent };
 
+// The envelope key of a kind: "heartbeat", "request", ...
+absl::string_view KindName(EnvelopeKind kind);
+
 // The LimaCharlie organization a callback acts for.
 struct Org {
   std::string oid;

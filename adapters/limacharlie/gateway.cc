@@ -27,6 +27,7 @@
 #include "adapters/limacharlie/signature.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
+#include "server/grpc_service.h"
 
 namespace halopsa::lc {
 namespace {
@@ -137,18 +138,21 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
       }
       ++active_;
     }
-    Reply reply = [self = shared_from_this(), respond = std::move(respond)](net::ServerResponse response) mutable {
+    absl::Time start = absl::Now();
+    std::variant<RequestEnvelope, net::ServerResponse> opened = Open(request);
+    auto* envelope = std::get_if<RequestEnvelope>(&opened);
+    auto exchange = std::make_shared<const Exchange>(
+        Exchange{envelope ? std::move(*envelope) : RequestEnvelope(), start + options_.call_deadline});
+    Reply reply = [self = shared_from_this(), respond = std::move(respond), exchange, valid = envelope != nullptr,
+                   start](net::ServerResponse response) mutable {
+      self->Observe(*exchange, valid, response, start);
       respond(std::move(response));
       self->Release();
     };
-
-    std::variant<RequestEnvelope, net::ServerResponse> opened = Open(request);
     if (auto* refusal = std::get_if<net::ServerResponse>(&opened)) {
       reply(std::move(*refusal));
       return;
     }
-    auto exchange = std::make_shared<const Exchange>(
-        Exchange{std::get<RequestEnvelope>(std::move(opened)), absl::Now() + options_.call_deadline});
     Dispatch(std::move(exchange), std::move(reply));
   }
 
@@ -172,6 +176,16 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     RequestEnvelope envelope;
     absl::Time deadline;  // bounds all its work: hive reads and RPCs
   };
+
+  void Observe(const Exchange& exchange, bool valid, const net::ServerResponse& response, absl::Time start) const {
+    if (!options_.observer) return;
+    const RequestEnvelope& envelope = exchange.envelope;
+    bool replayed = false;
+    for (const auto& [name, value] : response.headers) replayed = replayed || name == kReplayHeader;
+    options_.observer(GatewayCall{valid ? KindName(envelope.kind) : "invalid", envelope.action,
+                                  !envelope.org.oid.empty() ? envelope.org.oid : envelope.error_oid,
+                                  envelope.idempotency_key, response.status, replayed, absl::Now() - start});
+  }
 
   // The envelope of a callback that passed the size, encoding and
   // signature checks, or the answer refusing it.
@@ -341,6 +355,10 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     metadata.push_back(OrgIdMetadata(exchange->envelope.org.oid));
+    // Ties the service's log line of the call to this callback.
+    if (!exchange->envelope.idempotency_key.empty()) {
+      metadata.emplace_back(kRequestIdHeader, exchange->envelope.idempotency_key);
+    }
     done(std::move(metadata));
   }
 

@@ -2,9 +2,11 @@
 #define HALOPSA_ADAPTERS_LIMACHARLIE_GATEWAY_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "adapters/net/http_server.h"
 #include "adapters/net/http_transport.h"
@@ -14,6 +16,17 @@ class Channel;
 }  // namespace grpc
 
 namespace halopsa::lc {
+
+// What the gateway reports of each answered callback (for logs and metrics).
+struct GatewayCall {
+  absl::string_view kind;             // envelope kind; "invalid" when refused before parsing
+  absl::string_view action;           // request action, "" otherwise
+  absl::string_view org;              // oid, "" when the envelope carries none
+  absl::string_view idempotency_key;  // "" when absent
+  int http_status;
+  bool replayed;  // answered from the idempotency store
+  absl::Duration duration;
+};
 
 struct GatewayOptions {
   std::string signing_secret;               // LC_EXTENSION_SECRET; never logged. Empty: every call is refused (401)
@@ -25,6 +38,8 @@ struct GatewayOptions {
   size_t idempotency_max_bytes = 256 << 20;  // bodies of the replies kept for retries, in total
   absl::Duration idempotency_ttl = absl::Hours(24);
   size_t secret_cache_max_entries = 10000;
+  // Called once per answered callback, on the answering thread; may be empty.
+  std::function<void(const GatewayCall&)> observer;
 };
 
 // LimaCharlie's signed-webhook extension protocol in front of

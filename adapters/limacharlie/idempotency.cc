@@ -1,6 +1,14 @@
 #include "adapters/limacharlie/idempotency.h"
 
 namespace halopsa::lc {
+namespace {
+
+net::ServerResponse Replay(net::ServerResponse reply) {
+  reply.headers.emplace_back(kReplayHeader, "true");
+  return reply;
+}
+
+}  // namespace
 
 IdempotencyStore::IdempotencyStore(IdempotencyOptions options) : options_(std::move(options)) {}
 
@@ -17,7 +25,7 @@ bool IdempotencyStore::Join(const Key& key, Waiter waiter) {
     }
     stored = entry.reply;
   }
-  waiter(std::move(stored));
+  waiter(Replay(std::move(stored)));
   return false;
 }
 
@@ -40,7 +48,8 @@ void IdempotencyStore::Finish(const Key& key, const net::ServerResponse& reply, 
       }
     }
   }
-  for (Waiter& waiter : waiters) waiter(reply);
+  // The first waiter is the attempt that ran; the rest are duplicates.
+  for (size_t i = 0; i < waiters.size(); ++i) waiters[i](i == 0 ? reply : Replay(reply));
 }
 
 size_t IdempotencyStore::completed() const {

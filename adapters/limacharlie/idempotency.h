@@ -17,6 +17,9 @@
 
 namespace halopsa::lc {
 
+// Set on replies given to a duplicate instead of running it again.
+inline constexpr char kReplayHeader[] = "Idempotent-Replay";
+
 struct IdempotencyOptions {
   size_t max_entries = 100000;           // completed replies kept
   size_t max_bytes = 256 << 20;          // their bodies, in total
@@ -40,7 +43,7 @@ class IdempotencyStore {
   // Registers `waiter` for the reply under `key`. Returns true when this is
   // the first attempt: the caller runs it and calls Finish(key, ...) once.
   // Otherwise `waiter` already got the stored reply (inline) or gets the
-  // first attempt's reply when it finishes.
+  // first attempt's reply when it finishes, marked with kReplayHeader.
   bool Join(const Key& key, Waiter waiter);
 
   // Answers every waiter of `key` (the first attempt's included) with

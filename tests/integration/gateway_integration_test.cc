@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/limacharlie/gateway.h"
 #include "adapters/limacharlie/gzip.h"
@@ -23,6 +24,7 @@
 #include "adapters/net/beast_http_transport.h"
 #include "adapters/net/http_server.h"
 #include "app/server_app.h"
+#include "server/json_values.h"
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 #include "tests/simulator/test_http_client.h"
@@ -134,6 +136,7 @@ class GatewayIntegrationTest : public ::testing::Test {
     config.transport.allow_private_addresses = allow_private_addresses;
     config.shutdown_grace = absl::Seconds(5);
     config.gateway_listen = "127.0.0.1:0";
+    config.admin_listen = "127.0.0.1:0";
     config.gateway.signing_secret = kSigningSecret;
     config.gateway.lc_api_url = lc_api_.url();
     config.gateway.max_body_bytes = 64 << 10;
@@ -420,6 +423,13 @@ TEST_F(GatewayIntegrationTest, RetriedCreateTicketCreatesExactlyOneTicket) {
   EXPECT_EQ(again.body, first.body);
   EXPECT_EQ(RequestsTo("POST", "/api/Tickets"), 2);  // the failed one and the one that created
 
+  auto metrics = halopsa::testing::Fetch(app_->admin_port(), false, "GET", "/metrics", "", {});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(metrics->body, HasSubstr("halopsa_idempotency_replays_total 1\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("halopsa_gateway_requests_total{kind=\"create_ticket\",status=\"200\"} 2\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("halopsa_gateway_requests_total{kind=\"create_ticket\",status=\"500\"} 1\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("halopsa_gateway_duration_seconds_count{kind=\"create_ticket\"} 3\n"));
+
   int created = 0;
   for (int id = first.data()["id"].GetInt() - 5; id <= first.data()["id"].GetInt() + 5; ++id) {
     auto ticket = sim_->ticket(id);
@@ -464,6 +474,41 @@ TEST_F(GatewayIntegrationTest, RotatedHiveSecretTakesEffectAfterOne401) {
 
   EXPECT_EQ(Request("search_tickets", "{}").status, 200);
   EXPECT_EQ(lc_api_.reads(), 3);  // cached again
+}
+
+TEST_F(GatewayIntegrationTest, LogsEachWebhookAndItsCallWithoutSecrets) {
+  Reply created = Request("create_ticket", R"({"summary":"logged"})", "callback-logged");
+  ASSERT_EQ(created.status, 200) << created.body;
+  std::fflush(log_sink_);
+  std::rewind(log_sink_);
+  std::string logs;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), log_sink_)) > 0) logs.append(buffer, n);
+
+  bool webhook_line = false;
+  bool rpc_line = false;
+  for (absl::string_view line : absl::StrSplit(logs, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<google::protobuf::Value> json = halopsa::ParseJson(line);
+    ASSERT_TRUE(json.ok()) << line;
+    const auto& fields = json->struct_value().fields();
+    if (fields.at("msg").string_value() == "webhook" &&
+        fields.at("idempotency_key").string_value() == "callback-logged") {
+      webhook_line = true;
+      EXPECT_EQ(fields.at("action").string_value(), "create_ticket");
+      EXPECT_EQ(fields.at("org").string_value(), org_.oid);
+      EXPECT_EQ(fields.at("http_status").number_value(), 200);
+    }
+    if (fields.at("msg").string_value() == "rpc" && fields.at("request_id").string_value() == "callback-logged") {
+      rpc_line = true;
+      EXPECT_EQ(fields.at("method").string_value(), "CreateTicket");
+    }
+  }
+  EXPECT_TRUE(webhook_line) << logs;
+  EXPECT_TRUE(rpc_line) << logs;
+  for (const std::string& secret : {std::string(kHaloSecret), std::string(kSigningSecret), org_.jwt}) {
+    EXPECT_THAT(logs, ::testing::Not(HasSubstr(secret)));
+  }
 }
 
 }  // namespace

@@ -85,6 +85,28 @@ TEST_F(IdempotencyStoreTest, ConcurrentDuplicateGetsEvenAnUnrememberedReply) {
   EXPECT_EQ(duplicate.got[0].status, 500);
 }
 
+bool Replayed(const net::ServerResponse& response) {
+  for (const auto& [name, value] : response.headers) {
+    if (name == kReplayHeader) return true;
+  }
+  return false;
+}
+
+TEST_F(IdempotencyStoreTest, DuplicatesAreMarkedAsReplaysAndTheFirstIsNot) {
+  IdempotencyStore store(Options());
+  Replies first, waiting, later;
+  ASSERT_TRUE(store.Join(key_, first.Waiter()));
+  EXPECT_FALSE(store.Join(key_, waiting.Waiter()));
+  store.Finish(key_, Response(200, "{}"), /*remember=*/true);
+  EXPECT_FALSE(store.Join(key_, later.Waiter()));
+  ASSERT_EQ(first.got.size(), 1u);
+  ASSERT_EQ(waiting.got.size(), 1u);
+  ASSERT_EQ(later.got.size(), 1u);
+  EXPECT_FALSE(Replayed(first.got[0]));
+  EXPECT_TRUE(Replayed(waiting.got[0]));
+  EXPECT_TRUE(Replayed(later.got[0]));
+}
+
 TEST_F(IdempotencyStoreTest, KeysAreSeparatePerOrg) {
   IdempotencyStore store(Options());
   Replies a, b;
