@@ -2,6 +2,7 @@
 // the simulator: every RPC, health, and a signed webhook envelope.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -82,7 +83,8 @@ class HalopsaCliTest : public ::testing::Test {
   }
 
   std::FILE* log_sink_ = std::tmpfile();
-  std::string secret_file_ = ::testing::TempDir() + "/cli-test-lc-secret";
+  // Per process: ctest runs each test of this fixture in its own, in parallel.
+  std::string secret_file_ = absl::StrCat(::testing::TempDir(), "/cli-test-lc-secret-", getpid());
   std::unique_ptr<sim::HaloSimulator> sim_;
   std::unique_ptr<ServerApp> app_;
   std::string target_;
