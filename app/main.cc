@@ -22,7 +22,7 @@
 ABSL_FLAG(std::string, grpc_listen, "0.0.0.0:50051", "address:port the gRPC service listens on");
 ABSL_FLAG(std::string, grpc_tls_cert_file, "", "PEM certificate chain of the gRPC listener");
 ABSL_FLAG(std::string, grpc_tls_key_file, "", "PEM private key of the gRPC listener");
-ABSL_FLAG(std::string, grpc_tls_client_ca_file, "",
+ABSL_FLAG(std::string, grpc_client_ca_file, "",
           "PEM CA bundle; when set, gRPC callers must present a client certificate it signed (mTLS)");
 ABSL_FLAG(bool, grpc_plaintext, false, "serve gRPC without TLS (local use only); required when no certificate is set");
 ABSL_FLAG(std::string, gateway_listen, "0.0.0.0:8080",
@@ -111,7 +111,7 @@ halopsa::ServerConfig ReadConfig() {
   config.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
   config.grpc_tls_cert_file = absl::GetFlag(FLAGS_grpc_tls_cert_file);
   config.grpc_tls_key_file = absl::GetFlag(FLAGS_grpc_tls_key_file);
-  config.grpc_tls_client_ca_file = absl::GetFlag(FLAGS_grpc_tls_client_ca_file);
+  config.grpc_client_ca_file = absl::GetFlag(FLAGS_grpc_client_ca_file);
   config.grpc_plaintext = absl::GetFlag(FLAGS_grpc_plaintext);
   config.admin_listen = absl::GetFlag(FLAGS_admin_listen);
   absl::StatusOr<halopsa::LogLevel> log_level = halopsa::ParseLogLevel(absl::GetFlag(FLAGS_log_level));

@@ -72,8 +72,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(const S
   if (!key.ok()) return key.status();
   grpc::SslServerCredentialsOptions options;
   options.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!c.grpc_tls_client_ca_file.empty()) {
-    absl::StatusOr<std::string> client_ca = ReadPem(c.grpc_tls_client_ca_file, "grpc_tls_client_ca_file");
+  if (!c.grpc_client_ca_file.empty()) {
+    absl::StatusOr<std::string> client_ca = ReadPem(c.grpc_client_ca_file, "grpc_client_ca_file");
     if (!client_ca.ok()) return client_ca.status();
     options.pem_root_certs = *client_ca;
     options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;

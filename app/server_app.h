@@ -24,7 +24,7 @@ struct ServerConfig {
   // certificate the server refuses to start unless grpc_plaintext is set.
   std::string grpc_tls_cert_file;
   std::string grpc_tls_key_file;
-  std::string grpc_tls_client_ca_file;
+  std::string grpc_client_ca_file;
   bool grpc_plaintext = false;
   // /healthz, /readyz, /metrics; empty = no admin listener.
   std::string admin_listen;

@@ -60,7 +60,7 @@ TEST(GrpcTlsTest, TlsServesVerifiedClientsAndRefusesPlaintext) {
 
 TEST(GrpcTlsTest, MutualTlsRequiresAClientCertificate) {
   ServerConfig config = TlsConfig();
-  config.grpc_tls_client_ca_file = kCerts + "ca.pem";
+  config.grpc_client_ca_file = kCerts + "ca.pem";
   auto app = ServerApp::Start(config);
   ASSERT_TRUE(app.ok()) << app.status();
   EXPECT_FALSE(testing::IsServing(TlsChannel((*app)->grpc_port(), false)));
