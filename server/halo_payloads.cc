@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "server/error_mapping.h"
 #include "server/json_values.h"
 
 namespace halopsa {
@@ -135,6 +136,18 @@ Struct NewAsset(const v1::LinkAssetToTicketRequest& r) {
       .Number("site_id", r.has_site_id(), r.site_id())
       .Number("assettype_id", r.has_asset_type_id(), r.asset_type_id())
       .Build(Struct());
+}
+
+absl::StatusOr<Struct> SingleObject(Value answer, absl::string_view what) {
+  if (answer.kind_case() == Value::kListValue && answer.list_value().values_size() == 1) {
+    answer = Value(answer.list_value().values(0));
+  }
+  if (answer.kind_case() != Value::kStructValue) {
+    return WithErrorInfo(absl::UnavailableError(absl::StrCat("HaloPSA answered something other than the ",
+                                                             what, " object")),
+                         kReasonUpstreamBadResponse);
+  }
+  return std::move(*answer.mutable_struct_value());
 }
 
 Value ArrayOf(Struct object) {

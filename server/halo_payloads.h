@@ -6,6 +6,9 @@
 
 #include <google/protobuf/struct.pb.h>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/halo_api.h"
 
@@ -30,6 +33,11 @@ HaloApi::Query TicketFilters(const v1::SearchTicketsRequest& request);
 
 // The asset object of POST /api/Asset for a host that has no asset yet.
 google::protobuf::Struct NewAsset(const v1::LinkAssetToTicketRequest& request);
+
+// The object HaloPSA answered to a create or update: Halo answers a
+// one-element array with the bare object; a one-element array is accepted
+// too. `what` names the object in the error when the shape is wrong.
+absl::StatusOr<google::protobuf::Struct> SingleObject(google::protobuf::Value answer, absl::string_view what);
 
 // HaloPSA's create and update take a JSON array of objects.
 google::protobuf::Value ArrayOf(google::protobuf::Struct object);

@@ -7,8 +7,6 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "server/error_mapping.h"
 
 namespace halopsa {
 
@@ -59,18 +57,6 @@ std::string StringField(const Struct& object, absl::string_view key) {
 
 void MergeTopLevel(const Struct& overrides, Struct& target) {
   for (const auto& [key, value] : overrides.fields()) (*target.mutable_fields())[key] = value;
-}
-
-absl::StatusOr<Struct> SingleObject(Value answer, absl::string_view what) {
-  if (answer.kind_case() == Value::kListValue && answer.list_value().values_size() == 1) {
-    answer = Value(answer.list_value().values(0));
-  }
-  if (answer.kind_case() != Value::kStructValue) {
-    return WithErrorInfo(absl::UnavailableError(absl::StrCat("HaloPSA answered something other than the ",
-                                                             what, " object")),
-                         kReasonUpstreamBadResponse);
-  }
-  return std::move(*answer.mutable_struct_value());
 }
 
 absl::StatusOr<Value> ParseJson(absl::string_view text) {

@@ -2,7 +2,8 @@
 #define HALOPSA_SERVER_JSON_VALUES_H_
 
 // Small helpers over google::protobuf::Value, the JSON model shared by the
-// service logic, the HaloPSA adapter and the simulator.
+// service logic, the HaloPSA adapter and the simulator (library halopsa_json,
+// which depends on nothing of the project).
 
 #include <optional>
 #include <string>
@@ -27,11 +28,6 @@ std::string StringField(const google::protobuf::Struct& object, absl::string_vie
 
 // Sets every top-level key of `overrides` on `target`, replacing what was there.
 void MergeTopLevel(const google::protobuf::Struct& overrides, google::protobuf::Struct& target);
-
-// The object HaloPSA answered to a create or update: Halo answers a
-// one-element array with the bare object; a one-element array is accepted
-// too. `what` names the object in the error when the shape is wrong.
-absl::StatusOr<google::protobuf::Struct> SingleObject(google::protobuf::Value answer, absl::string_view what);
 
 // JSON text <-> Value through protobuf's JSON mapping; parse errors are
 // INVALID_ARGUMENT without echoing the input.

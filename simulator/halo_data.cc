@@ -21,25 +21,25 @@ constexpr int64_t kMaxPageSize = 100;     // Halo's server-side cap
 constexpr int64_t kClosedStatus = 9;
 constexpr char kUnsetDate[] = "1900-01-01T00:00:00";
 
-ApiReply Reply(int status, const Value& body) { return ApiReply{status, PrintJson(body)}; }
+ApiReply Reply(int status, const Value& body) { return ApiReply{status, ToJson(body)}; }
 
-ApiReply BareStringError(const std::string& message) { return Reply(400, StringValue(message)); }
+ApiReply BareStringError(const std::string& message) { return Reply(400, JsonString(message)); }
 
 ApiReply ErrorObject(int status, const std::string& message) {
   Struct body;
-  Set(body, "error", StringValue(message));
+  Set(body, "error", JsonString(message));
   return Reply(status, ObjectValue(std::move(body)));
 }
 
 ApiReply ErrorList(const std::string& message) {
   Struct body;
-  Set(body, "errors", ListValue({StringValue(message)}));
+  Set(body, "errors", ListValue({JsonString(message)}));
   return Reply(400, ObjectValue(std::move(body)));
 }
 
 ApiReply FieldError(const std::string& field, const std::string& message) {
   Struct body;
-  Set(body, field, ListValue({StringValue(message)}));
+  Set(body, field, ListValue({JsonString(message)}));
   return Reply(400, ObjectValue(std::move(body)));
 }
 
@@ -167,11 +167,11 @@ ApiReply ListReply(const std::string& key, std::vector<const Struct*> rows, Quer
   std::vector<Value> items;
   for (int64_t i = begin; i < end; ++i) items.push_back(ObjectValue(*rows[i]));
   Struct body;
-  Set(body, "record_count", NumberValue(static_cast<double>(total)));
+  Set(body, "record_count", JsonNumber(static_cast<double>(total)));
   Set(body, key, ListValue(std::move(items)));
   if (paged) {
-    Set(body, "page_no", NumberValue(static_cast<double>(page)));
-    Set(body, "page_size", NumberValue(static_cast<double>(size)));
+    Set(body, "page_no", JsonNumber(static_cast<double>(page)));
+    Set(body, "page_size", JsonNumber(static_cast<double>(size)));
   }
   return Reply(200, ObjectValue(std::move(body)));
 }
@@ -196,7 +196,7 @@ void SetName(Struct& record, const char* id_key, const char* name_key,
   if (it == entries.end()) {
     record.mutable_fields()->erase(name_key);
   } else {
-    Set(record, name_key, StringValue(NameOf(it->second)));
+    Set(record, name_key, JsonString(NameOf(it->second)));
   }
 }
 
@@ -348,7 +348,7 @@ std::optional<ApiReply> HaloData::CheckCustomFields(const Value& entries) const 
   for (const Value& entry : entries.list_value().values()) {
     if (!ResolveCustomField(entry).has_value()) {
       return FieldError("customfields",
-                        absl::StrCat("Unknown custom field ", PrintJson(entry)));
+                        absl::StrCat("Unknown custom field ", ToJson(entry)));
     }
   }
   return std::nullopt;
@@ -385,8 +385,8 @@ void HaloData::MergeCustomFields(Struct& ticket, const Value& entries) const {
       continue;
     }
     Struct field;
-    Set(field, "id", NumberValue(static_cast<double>(id)));
-    Set(field, "name", StringValue(name));
+    Set(field, "id", JsonNumber(static_cast<double>(id)));
+    Set(field, "name", JsonString(name));
     Set(field, "value", value);
     *stored->add_values() = ObjectValue(std::move(field));
   }
@@ -398,7 +398,7 @@ Value HaloData::AssetLinks(const Value& links) const {
     Struct entry = link.struct_value();
     const Struct& asset = assets_.at(*IntField(entry, "id"));
     Set(entry, "id", *Field(asset, "id"));
-    Set(entry, "inventory_number", StringValue(StringField(asset, "inventory_number")));
+    Set(entry, "inventory_number", JsonString(StringField(asset, "inventory_number")));
     stored.push_back(ObjectValue(std::move(entry)));
   }
   return ListValue(std::move(stored));
@@ -410,15 +410,15 @@ Struct HaloData::SaveTicket(const Struct& input) {
   if (create) {
     id = next_ticket_id_++;
     Struct fresh;
-    Set(fresh, "summary", StringValue(""));
-    Set(fresh, "details", StringValue(""));
+    Set(fresh, "summary", JsonString(""));
+    Set(fresh, "details", JsonString(""));
     for (const char* key : {"client_id", "site_id", "user_id", "agent_id"}) {
-      Set(fresh, key, NumberValue(0));
+      Set(fresh, key, JsonNumber(0));
     }
-    Set(fresh, "tickettype_id", NumberValue(1));
-    Set(fresh, "status_id", NumberValue(1));
-    Set(fresh, "dateoccurred", StringValue(Now()));
-    Set(fresh, "deadlinedate", StringValue(kUnsetDate));
+    Set(fresh, "tickettype_id", JsonNumber(1));
+    Set(fresh, "status_id", JsonNumber(1));
+    Set(fresh, "dateoccurred", JsonString(Now()));
+    Set(fresh, "deadlinedate", JsonString(kUnsetDate));
     Set(fresh, "assets", ListValue({}));
     Set(fresh, "customfields", ListValue({}));
     tickets_[id] = std::move(fresh);
@@ -433,7 +433,7 @@ Struct HaloData::SaveTicket(const Struct& input) {
       Set(ticket, key, value);
     }
   }
-  Set(ticket, "id", NumberValue(static_cast<double>(id)));
+  Set(ticket, "id", JsonNumber(static_cast<double>(id)));
   AddNames(ticket);
 
   // The ticket body is the first entry of its action timeline.
@@ -441,15 +441,15 @@ Struct HaloData::SaveTicket(const Struct& input) {
   std::vector<Struct>& timeline = actions_[id];
   if (timeline.empty()) {
     Struct first;
-    Set(first, "id", NumberValue(1));
-    Set(first, "ticket_id", NumberValue(static_cast<double>(id)));
-    Set(first, "outcome", StringValue("Logged"));
-    Set(first, "note", StringValue(details));
-    Set(first, "hiddenfromuser", BoolValue(false));
-    Set(first, "datetime", StringValue(Now()));
+    Set(first, "id", JsonNumber(1));
+    Set(first, "ticket_id", JsonNumber(static_cast<double>(id)));
+    Set(first, "outcome", JsonString("Logged"));
+    Set(first, "note", JsonString(details));
+    Set(first, "hiddenfromuser", JsonBool(false));
+    Set(first, "datetime", JsonString(Now()));
     timeline.push_back(std::move(first));
   } else if (Field(input, "details") != nullptr) {
-    Set(timeline.front(), "note", StringValue(details));
+    Set(timeline.front(), "note", JsonString(details));
   }
   return ticket;
 }
@@ -486,14 +486,14 @@ Struct HaloData::SaveAction(const Struct& input) {
   const int64_t ticket_id = *IntField(input, "ticket_id");
   std::vector<Struct>& timeline = actions_[ticket_id];
   Struct action;
-  Set(action, "note", StringValue(""));
-  Set(action, "hiddenfromuser", BoolValue(false));
-  Set(action, "timetaken", NumberValue(0));
-  Set(action, "actionchargehours", NumberValue(0));
-  Set(action, "datetime", StringValue(Now()));
+  Set(action, "note", JsonString(""));
+  Set(action, "hiddenfromuser", JsonBool(false));
+  Set(action, "timetaken", JsonNumber(0));
+  Set(action, "actionchargehours", JsonNumber(0));
+  Set(action, "datetime", JsonString(Now()));
   for (const auto& [key, value] : input.fields()) Set(action, key, value);
-  Set(action, "id", NumberValue(static_cast<double>(timeline.size() + 1)));
-  Set(action, "ticket_id", NumberValue(static_cast<double>(ticket_id)));
+  Set(action, "id", JsonNumber(static_cast<double>(timeline.size() + 1)));
+  Set(action, "ticket_id", JsonNumber(static_cast<double>(ticket_id)));
   timeline.push_back(action);
   return action;
 }
@@ -544,15 +544,15 @@ Struct HaloData::SaveAsset(const Struct& input) {
   if (id <= 0) {
     id = next_asset_id_++;
     Struct fresh;
-    Set(fresh, "inventory_number", StringValue(""));
-    Set(fresh, "client_id", NumberValue(0));
-    Set(fresh, "site_id", NumberValue(0));
-    Set(fresh, "inactive", BoolValue(false));
+    Set(fresh, "inventory_number", JsonString(""));
+    Set(fresh, "client_id", JsonNumber(0));
+    Set(fresh, "site_id", JsonNumber(0));
+    Set(fresh, "inactive", JsonBool(false));
     assets_[id] = std::move(fresh);
   }
   Struct& asset = assets_[id];
   for (const auto& [key, value] : input.fields()) Set(asset, key, value);
-  Set(asset, "id", NumberValue(static_cast<double>(id)));
+  Set(asset, "id", JsonNumber(static_cast<double>(id)));
   AddNames(asset);
   return asset;
 }
@@ -628,7 +628,7 @@ Struct HaloData::Snapshot() const {
 }
 
 void HaloData::Seed() {
-  const auto number = [](int64_t n) { return NumberValue(static_cast<double>(n)); };
+  const auto number = [](int64_t n) { return JsonNumber(static_cast<double>(n)); };
 
   struct ClientSeed {
     int64_t id;
@@ -639,10 +639,10 @@ void HaloData::Seed() {
                                  ClientSeed{12, "Contoso", false}, ClientSeed{13, "Initech", true}}) {
     Struct client;
     Set(client, "id", number(seed.id));
-    Set(client, "name", StringValue(seed.name));
-    Set(client, "inactive", BoolValue(seed.inactive));
+    Set(client, "name", JsonString(seed.name));
+    Set(client, "inactive", JsonBool(seed.inactive));
     Set(client, "toplevel_id", number(1));
-    Set(client, "toplevel_name", StringValue("Top Level"));
+    Set(client, "toplevel_name", JsonString("Top Level"));
     clients_[seed.id] = std::move(client);
   }
 
@@ -655,9 +655,9 @@ void HaloData::Seed() {
                                SiteSeed{3, "Globex Main", 2}, SiteSeed{18, "Contoso HQ", 12}}) {
     Struct site;
     Set(site, "id", number(seed.id));
-    Set(site, "name", StringValue(seed.name));
+    Set(site, "name", JsonString(seed.name));
     Set(site, "client_id", number(seed.client_id));
-    Set(site, "inactive", BoolValue(false));
+    Set(site, "inactive", JsonBool(false));
     AddNames(site);
     sites_[seed.id] = std::move(site);
   }
@@ -677,8 +677,8 @@ void HaloData::Seed() {
                                 AssetSeed{"", "globex-db01", 2, 3, 2},
                                 AssetSeed{"CONTOSO-LT-7", nullptr, 12, 18, 1}}) {
     Struct asset;
-    Set(asset, "inventory_number", StringValue(seed.inventory_number));
-    if (seed.key_field != nullptr) Set(asset, "key_field", StringValue(seed.key_field));
+    Set(asset, "inventory_number", JsonString(seed.inventory_number));
+    if (seed.key_field != nullptr) Set(asset, "key_field", JsonString(seed.key_field));
     Set(asset, "client_id", number(seed.client_id));
     Set(asset, "site_id", number(seed.site_id));
     Set(asset, "assettype_id", number(seed.assettype_id));
@@ -690,8 +690,8 @@ void HaloData::Seed() {
                                int64_t status_id, int64_t tickettype_id,
                                std::vector<int64_t> asset_ids) {
     Struct ticket;
-    Set(ticket, "summary", StringValue(summary));
-    Set(ticket, "details", StringValue(details));
+    Set(ticket, "summary", JsonString(summary));
+    Set(ticket, "details", JsonString(details));
     Set(ticket, "client_id", number(client_id));
     Set(ticket, "site_id", number(site_id));
     Set(ticket, "agent_id", number(agent_id));

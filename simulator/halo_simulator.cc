@@ -75,13 +75,13 @@ net::ServerResponse Respond(int status, std::string body = "") {
 }
 
 net::ServerResponse RespondJson(int status, const Value& body) {
-  return Respond(status, PrintJson(body));
+  return Respond(status, ToJson(body));
 }
 
 // {"error": "<message>"}, also the OAuth2 error shape.
 net::ServerResponse ErrorResponse(int status, const std::string& message) {
   Struct body;
-  Set(body, "error", StringValue(message));
+  Set(body, "error", JsonString(message));
   return RespondJson(status, ObjectValue(std::move(body)));
 }
 
@@ -89,17 +89,17 @@ Value RecordToJson(const RecordedRequest& request) {
   std::vector<Value> query;
   for (const auto& [name, value] : request.query) {
     Struct pair;
-    Set(pair, "name", StringValue(name));
-    Set(pair, "value", StringValue(value));
+    Set(pair, "name", JsonString(name));
+    Set(pair, "value", JsonString(value));
     query.push_back(ObjectValue(std::move(pair)));
   }
   Struct record;
-  Set(record, "method", StringValue(request.method));
-  Set(record, "path", StringValue(request.path));
+  Set(record, "method", JsonString(request.method));
+  Set(record, "path", JsonString(request.path));
   Set(record, "query", ListValue(std::move(query)));
-  Set(record, "authorization", StringValue(request.authorization));
-  Set(record, "content_type", StringValue(request.content_type));
-  Set(record, "body", StringValue(request.body));
+  Set(record, "authorization", JsonString(request.authorization));
+  Set(record, "content_type", JsonString(request.content_type));
+  Set(record, "body", JsonString(request.body));
   return ObjectValue(std::move(record));
 }
 
@@ -259,10 +259,10 @@ net::ServerResponse HaloSimulator::IssueToken(const net::ServerRequest& request,
   ++token_requests_;
 
   Struct body;
-  Set(body, "access_token", StringValue(access_token));
-  Set(body, "token_type", StringValue("Bearer"));
+  Set(body, "access_token", JsonString(access_token));
+  Set(body, "token_type", JsonString("Bearer"));
   Set(body, "expires_in",
-      NumberValue(static_cast<double>(absl::ToInt64Seconds(options_.token_lifetime))));
+      JsonNumber(static_cast<double>(absl::ToInt64Seconds(options_.token_lifetime))));
   return RespondJson(200, ObjectValue(std::move(body)));
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/struct.pb.h"
+#include "server/json_values.h"
 
 // Small helpers over google::protobuf::Value, the simulator's JSON model
 // (the service uses the same one). Numbers are doubles; integral ones print
@@ -17,24 +18,24 @@ namespace halopsa::sim {
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 
-absl::StatusOr<Value> ParseJson(const std::string& text);
-std::string PrintJson(const Value& value);
-std::string PrintJson(const Struct& object);
+// Parsing, printing, scalars and IntField/StringField come from the
+// service's halopsa_json (server/json_values.h); these are the simulator's
+// additions for building and editing stored records.
+using ::halopsa::IntField;
+using ::halopsa::JsonBool;
+using ::halopsa::JsonNumber;
+using ::halopsa::JsonString;
+using ::halopsa::ParseJson;
+using ::halopsa::StringField;
+using ::halopsa::ToJson;
 
-Value StringValue(std::string text);
-Value NumberValue(double number);
-Value BoolValue(bool flag);
+std::string ToJson(const Struct& object);
 Value NullValue();
 Value ObjectValue(Struct object);
 Value ListValue(std::vector<Value> items);
 
 // The field, or nullptr when absent.
 const Value* Field(const Struct& object, const std::string& key);
-// An integral number (or a string holding one, as Halo's lenient binder
-// accepts); nullopt when absent or anything else.
-std::optional<int64_t> IntField(const Struct& object, const std::string& key);
-// A string field; "" when absent or not a string.
-std::string StringField(const Struct& object, const std::string& key);
 void Set(Struct& object, const std::string& key, Value value);
 
 }  // namespace halopsa::sim

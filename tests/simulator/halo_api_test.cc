@@ -25,12 +25,12 @@ using SimulatorApiTest = SimulatorTest;
 
 TEST_F(SimulatorApiTest, OneElementArrayAnswersTheBareObject) {
   const Value created = ApiJson("POST", "/api/Tickets", R"([{"summary": "Single"}])");
-  ASSERT_TRUE(created.has_struct_value()) << PrintJson(created);
+  ASSERT_TRUE(created.has_struct_value()) << ToJson(created);
   EXPECT_EQ(Number(created, "id"), kFirstNewTicketId);
   EXPECT_EQ(Text(created, "summary"), "Single");
 
   const Value both = ApiJson("POST", "/api/Tickets", R"([{"summary": "A"}, {"summary": "B"}])");
-  ASSERT_TRUE(both.has_list_value()) << PrintJson(both);
+  ASSERT_TRUE(both.has_list_value()) << ToJson(both);
   EXPECT_THAT(Ids(both), ElementsAre(kFirstNewTicketId + 1, kFirstNewTicketId + 2));
 }
 
@@ -90,7 +90,7 @@ TEST_F(SimulatorApiTest, CreateStoresFieldsAndAddsNames) {
 
   const Value fetched = ApiJson("GET", "/api/Tickets/" + std::to_string(kFirstNewTicketId));
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(fetched, created))
-      << PrintJson(fetched) << " vs " << PrintJson(created);
+      << ToJson(fetched) << " vs " << ToJson(created);
 }
 
 TEST_F(SimulatorApiTest, GetTicketByIdAnswersBareObjectOr404) {

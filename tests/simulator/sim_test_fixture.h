@@ -51,7 +51,7 @@ inline Value Json(const testing::TestResponse& response) {
 // Accessors that fail the test (not crash) on a missing field.
 inline Value Get(const Value& object, const std::string& key) {
   const Value* field = object.has_struct_value() ? Field(object.struct_value(), key) : nullptr;
-  EXPECT_NE(field, nullptr) << "no field " << key << " in " << PrintJson(object);
+  EXPECT_NE(field, nullptr) << "no field " << key << " in " << ToJson(object);
   return field != nullptr ? *field : NullValue();
 }
 inline double Number(const Value& object, const std::string& key) {
