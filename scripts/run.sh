@@ -20,8 +20,16 @@ openssl rand -hex 32 > "$LC_SECRET_FILE"
 "$BIN/halopsa-sim" --listen=127.0.0.1:0 --tls_cert="$CERTS/server.pem" --tls_key="$CERTS/server.key" \
   --client_id=sim-client --client_secret=sim-secret >"$SIM_LOG" 2>&1 &
 SIM_PID=$!
-trap 'kill $SIM_PID $SERVER_PID 2>/dev/null; rm -rf "$RUN_DIR"' EXIT
 SERVER_PID=""
+# Background jobs of a script ignore SIGINT, so Ctrl-C reaches only this
+# shell: it sends SIGTERM, on which both drain and exit.
+stop() {
+  kill $SERVER_PID $SIM_PID 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$RUN_DIR"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
 for _ in $(seq 100); do
   SIM_URL=$(sed -n 's/^halopsa-sim listening on //p' "$SIM_LOG")
   [ -n "$SIM_URL" ] && break
