@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "app/server_app.h"
 
 ABSL_FLAG(std::string, grpc_listen, "0.0.0.0:50051", "address:port the gRPC service listens on");
@@ -150,6 +151,8 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   ApplyEnvironment();
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil leaves lock-order checking on; it costs on every lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Block the shutdown signals in every thread; main waits for them below.
   sigset_t signals;

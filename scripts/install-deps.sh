@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev rapidjson-dev libssl-dev zlib1g-dev
-  libgtest-dev libgmock-dev openssl ca-certificates
+  libgtest-dev libgmock-dev libbenchmark-dev openssl ca-certificates
 )
 
 missing=()

@@ -4,14 +4,140 @@
 #include <limits>
 #include <utility>
 
-#include <google/protobuf/util/json_util.h>
+#include <string>
+#include <vector>
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace halopsa {
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
+
+namespace {
+
+// Integers up to 2^53 are exact in a double; those print without a fraction.
+constexpr double kMaxExactInteger = 9007199254740992.0;
+
+// Builds a Value straight from RapidJSON's SAX events (no intermediate DOM):
+// protobuf's own JSON mapping costs several times more for Halo's objects.
+class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ValueBuilder> {
+ public:
+  bool Null() {
+    Next()->set_null_value(google::protobuf::NULL_VALUE);
+    return true;
+  }
+  bool Bool(bool flag) {
+    Next()->set_bool_value(flag);
+    return true;
+  }
+  bool Int(int number) { return Number(number); }
+  bool Uint(unsigned number) { return Number(number); }
+  bool Int64(int64_t number) { return Number(static_cast<double>(number)); }
+  bool Uint64(uint64_t number) { return Number(static_cast<double>(number)); }
+  bool Double(double number) { return Number(number); }
+  bool String(const char* text, rapidjson::SizeType length, bool) {
+    Next()->set_string_value(text, length);
+    return true;
+  }
+  bool StartObject() { return Open(Next()->mutable_struct_value(), nullptr); }
+  bool Key(const char* text, rapidjson::SizeType length, bool) {
+    key_.assign(text, length);
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) { return Close(); }
+  bool StartArray() { return Open(nullptr, Next()->mutable_list_value()); }
+  bool EndArray(rapidjson::SizeType) { return Close(); }
+
+  bool too_deep() const { return too_deep_; }
+  Value Take() { return std::move(root_); }
+
+ private:
+  // An open object or array; exactly one pointer is set.
+  struct Container {
+    Struct* object;
+    google::protobuf::ListValue* list;
+  };
+
+  bool Number(double number) {
+    Next()->set_number_value(number);
+    return true;
+  }
+  // Where the next value goes: the root, the next array slot, or the
+  // object's member named by the last key.
+  Value* Next() {
+    if (open_.empty()) return &root_;
+    const Container& top = open_.back();
+    if (top.list != nullptr) return top.list->add_values();
+    return &(*top.object->mutable_fields())[key_];
+  }
+  bool Open(Struct* object, google::protobuf::ListValue* list) {
+    // Deeper nesting is refused: protobuf walks Values recursively.
+    if (open_.size() >= kMaxJsonDepth) {
+      too_deep_ = true;
+      return false;
+    }
+    open_.push_back({object, list});
+    return true;
+  }
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  Value root_;
+  std::vector<Container> open_;
+  std::string key_;
+  bool too_deep_ = false;
+};
+
+void Write(const Value& value, rapidjson::Writer<rapidjson::StringBuffer>& writer) {
+  switch (value.kind_case()) {
+    case Value::kBoolValue:
+      writer.Bool(value.bool_value());
+      return;
+    case Value::kNumberValue: {
+      double number = value.number_value();
+      if (std::trunc(number) == number && std::fabs(number) <= kMaxExactInteger) {
+        writer.Int64(static_cast<int64_t>(number));
+      } else if (std::isfinite(number)) {
+        writer.Double(number);
+      } else {
+        writer.Null();  // JSON has no NaN or infinity
+      }
+      return;
+    }
+    case Value::kStringValue:
+      writer.String(value.string_value().data(), static_cast<rapidjson::SizeType>(value.string_value().size()));
+      return;
+    case Value::kStructValue:
+      writer.StartObject();
+      for (const auto& [key, member] : value.struct_value().fields()) {
+        writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+        Write(member, writer);
+      }
+      writer.EndObject();
+      return;
+    case Value::kListValue:
+      writer.StartArray();
+      for (const Value& item : value.list_value().values()) Write(item, writer);
+      writer.EndArray();
+      return;
+    case Value::kNullValue:
+    case Value::KIND_NOT_SET:
+      writer.Null();
+      return;
+  }
+}
+
+}  // namespace
 
 Value JsonNumber(double number) {
   Value value;
@@ -60,16 +186,24 @@ void MergeTopLevel(const Struct& overrides, Struct& target) {
 }
 
 absl::StatusOr<Value> ParseJson(absl::string_view text) {
-  Value value;
-  auto status = google::protobuf::util::JsonStringToMessage(google::protobuf::StringPiece(text.data(), text.size()), &value);
-  if (!status.ok()) return absl::InvalidArgumentError("malformed JSON");
-  return value;
+  ValueBuilder builder;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  rapidjson::ParseResult parsed = reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, builder);
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        builder.too_deep() ? absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels")
+                           : absl::StrCat("malformed JSON at offset ", parsed.Offset(), ": ",
+                                          rapidjson::GetParseError_En(parsed.Code())));
+  }
+  return builder.Take();
 }
 
 std::string ToJson(const Value& value) {
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(value, &json);
-  return json;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  Write(value, writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace halopsa

@@ -5,6 +5,7 @@
 // service logic, the HaloPSA adapter and the simulator (library halopsa_json,
 // which depends on nothing of the project).
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -29,8 +30,11 @@ std::string StringField(const google::protobuf::Struct& object, absl::string_vie
 // Sets every top-level key of `overrides` on `target`, replacing what was there.
 void MergeTopLevel(const google::protobuf::Struct& overrides, google::protobuf::Struct& target);
 
-// JSON text <-> Value through protobuf's JSON mapping; parse errors are
-// INVALID_ARGUMENT without echoing the input.
+// JSON text <-> Value (RapidJSON, for speed). Parse errors are
+// INVALID_ARGUMENT with the offset, never echoing the input; nesting is
+// bounded by kMaxJsonDepth and strings must be valid UTF-8. Whole numbers
+// up to 2^53 print without a fraction.
+inline constexpr size_t kMaxJsonDepth = 64;
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view text);
 std::string ToJson(const google::protobuf::Value& value);
 

@@ -26,6 +26,9 @@ struct Case {
   const char* field;  // "" = valid
 };
 
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class ValidationTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ValidationTest, RejectsNamingTheFieldOrAccepts) {

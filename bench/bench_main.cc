@@ -1,0 +1,684 @@
+// halopsa-bench: issue 6's benchmark. Runs halopsa-sim and halopsa-server as
+// child processes on loopback and drives each action at several
+// concurrencies along three paths with one closed-loop generator:
+//   direct   the upstream HaloPSA request(s) the action makes, sent straight
+//            to the simulator (the floor);
+//   gRPC     HaloPsaService;
+//   gateway  signed LimaCharlie envelopes to the webhook gateway (when this
+//            halopsa-server serves it).
+// Prints the figures and each target's verdict, and writes them as markdown.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "bench/load_generator.h"
+#include "bench/process.h"
+#include "bench/stack.h"
+#include "bench/table.h"
+#include "bench/workloads.h"
+
+ABSL_FLAG(std::string, bin_dir, "", "directory of halopsa-server and halopsa-sim (default: this binary's)");
+ABSL_FLAG(std::string, certs_dir, HALOPSA_CERTS_DIR, "TLS test material (ca.pem, server.pem, server.key)");
+ABSL_FLAG(std::string, report, "", "markdown report path (default: <bin_dir>/../bench-report.md)");
+ABSL_FLAG(bool, quick, false, "smoke run: 0.3 s phases, 0.1 s warm-up");
+ABSL_FLAG(double, phase_seconds, 1.5, "measured time per action, concurrency and path");
+ABSL_FLAG(double, warmup_seconds, 0.5, "unmeasured load before each measured phase");
+ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", "16", "64", "256"}),
+          "calls in flight per phase");
+ABSL_FLAG(std::vector<std::string>, actions, {}, "actions to run (default: all six)");
+ABSL_FLAG(std::vector<std::string>, paths, std::vector<std::string>({"direct", "grpc", "gateway"}),
+          "paths measured (e.g. only grpc while profiling the server)");
+ABSL_FLAG(bool, tls, true, "also measure create_ticket at concurrency 16 with the simulator on HTTPS");
+ABSL_FLAG(int, pool_size, 16, "the server's max_connections_per_host");
+ABSL_FLAG(int, sim_threads, 2, "simulator threads");
+ABSL_FLAG(int, count_calls, 50, "calls per path whose upstream requests are counted one by one");
+ABSL_FLAG(int, cold_burst, 256, "calls sent at once to a freshly started server");
+
+namespace halopsa::bench {
+namespace {
+
+constexpr absl::Duration kCallTimeout = absl::Seconds(30);
+constexpr int kCountConcurrency = 16;
+constexpr char kGatewaySecret[] = "bench-lc-extension-secret";
+
+enum Path { kDirect, kGrpc, kGateway, kPathCount };
+constexpr std::array<const char*, kPathCount> kPathNames = {"direct", "gRPC", "gateway"};
+
+struct Settings {
+  StackOptions stack;
+  std::vector<int> concurrencies;
+  absl::Duration warmup;
+  absl::Duration phase;
+  int count_calls;
+  int cold_burst;
+  bool gateway;
+  std::array<bool, kPathCount> measured_paths;
+};
+
+struct Phase {
+  bool ran = false;
+  int64_t completed = 0;
+  int64_t errors = 0;
+  std::string first_error;
+  double throughput = 0;
+  absl::Duration p50, p99, max;
+  std::optional<double> cpu_us;    // server CPU per completed call
+  double sim_cpu_us = 0;           // simulator CPU per completed call
+  double client_cpu_us = 0;        // this process's (the load generator's) CPU per completed call
+  std::optional<double> upstream;  // server upstream requests per completed call
+};
+
+struct Count {
+  std::string label;
+  Path path;
+  int64_t errors = 0;
+  double per_call = 0;
+  int expected = 0;
+  bool at_most = false;
+};
+
+struct ActionResult {
+  std::string action;
+  std::string failure;  // why the run stopped early, "" when it did not
+  std::map<int, std::array<Phase, kPathCount>> phases;
+  int64_t idle_rss_kb = 0;
+  int64_t peak_rss_kb = 0;
+  double connections_opened = 0;
+  double tokens_total = 0;
+  std::array<std::optional<double>, kPathCount> cold_tokens;
+  std::array<int64_t, kPathCount> cold_errors{};
+  std::vector<Count> counts;
+};
+
+// The JSON data of call `seq`, and whether it differs between calls (when
+// it does not, the gRPC request is serialized once).
+struct CallData {
+  std::function<std::string(int64_t)> json;
+  bool varies = false;
+};
+
+bool Is2xx(const net::HttpResponse& response) { return response.status >= 200 && response.status <= 299; }
+
+// A gateway success is HTTP 200 with a `data` envelope, not an `error` one.
+bool IsGatewaySuccess(const net::HttpResponse& response) {
+  return response.status == 200 && response.body.substr(0, 40).find("\"data\"") != std::string::npos;
+}
+
+class ActionBench {
+ public:
+  ActionBench(const Settings& settings, const Workload& workload, Stack& stack, ActionResult& result)
+      : settings_(settings), workload_(workload), stack_(stack), result_(result) {}
+
+  absl::Status Run(bool with_counts) {
+    absl::StatusOr<ProcessSample> idle = SampleProcess(stack_.server_pid());
+    if (!idle.ok()) return idle.status();
+    result_.idle_rss_kb = idle->rss_kb;
+    if (with_counts) {
+      for (Path path : ServedPaths()) {
+        if (absl::Status status = ColdBurst(path); !status.ok()) return status;
+      }
+      for (const CountCase& count : workload_.counts) {
+        for (Path path : ServedPaths()) {
+          if (absl::Status status = CountUpstream(count, path); !status.ok()) return status;
+        }
+      }
+    }
+    absl::StatusOr<std::vector<RecordedRequest>> upstream = RecordUpstream();
+    if (!upstream.ok()) return upstream.status();
+    direct_script_ = *std::move(upstream);
+    absl::StatusOr<std::string> token = stack_.SimToken();
+    if (!token.ok()) return token.status();
+    direct_token_ = *token;
+
+    for (int concurrency : settings_.concurrencies) {
+      for (Path path : {kDirect, kGrpc, kGateway}) {
+        if (!settings_.measured_paths[path] || (path == kGateway && !settings_.gateway)) continue;
+        absl::StatusOr<Phase> phase = Measure(path, concurrency);
+        if (!phase.ok()) return phase.status();
+        result_.phases[concurrency][path] = *phase;
+      }
+    }
+    absl::StatusOr<ProcessSample> last = SampleProcess(stack_.server_pid());
+    absl::StatusOr<ServerCounters> counters = stack_.Counters();
+    if (!last.ok()) return last.status();
+    if (!counters.ok()) return counters.status();
+    result_.peak_rss_kb = last->hwm_kb;
+    result_.connections_opened = counters->connections_opened;
+    result_.tokens_total = counters->token_requests;
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<Path> ServedPaths() const {
+    return settings_.gateway ? std::vector<Path>{kGrpc, kGateway} : std::vector<Path>{kGrpc};
+  }
+
+  CallData Steady() const { return {[data = workload_.data](int64_t) { return data; }, false}; }
+
+  // A target for `path`; HTTP paths use `http`, which must outlive it.
+  absl::StatusOr<std::unique_ptr<Target>> MakeTarget(Path path, const CallData& data, net::HttpTransport* http) {
+    switch (path) {
+      case kGrpc:
+        return GrpcPathTarget(data);
+      case kGateway:
+        return HttpTarget(*http, GatewayScript(data), IsGatewaySuccess, kCallTimeout);
+      case kDirect:
+      case kPathCount:
+        break;
+    }
+    return HttpTarget(*http, DirectScript(), Is2xx, kCallTimeout);
+  }
+
+  absl::StatusOr<std::unique_ptr<Target>> GrpcPathTarget(const CallData& data) {
+    std::function<std::string(int64_t)> payload;
+    if (data.varies) {
+      // A request that does not serialize is sent empty and fails visibly.
+      payload = [this, json = data.json](int64_t seq) { return SerializeRequest(workload_, json(seq)).value_or(""); };
+    } else {
+      absl::StatusOr<std::string> bytes = SerializeRequest(workload_, data.json(0));
+      if (!bytes.ok()) return bytes.status();
+      payload = [bytes = *bytes](int64_t) { return bytes; };
+    }
+    return GrpcTarget(stack_.channel(), workload_.grpc_method, std::move(payload), kCallTimeout);
+  }
+
+  std::function<std::vector<net::HttpRequest>(int64_t)> GatewayScript(const CallData& data) {
+    auto signer = std::make_shared<EnvelopeSigner>(
+        absl::StrCat("http://127.0.0.1:", stack_.gateway_port(), "/"), kGatewaySecret,
+        std::map<std::string, std::string>{
+            {"instance_url", stack_.sim_url()}, {"client_id", kSimClientId}, {"client_secret", kSimClientSecret}});
+    // Idempotency keys are unique per run: a repeated key is answered from the gateway's memory.
+    const std::string run = absl::StrCat(workload_.action, "-", ++gateway_runs_);
+    return [signer, action = workload_.action, json = data.json, run](int64_t seq) {
+      return std::vector<net::HttpRequest>{signer->Request(action, json(seq), absl::StrCat(run, "-", seq))};
+    };
+  }
+
+  std::function<std::vector<net::HttpRequest>(int64_t)> DirectScript() const {
+    return [this](int64_t) {
+      std::vector<net::HttpRequest> requests;
+      for (const RecordedRequest& recorded : direct_script_) {
+        net::HttpRequest request{recorded.method,
+                                 stack_.sim_url() + recorded.target,
+                                 {{"Authorization", absl::StrCat("Bearer ", direct_token_)},
+                                  {"Accept", "application/json"}},
+                                 recorded.body};
+        if (!recorded.content_type.empty()) request.headers.emplace_back("Content-Type", recorded.content_type);
+        requests.push_back(std::move(request));
+      }
+      return requests;
+    };
+  }
+
+  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> ClientTransport(int concurrency) const {
+    return net::BeastHttpTransport::Create(stack_.ClientTransportOptions(static_cast<size_t>(concurrency)));
+  }
+
+  // Exactly `calls` calls at `concurrency`, with the server's counters
+  // read before and after.
+  absl::StatusOr<std::pair<LoadResult, ServerCounters>> Counted(Path path, const CallData& data, int calls,
+                                                                int concurrency) {
+    absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> http = ClientTransport(concurrency);
+    if (!http.ok()) return http.status();
+    absl::StatusOr<std::unique_ptr<Target>> target = MakeTarget(path, data, http->get());
+    if (!target.ok()) return target.status();
+    absl::StatusOr<ServerCounters> before = stack_.Counters();
+    if (!before.ok()) return before.status();
+    LoadOptions options;
+    options.concurrency = concurrency;
+    options.total_calls = calls;
+    LoadResult load = RunLoad(**target, options);
+    absl::StatusOr<ServerCounters> after = stack_.Counters();
+    if (!after.ok()) return after.status();
+    ServerCounters delta = *after;
+    delta.upstream_requests -= before->upstream_requests;
+    delta.token_requests -= before->token_requests;
+    return std::make_pair(std::move(load), delta);
+  }
+
+  // All calls at once on a server that has no token yet for this path's
+  // credential: the token cache must ask for one token, not one per call.
+  absl::Status ColdBurst(Path path) {
+    auto counted = Counted(path, Steady(), settings_.cold_burst, settings_.cold_burst);
+    if (!counted.ok()) return counted.status();
+    result_.cold_tokens[path] = counted->second.token_requests;
+    result_.cold_errors[path] = counted->first.errors;
+    return absl::OkStatus();
+  }
+
+  absl::Status CountUpstream(const CountCase& count, Path path) {
+    const int64_t offset = path == kGrpc ? 0 : settings_.count_calls;  // paths use different tickets
+    CallData data{[json = count.data, offset](int64_t seq) { return json(seq + offset); }, true};
+    auto counted = Counted(path, data, settings_.count_calls, kCountConcurrency);
+    if (!counted.ok()) return counted.status();
+    result_.counts.push_back({count.label, path, counted->first.errors,
+                              counted->second.upstream_requests / settings_.count_calls, count.expected_upstream,
+                              count.at_most});
+    return absl::OkStatus();
+  }
+
+  // The upstream requests one steady-state call makes, as the simulator
+  // received them: the direct path replays exactly these.
+  absl::StatusOr<std::vector<RecordedRequest>> RecordUpstream() {
+    if (absl::Status status = stack_.ClearSimRequests(); !status.ok()) return status;
+    auto counted = Counted(kGrpc, Steady(), 1, 1);
+    if (!counted.ok()) return counted.status();
+    if (counted->first.errors > 0) {
+      return absl::InternalError(absl::StrCat(workload_.action, " failed: ", counted->first.first_error));
+    }
+    absl::StatusOr<std::vector<RecordedRequest>> requests = stack_.SimRequests();
+    if (requests.ok() && requests->empty()) return absl::InternalError("the simulator recorded no request");
+    return requests;
+  }
+
+  // CPU time of the three processes sharing the machine.
+  struct CpuTimes {
+    absl::Duration server, sim, client;
+  };
+
+  absl::StatusOr<CpuTimes> SampleCpu() const {
+    absl::StatusOr<ProcessSample> server = SampleProcess(stack_.server_pid());
+    absl::StatusOr<ProcessSample> sim = SampleProcess(stack_.sim_pid());
+    absl::StatusOr<ProcessSample> client = SampleProcess(getpid());
+    for (const auto* sample : {&server, &sim, &client}) {
+      if (!sample->ok()) return sample->status();
+    }
+    return CpuTimes{server->cpu, sim->cpu, client->cpu};
+  }
+
+  absl::StatusOr<Phase> Measure(Path path, int concurrency) {
+    absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> http = ClientTransport(concurrency);
+    if (!http.ok()) return http.status();
+    absl::StatusOr<std::unique_ptr<Target>> target = MakeTarget(path, Steady(), http->get());
+    if (!target.ok()) return target.status();
+
+    // Counters are read outside the CPU window so scraping is not charged.
+    absl::StatusOr<ServerCounters> counters_before, counters_after;
+    absl::StatusOr<CpuTimes> cpu_before, cpu_after;
+    LoadOptions options;
+    options.concurrency = concurrency;
+    options.warmup = settings_.warmup;
+    options.duration = settings_.phase;
+    options.on_window_start = [&] {
+      counters_before = stack_.Counters();
+      cpu_before = SampleCpu();
+    };
+    options.on_window_end = [&] {
+      cpu_after = SampleCpu();
+      counters_after = stack_.Counters();
+    };
+    LoadResult load = RunLoad(**target, options);
+    for (const absl::Status& status : {counters_before.status(), counters_after.status(), cpu_before.status(),
+                                       cpu_after.status()}) {
+      if (!status.ok()) return status;
+    }
+
+    Phase phase;
+    phase.ran = true;
+    phase.completed = load.completed;
+    phase.errors = load.errors;
+    phase.first_error = load.first_error;
+    phase.throughput = load.throughput();
+    phase.p50 = load.Percentile(0.50);
+    phase.p99 = load.Percentile(0.99);
+    phase.max = load.Max();
+    if (load.completed > 0) {
+      const double calls = static_cast<double>(load.completed);
+      auto per_call = [calls](absl::Duration before, absl::Duration after) {
+        return absl::ToDoubleMicroseconds(after - before) / calls;
+      };
+      phase.sim_cpu_us = per_call(cpu_before->sim, cpu_after->sim);
+      phase.client_cpu_us = per_call(cpu_before->client, cpu_after->client);
+      if (path != kDirect) {
+        phase.cpu_us = per_call(cpu_before->server, cpu_after->server);
+        phase.upstream = (counters_after->upstream_requests - counters_before->upstream_requests) / calls;
+      }
+    }
+    return phase;
+  }
+
+  const Settings& settings_;
+  const Workload& workload_;
+  Stack& stack_;
+  ActionResult& result_;
+  std::vector<RecordedRequest> direct_script_;
+  std::string direct_token_;
+  int gateway_runs_ = 0;
+};
+
+ActionResult RunAction(const Settings& settings, const Workload& workload, bool with_counts,
+                       const std::string& label) {
+  ActionResult result;
+  result.action = workload.action;
+  std::cerr << "bench: " << label << " ..." << std::endl;
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(settings.stack, label);
+  absl::Status status = stack.status();
+  if (status.ok()) status = ActionBench(settings, workload, **stack, result).Run(with_counts);
+  if (!status.ok()) {
+    result.failure = status.ToString();
+    std::cerr << "bench: " << label << " failed: " << result.failure << std::endl;
+  }
+  return result;
+}
+
+// ---- Formatting ----
+
+std::string Micros(absl::Duration d) { return absl::StrFormat("%.0f", absl::ToDoubleMicroseconds(d)); }
+std::string SignedMicros(absl::Duration d) { return absl::StrFormat("%+.0f", absl::ToDoubleMicroseconds(d)); }
+std::string Fixed(double value, int digits) { return absl::StrFormat("%.*f", digits, value); }
+std::string Mb(int64_t kb) { return absl::StrFormat("%.1f", static_cast<double>(kb) / 1024.0); }
+std::string Optional(const std::optional<double>& value, int digits) {
+  return value ? Fixed(*value, digits) : "-";
+}
+
+Table PhaseTable(const std::vector<ActionResult>& results) {
+  Table table({"action", "conc", "path", "calls/s", "p50 µs", "p99 µs", "max µs", "+p50 µs", "+p99 µs", "errors",
+               "server CPU µs/call", "upstream req/call", "sim CPU µs/call",
+               "bench CPU µs/call"});
+  for (const ActionResult& result : results) {
+    for (const auto& [concurrency, phases] : result.phases) {
+      const Phase& direct = phases[kDirect];
+      for (Path path : {kDirect, kGrpc, kGateway}) {
+        const Phase& phase = phases[path];
+        if (!phase.ran) continue;
+        const bool added = path != kDirect && direct.ran;
+        table.AddRow({result.action, absl::StrCat(concurrency), kPathNames[path], Fixed(phase.throughput, 0),
+                      Micros(phase.p50), Micros(phase.p99), Micros(phase.max),
+                      added ? SignedMicros(phase.p50 - direct.p50) : "",
+                      added ? SignedMicros(phase.p99 - direct.p99) : "",
+                      absl::StrCat(phase.errors, "/", phase.completed), Optional(phase.cpu_us, 1),
+                      Optional(phase.upstream, 2), Fixed(phase.sim_cpu_us, 1), Fixed(phase.client_cpu_us, 1)});
+      }
+    }
+  }
+  return table;
+}
+
+Table ResourceTable(const std::vector<ActionResult>& results, int pool_size) {
+  Table table({"action", "idle RSS MB", "peak RSS MB (VmHWM)", "upstream connections opened",
+               "token requests: cold burst gRPC / gateway, lifetime", "upstream req/call counted"});
+  for (const ActionResult& result : results) {
+    std::vector<std::string> counts;
+    for (const Count& count : result.counts) {
+      counts.push_back(absl::StrCat(count.label, " ", kPathNames[count.path], " ", Fixed(count.per_call, 2),
+                                    count.errors > 0 ? absl::StrCat(" (", count.errors, " errors)") : ""));
+    }
+    table.AddRow({result.action, Mb(result.idle_rss_kb), Mb(result.peak_rss_kb),
+                  absl::StrCat(result.connections_opened, " (pool ", pool_size, ")"),
+                  absl::StrCat(Optional(result.cold_tokens[kGrpc], 0), " / ", Optional(result.cold_tokens[kGateway], 0),
+                               ", ", result.tokens_total),
+                  absl::StrJoin(counts, "; ")});
+  }
+  return table;
+}
+
+// ---- Targets ----
+
+enum class Verdict { kPass, kFail, kNotApplicable };
+
+struct TargetLine {
+  std::string target;
+  std::string measured;
+  Verdict verdict;
+};
+
+Verdict Judge(bool measured, bool pass) {
+  return !measured ? Verdict::kNotApplicable : pass ? Verdict::kPass : Verdict::kFail;
+}
+
+const Phase* FindPhase(const ActionResult& result, int concurrency, Path path) {
+  auto it = result.phases.find(concurrency);
+  if (it == result.phases.end() || !it->second[path].ran) return nullptr;
+  return &it->second[path];
+}
+
+std::vector<TargetLine> Targets(const std::vector<ActionResult>& results, const Settings& settings) {
+  std::vector<TargetLine> lines;
+  for (const ActionResult& result : results) {
+    const Phase* direct = FindPhase(result, 16, kDirect);
+    const Phase* gateway = FindPhase(result, 16, kGateway);
+    const bool measured = direct != nullptr && gateway != nullptr;
+    absl::Duration p50 = measured ? gateway->p50 - direct->p50 : absl::ZeroDuration();
+    absl::Duration p99 = measured ? gateway->p99 - direct->p99 : absl::ZeroDuration();
+    lines.push_back({absl::StrCat(result.action, ": added latency at c=16 (gateway - direct) p50 <= 150 µs, p99 <= 1 ms"),
+                     measured ? absl::StrCat("p50 ", SignedMicros(p50), " µs, p99 ", SignedMicros(p99), " µs") : "-",
+                     Judge(measured, p50 <= absl::Microseconds(150) && p99 <= absl::Milliseconds(1))});
+  }
+  for (const ActionResult& result : results) {
+    if (result.action != "search_tickets" && result.action != "create_ticket") continue;
+    for (Path path : {kGrpc, kGateway}) {
+      const Phase* phase = FindPhase(result, 16, path);
+      const bool measured = phase != nullptr && phase->cpu_us.has_value();
+      lines.push_back({absl::StrCat(result.action, ": server CPU per call <= 50 µs (", kPathNames[path], ", c=16)"),
+                       measured ? absl::StrCat(Fixed(*phase->cpu_us, 1), " µs") : "-",
+                       Judge(measured, measured && *phase->cpu_us <= 50)});
+    }
+  }
+  for (const ActionResult& result : results) {
+    const Phase* direct = FindPhase(result, 64, kDirect);
+    const Phase* gateway = FindPhase(result, 64, kGateway);
+    const bool measured = direct != nullptr && gateway != nullptr && direct->throughput > 0;
+    const double ratio = measured ? gateway->throughput / direct->throughput : 0;
+    lines.push_back(
+        {absl::StrCat(result.action, ": throughput at c=64 gateway >= 40% of direct, no errors"),
+         measured ? absl::StrCat(Fixed(100 * ratio, 0), "% (", Fixed(gateway->throughput, 0), " vs ",
+                                 Fixed(direct->throughput, 0), "/s), ", gateway->errors + direct->errors, " errors")
+                  : "-",
+         Judge(measured, ratio >= 0.4 && gateway->errors == 0 && direct->errors == 0)});
+  }
+  for (const ActionResult& result : results) {
+    std::vector<std::pair<std::string, std::vector<const Count*>>> by_label;  // in the order run
+    for (const Count& count : result.counts) {
+      if (by_label.empty() || by_label.back().first != count.label) by_label.push_back({count.label, {}});
+      by_label.back().second.push_back(&count);
+    }
+    for (const auto& [label, counts] : by_label) {
+      bool pass = true;
+      std::vector<std::string> measured;
+      for (const Count* count : counts) {
+        pass = pass && count->errors == 0 &&
+               (count->at_most ? count->per_call <= count->expected : count->per_call == count->expected);
+        measured.push_back(absl::StrCat(kPathNames[count->path], " ", Fixed(count->per_call, 2)));
+      }
+      lines.push_back({absl::StrCat(result.action, " (", label, "): upstream requests per call ",
+                                    counts.front()->at_most ? "<= " : "= ", counts.front()->expected),
+                       absl::StrJoin(measured, ", "), Judge(true, pass)});
+    }
+  }
+  {
+    double worst = 0;
+    bool measured = false;
+    for (const ActionResult& result : results) {
+      for (const auto& tokens : result.cold_tokens) {
+        if (!tokens) continue;
+        worst = std::max(worst, *tokens);
+        measured = true;
+      }
+    }
+    lines.push_back({absl::StrCat("one token request per credential for ", settings.cold_burst,
+                                  " calls at once on a cold start"),
+                     measured ? absl::StrCat("at most ", worst, " per credential over all actions and paths") : "-",
+                     Judge(measured, worst == 1)});
+  }
+  {
+    double worst = 0;
+    for (const ActionResult& result : results) worst = std::max(worst, result.connections_opened);
+    lines.push_back({absl::StrCat("upstream connections opened <= pool size (", settings.stack.pool_size, ")"),
+                     absl::StrCat("at most ", worst, " per server lifetime"),
+                     Judge(!results.empty(), worst <= settings.stack.pool_size)});
+  }
+  {
+    int64_t idle = 0;
+    int64_t peak = 0;
+    for (const ActionResult& result : results) {
+      idle = std::max(idle, result.idle_rss_kb);
+      peak = std::max(peak, result.peak_rss_kb);
+    }
+    bool ran_256 = false;
+    for (const ActionResult& result : results) ran_256 = ran_256 || FindPhase(result, 256, kGrpc) != nullptr;
+    lines.push_back({"resident memory idle <= 40 MB", absl::StrCat(Mb(idle), " MB"),
+                     Judge(idle > 0, idle <= 40 * 1024)});
+    lines.push_back({"resident memory at c=256 <= 120 MB (peak, VmHWM)", absl::StrCat(Mb(peak), " MB"),
+                     Judge(ran_256, peak <= 120 * 1024)});
+  }
+  return lines;
+}
+
+Table TargetTable(const std::vector<TargetLine>& lines) {
+  Table table({"target", "measured", "verdict"});
+  for (const TargetLine& line : lines) {
+    table.AddRow({line.target, line.measured,
+                  line.verdict == Verdict::kPass   ? "PASS"
+                  : line.verdict == Verdict::kFail ? "FAIL"
+                                                   : "N/A"});
+  }
+  return table;
+}
+
+std::vector<std::string> Failures(const std::vector<ActionResult>& results) {
+  std::vector<std::string> failures;
+  for (const ActionResult& result : results) {
+    if (!result.failure.empty()) failures.push_back(absl::StrCat(result.action, ": ", result.failure));
+    for (const auto& [concurrency, phases] : result.phases) {
+      for (Path path : {kDirect, kGrpc, kGateway}) {
+        if (phases[path].errors > 0) {
+          failures.push_back(absl::StrCat(result.action, " c=", concurrency, " ", kPathNames[path],
+                                          " first error: ", phases[path].first_error));
+        }
+      }
+    }
+  }
+  return failures;
+}
+
+std::string ExecutableDir() {
+  std::array<char, 4096> path{};
+  ssize_t length = readlink("/proc/self/exe", path.data(), path.size() - 1);
+  std::string exe(path.data(), length > 0 ? static_cast<size_t>(length) : 0);
+  return exe.substr(0, exe.rfind('/'));
+}
+
+int Main() {
+  Settings settings;
+  const std::string bin_dir = absl::GetFlag(FLAGS_bin_dir).empty() ? ExecutableDir() : absl::GetFlag(FLAGS_bin_dir);
+  const std::string report_path =
+      absl::GetFlag(FLAGS_report).empty() ? bin_dir + "/../bench-report.md" : absl::GetFlag(FLAGS_report);
+  const std::string log_dir = bin_dir + "/../bench-logs";
+  std::error_code error;
+  std::filesystem::create_directories(log_dir, error);
+  if (error) {
+    std::cerr << "bench: cannot create " << log_dir << ": " << error.message() << std::endl;
+    return 1;
+  }
+  settings.stack.bin_dir = bin_dir;
+  settings.stack.certs_dir = absl::GetFlag(FLAGS_certs_dir);
+  settings.stack.log_dir = log_dir;
+  settings.stack.sim_threads = absl::GetFlag(FLAGS_sim_threads);
+  settings.stack.pool_size = absl::GetFlag(FLAGS_pool_size);
+  const bool quick = absl::GetFlag(FLAGS_quick);
+  settings.phase = absl::Seconds(quick ? 0.3 : absl::GetFlag(FLAGS_phase_seconds));
+  settings.warmup = absl::Seconds(quick ? 0.1 : absl::GetFlag(FLAGS_warmup_seconds));
+  settings.count_calls = absl::GetFlag(FLAGS_count_calls);
+  settings.cold_burst = absl::GetFlag(FLAGS_cold_burst);
+  for (const std::string& text : absl::GetFlag(FLAGS_concurrency)) {
+    int concurrency = 0;
+    if (!absl::SimpleAtoi(text, &concurrency) || concurrency < 1) {
+      std::cerr << "bench: bad --concurrency value " << text << std::endl;
+      return 2;
+    }
+    settings.concurrencies.push_back(concurrency);
+  }
+  // The seeded tickets the link counts use are 1001-1120, two ranges of count_calls.
+  if (settings.count_calls < 1 || settings.count_calls > 60) {
+    std::cerr << "bench: --count_calls must be 1-60" << std::endl;
+    return 2;
+  }
+  const std::vector<std::string> paths = absl::GetFlag(FLAGS_paths);
+  for (Path path : {kDirect, kGrpc, kGateway}) {
+    settings.measured_paths[path] =
+        std::find(paths.begin(), paths.end(), absl::AsciiStrToLower(kPathNames[path])) != paths.end();
+  }
+  settings.gateway = ServerHasGateway(bin_dir, log_dir);
+  if (settings.gateway) settings.stack.gateway_secret = kGatewaySecret;
+
+  std::vector<std::string> wanted = absl::GetFlag(FLAGS_actions);
+  std::vector<ActionResult> results;
+  const absl::Time started = absl::Now();
+  for (const Workload& workload : Workloads()) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), workload.action) == wanted.end()) continue;
+    results.push_back(RunAction(settings, workload, /*with_counts=*/true, workload.action));
+  }
+  std::vector<ActionResult> tls_results;
+  if (absl::GetFlag(FLAGS_tls)) {
+    Settings tls = settings;
+    tls.stack.tls = true;
+    tls.concurrencies = {16};
+    tls_results.push_back(RunAction(tls, Workloads().front(), /*with_counts=*/false, "create_ticket-tls"));
+  }
+
+  const std::string setup = absl::StrFormat(
+      "%d CPUs, loopback, simulator over plain HTTP (%d threads), server pool %d connections, gateway %s; "
+      "%.1f s measured per phase after %.1f s warm-up; latencies in µs; +p50/+p99 = path minus direct at the same "
+      "concurrency; CPU = utime+stime of each process (halopsa-server, halopsa-sim, this load generator) over the window "
+      "/ calls; run took %.0f s.",
+      static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)), settings.stack.sim_threads, settings.stack.pool_size,
+      settings.gateway ? "served" : "not served by this halopsa-server (N/A)", absl::ToDoubleSeconds(settings.phase),
+      absl::ToDoubleSeconds(settings.warmup), absl::ToDoubleSeconds(absl::Now() - started));
+  const Table phases = PhaseTable(results);
+  const Table resources = ResourceTable(results, settings.stack.pool_size);
+  const Table tls_phases = PhaseTable(tls_results);
+  const Table targets = TargetTable(Targets(results, settings));
+  const std::vector<std::string> failures = Failures(results);
+
+  std::cout << "\nhalopsa benchmark: " << setup << "\n\n"
+            << phases.Text() << "\n"
+            << resources.Text() << "\n";
+  if (!tls_results.empty()) std::cout << "Simulator over TLS:\n" << tls_phases.Text() << "\n";
+  std::cout << targets.Text();
+  for (const std::string& failure : failures) std::cout << "! " << failure << "\n";
+
+  std::ofstream report(report_path);
+  report << "## Benchmark\n\n" << setup << "\n\n### Throughput and latency\n\n" << phases.Markdown()
+         << "\n### Resources and upstream traffic\n\n" << resources.Markdown() << "\n";
+  if (!tls_results.empty()) report << "### Simulator over TLS\n\n" << tls_phases.Markdown() << "\n";
+  report << "### Targets\n\n" << targets.Markdown();
+  if (!failures.empty()) report << "\nErrors:\n\n";
+  for (const std::string& failure : failures) report << "- " << failure << "\n";
+  if (!report) {
+    std::cerr << "bench: cannot write " << report_path << std::endl;
+    return 1;
+  }
+  std::cout << "\nreport written to " << report_path << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace halopsa::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("halopsa-bench: ext-halopsa's benchmark on loopback against halopsa-sim (run it with scripts/bench.sh).");
+  absl::ParseCommandLine(argc, argv);
+  return halopsa::bench::Main();
+}

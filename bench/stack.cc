@@ -1,0 +1,237 @@
+#include "bench/stack.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "adapters/net/url.h"
+#include "server/json_values.h"
+
+namespace halopsa::bench {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(20);
+constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
+
+std::string StringOf(const google::protobuf::Struct& object, const std::string& key) {
+  auto it = object.fields().find(key);
+  return it == object.fields().end() ? "" : it->second.string_value();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerCounters> ParseCounters(absl::string_view metrics_text) {
+  ServerCounters counters;
+  bool saw_tokens = false;
+  for (absl::string_view line : absl::StrSplit(metrics_text, '\n')) {
+    if (line.empty() || line.front() == '#') continue;
+    size_t space = line.rfind(' ');
+    if (space == absl::string_view::npos) continue;
+    absl::string_view series = line.substr(0, space);
+    double value = 0;
+    if (!absl::SimpleAtod(line.substr(space + 1), &value)) continue;
+    absl::string_view name = series.substr(0, series.find('{'));
+    if (name == "halopsa_upstream_requests_total") {
+      counters.upstream_requests += value;
+    } else if (name == "halopsa_token_requests_total") {
+      counters.token_requests = value;
+      saw_tokens = true;
+    } else if (name == "halopsa_upstream_connections_opened_total") {
+      counters.connections_opened = value;
+    } else if (name == "halopsa_upstream_open_connections") {
+      counters.open_connections = value;
+    }
+  }
+  if (!saw_tokens) return absl::NotFoundError("/metrics has no halopsa_token_requests_total");
+  return counters;
+}
+
+absl::StatusOr<net::HttpResponse> Fetch(net::HttpTransport& transport, net::HttpRequest request,
+                                        absl::Duration timeout) {
+  absl::Notification done;
+  absl::StatusOr<net::HttpResponse> result;
+  transport.Send(std::move(request), absl::Now() + timeout, [&](absl::StatusOr<net::HttpResponse> response) {
+    result = std::move(response);
+    done.Notify();
+  });
+  done.WaitForNotification();  // the transport bounds the exchange by the deadline
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const StackOptions& options, const std::string& label) {
+  std::unique_ptr<Stack> stack(new Stack());
+  if (options.tls) stack->ca_file_ = options.certs_dir + "/ca.pem";
+  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> control =
+      net::BeastHttpTransport::Create(stack->ClientTransportOptions(4));
+  if (!control.ok()) return control.status();
+  stack->control_ = *std::move(control);
+  if (absl::Status status = stack->StartSim(options, label); !status.ok()) return status;
+  if (absl::Status status = stack->StartServer(options, label); !status.ok()) return status;
+  if (absl::Status status = stack->WaitUntilReady(kStartTimeout); !status.ok()) return status;
+  return stack;
+}
+
+Stack::~Stack() {
+  channel_.reset();
+  if (server_) server_->Stop();
+  if (sim_) sim_->Stop();
+}
+
+net::BeastTransportOptions Stack::ClientTransportOptions(size_t max_connections) const {
+  net::BeastTransportOptions options;
+  options.threads = 1;
+  options.allow_insecure_http = true;
+  options.allow_private_addresses = true;
+  options.extra_ca_file = ca_file_;
+  options.max_connections_per_host = max_connections;
+  options.max_queued_requests_per_host = 4096;
+  options.connect_timeout = absl::Seconds(10);
+  options.io_timeout = absl::Seconds(30);
+  return options;
+}
+
+absl::Status Stack::StartSim(const StackOptions& options, const std::string& label) {
+  std::vector<std::string> args = {"--listen=127.0.0.1:0", absl::StrCat("--client_id=", kSimClientId),
+                                   absl::StrCat("--client_secret=", kSimClientSecret),
+                                   absl::StrCat("--threads=", options.sim_threads)};
+  if (options.tls) {
+    args.push_back(absl::StrCat("--tls_cert=", options.certs_dir, "/server.pem"));
+    args.push_back(absl::StrCat("--tls_key=", options.certs_dir, "/server.key"));
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> sim = ChildProcess::Spawn(
+      options.bin_dir + "/halopsa-sim", args, {}, absl::StrCat(options.log_dir, "/", label, "-sim.log"));
+  if (!sim.ok()) return sim.status();
+  sim_ = *std::move(sim);
+  absl::StatusOr<std::string> url = sim_->WaitForLine("halopsa-sim listening on ", kStartTimeout);
+  if (!url.ok()) return absl::Status(url.status().code(), absl::StrCat("halopsa-sim: ", url.status().message()));
+  sim_url_ = *url;
+  return absl::OkStatus();
+}
+
+absl::Status Stack::StartServer(const StackOptions& options, const std::string& label) {
+  for (int* port : {&grpc_port_, &admin_port_}) {
+    absl::StatusOr<int> free = FreeLoopbackPort();
+    if (!free.ok()) return free.status();
+    *port = *free;
+  }
+  std::vector<std::string> args = {absl::StrCat("--grpc_listen=127.0.0.1:", grpc_port_), "--grpc_plaintext",
+                                   absl::StrCat("--admin_listen=127.0.0.1:", admin_port_),
+                                   absl::StrCat("--instance_url=", sim_url_), absl::StrCat("--client_id=", kSimClientId),
+                                   "--allow_private_upstream",
+                                   absl::StrCat("--max_connections_per_host=", options.pool_size),
+                                   "--shutdown_grace=2s"};
+  args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
+  std::vector<std::string> env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
+  if (!options.gateway_secret.empty()) {
+    absl::StatusOr<int> free = FreeLoopbackPort();
+    if (!free.ok()) return free.status();
+    gateway_port_ = *free;
+    env.push_back(absl::StrCat("HALOPSA_GATEWAY_LISTEN=127.0.0.1:", gateway_port_));
+    env.push_back(absl::StrCat("LC_EXTENSION_SECRET=", options.gateway_secret));
+  }
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Spawn(
+      options.bin_dir + "/halopsa-server", args, env, absl::StrCat(options.log_dir, "/", label, "-server.log"));
+  if (!server.ok()) return server.status();
+  server_ = *std::move(server);
+  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials());
+  return absl::OkStatus();
+}
+
+absl::Status Stack::WaitUntilReady(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  const std::string readyz = absl::StrCat("http://127.0.0.1:", admin_port_, "/readyz");
+  while (true) {
+    absl::StatusOr<net::HttpResponse> answer = Fetch(*control_, {"GET", readyz, {}, ""}, absl::Seconds(1));
+    if (answer.ok() && answer->status == 200) break;
+    if (server_->WaitForExit(absl::ZeroDuration()).ok() || absl::Now() > deadline) {
+      return absl::UnavailableError(absl::StrCat("halopsa-server did not become ready, see ", server_->log_path()));
+    }
+    absl::SleepFor(kPollInterval);  // polling another process
+  }
+  if (!channel_->WaitForConnected(absl::ToChronoTime(deadline))) {
+    return absl::UnavailableError("no gRPC connection to halopsa-server");
+  }
+  if (gateway_port_ == 0) return absl::OkStatus();
+  // Any HTTP answer means the gateway listens.
+  const std::string gateway = absl::StrCat("http://127.0.0.1:", gateway_port_, "/");
+  while (!Fetch(*control_, {"GET", gateway, {}, ""}, absl::Seconds(1)).ok()) {
+    if (absl::Now() > deadline) return absl::UnavailableError("the gateway does not listen");
+    absl::SleepFor(kPollInterval);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Stack::Get(const std::string& url) {
+  absl::StatusOr<net::HttpResponse> answer = Fetch(*control_, {"GET", url, {}, ""});
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200) return absl::UnavailableError(absl::StrCat("GET ", url, ": HTTP ", answer->status));
+  return std::move(answer->body);
+}
+
+absl::StatusOr<ServerCounters> Stack::Counters() {
+  absl::StatusOr<std::string> text = Get(absl::StrCat("http://127.0.0.1:", admin_port_, "/metrics"));
+  if (!text.ok()) return text.status();
+  return ParseCounters(*text);
+}
+
+absl::StatusOr<std::string> Stack::SimToken() {
+  net::HttpRequest request{"POST", sim_url_ + "/auth/token",
+                           {{"Content-Type", "application/x-www-form-urlencoded"}},
+                           net::FormEncode({{"grant_type", "client_credentials"},
+                                            {"client_id", kSimClientId},
+                                            {"client_secret", kSimClientSecret},
+                                            {"scope", "all"}})};
+  absl::StatusOr<net::HttpResponse> answer = Fetch(*control_, std::move(request));
+  if (!answer.ok()) return answer.status();
+  absl::StatusOr<google::protobuf::Value> json = ParseJson(answer->body);
+  if (answer->status != 200 || !json.ok()) return absl::UnavailableError("the simulator refused a token");
+  std::string token = StringOf(json->struct_value(), "access_token");
+  if (token.empty()) return absl::UnavailableError("the simulator's token answer has no access_token");
+  return token;
+}
+
+absl::Status Stack::ClearSimRequests() {
+  absl::StatusOr<net::HttpResponse> answer = Fetch(*control_, {"DELETE", sim_url_ + "/_sim/requests", {}, ""});
+  if (!answer.ok()) return answer.status();
+  return answer->status == 204 ? absl::OkStatus() : absl::UnavailableError("DELETE /_sim/requests failed");
+}
+
+absl::StatusOr<std::vector<RecordedRequest>> Stack::SimRequests() {
+  absl::StatusOr<std::string> body = Get(sim_url_ + "/_sim/requests");
+  if (!body.ok()) return body.status();
+  absl::StatusOr<google::protobuf::Value> json = ParseJson(*body);
+  if (!json.ok()) return json.status();
+  std::vector<RecordedRequest> requests;
+  for (const google::protobuf::Value& entry : json->list_value().values()) {
+    const google::protobuf::Struct& record = entry.struct_value();
+    const std::string path = StringOf(record, "path");
+    if (path == "/auth/token") continue;
+    net::HeaderList query;
+    auto it = record.fields().find("query");
+    if (it != record.fields().end()) {
+      for (const google::protobuf::Value& pair : it->second.list_value().values()) {
+        query.emplace_back(StringOf(pair.struct_value(), "name"), StringOf(pair.struct_value(), "value"));
+      }
+    }
+    requests.push_back({StringOf(record, "method"), net::AppendQuery(path, query), StringOf(record, "content_type"),
+                        StringOf(record, "body")});
+  }
+  return requests;
+}
+
+bool ServerHasGateway(const std::string& bin_dir, const std::string& log_dir) {
+  const std::string log = log_dir + "/server-help.log";
+  absl::StatusOr<std::unique_ptr<ChildProcess>> help =
+      ChildProcess::Spawn(bin_dir + "/halopsa-server", {"--help"}, {}, log);
+  if (!help.ok() || !(*help)->WaitForExit(absl::Seconds(10)).ok()) return false;
+  absl::StatusOr<std::string> text = ReadFile(log);
+  return text.ok() && absl::StrContains(*text, "gateway_listen");
+}
+
+}  // namespace halopsa::bench

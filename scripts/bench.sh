@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The benchmark command (issue 6): builds Release binaries with the
+# benchmarks into build-bench/, runs halopsa-bench (halopsa-sim and
+# halopsa-server on loopback; about 3 minutes on 2 cores), then the
+# micro-benchmarks, and leaves everything in build-bench/bench-report.md.
+# Arguments go to halopsa-bench, e.g. ./scripts/bench.sh --quick for a smoke
+# run; BUILD_DIR overrides the build directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+BUILD_DIR=${BUILD_DIR:-build-bench}
+REPORT="$BUILD_DIR/bench-report.md"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHALOPSA_BUILD_BENCH=ON >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target halopsa-bench halopsa-micro-bench
+
+"$BUILD_DIR/bin/halopsa-bench" --report="$REPORT" "$@"
+
+MIN_TIME=0.3
+for arg in "$@"; do [ "$arg" = "--quick" ] && MIN_TIME=0.05; done
+MICRO=$("$BUILD_DIR/bin/halopsa-micro-bench" --benchmark_min_time="$MIN_TIME" 2>/dev/null)
+echo
+echo "$MICRO"
+printf '\n### Micro-benchmarks (hot paths, CPU time per operation)\n\n```text\n%s\n```\n' "$MICRO" >>"$REPORT"
+echo
+echo "report: $REPORT"

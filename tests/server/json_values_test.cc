@@ -1,0 +1,79 @@
+#include "server/json_values.h"
+
+#include <string>
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+namespace halopsa {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(JsonValuesTest, ParsesEveryKindAndPrintsItBack) {
+  absl::StatusOr<google::protobuf::Value> value =
+      ParseJson(R"({"id": 12, "ratio": 0.25, "ok": true, "none": null, "name": "Ünïcode \"q\"", "list": [1, "a", []]})");
+  ASSERT_TRUE(value.ok()) << value.status();
+  const auto& fields = value->struct_value().fields();
+  EXPECT_EQ(fields.at("id").number_value(), 12);
+  EXPECT_EQ(fields.at("ratio").number_value(), 0.25);
+  EXPECT_TRUE(fields.at("ok").bool_value());
+  EXPECT_EQ(fields.at("none").kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(fields.at("name").string_value(), "Ünïcode \"q\"");
+  EXPECT_EQ(fields.at("list").list_value().values_size(), 3);
+
+  absl::StatusOr<google::protobuf::Value> again = ParseJson(ToJson(*value));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*again, *value)) << ToJson(*again);
+}
+
+TEST(JsonValuesTest, WholeNumbersPrintWithoutFraction) {
+  EXPECT_EQ(ToJson(JsonNumber(2884)), "2884");
+  EXPECT_EQ(ToJson(JsonNumber(-3)), "-3");
+  EXPECT_EQ(ToJson(JsonNumber(0.5)), "0.5");
+  EXPECT_EQ(ToJson(JsonNumber(1e300)), "1e300");
+  EXPECT_EQ(ToJson(JsonNumber(std::nan(""))), "null");
+  EXPECT_EQ(ToJson(JsonString("a\nb")), R"("a\nb")");
+}
+
+TEST(JsonValuesTest, AcceptsScalarRoots) {
+  absl::StatusOr<google::protobuf::Value> text = ParseJson(R"("CODE:APP03/2 Please select a Client")");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->string_value(), "CODE:APP03/2 Please select a Client");
+  EXPECT_EQ(ParseJson("42")->number_value(), 42);
+}
+
+TEST(JsonValuesTest, RefusesMalformedInputWithoutEchoingIt) {
+  for (const char* bad : {"", "{", R"({"a": 1} trailing)", "[1,]", "{'single': 1}", "\"\xff\xfe\""}) {
+    absl::StatusOr<google::protobuf::Value> value = ParseJson(bad);
+    EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  absl::Status status = ParseJson(R"({"secret": "s3cr3t", oops})").status();
+  EXPECT_THAT(std::string(status.message()), HasSubstr("offset"));
+  EXPECT_THAT(std::string(status.message()), ::testing::Not(HasSubstr("s3cr3t")));
+}
+
+TEST(JsonValuesTest, BoundsNesting) {
+  std::string deep_ok(kMaxJsonDepth, '[');
+  deep_ok += std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(ParseJson(deep_ok).ok());
+  std::string too_deep(kMaxJsonDepth + 1, '[');
+  too_deep += std::string(kMaxJsonDepth + 1, ']');
+  absl::Status status = ParseJson(too_deep).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("nested deeper"));
+}
+
+TEST(JsonValuesTest, IntFieldReadsWholeNumbersAndNumericStrings) {
+  google::protobuf::Struct object = ParseJson(R"({"a": 7, "b": "8", "c": 1.5, "d": "x", "e": 1e12})")->struct_value();
+  EXPECT_EQ(IntField(object, "a"), 7);
+  EXPECT_EQ(IntField(object, "b"), 8);
+  EXPECT_EQ(IntField(object, "c"), std::nullopt);
+  EXPECT_EQ(IntField(object, "d"), std::nullopt);
+  EXPECT_EQ(IntField(object, "e"), std::nullopt);  // beyond int32
+  EXPECT_EQ(IntField(object, "missing"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace halopsa
