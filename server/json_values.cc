@@ -1,5 +1,6 @@
 #include "server/json_values.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -117,14 +118,21 @@ void Write(const Value& value, rapidjson::Writer<rapidjson::StringBuffer>& write
     case Value::kStringValue:
       writer.String(value.string_value().data(), static_cast<rapidjson::SizeType>(value.string_value().size()));
       return;
-    case Value::kStructValue:
+    case Value::kStructValue: {
+      // Keys in order: protobuf's map order is unspecified, and the same
+      // object should always print the same text.
+      std::vector<const google::protobuf::Map<std::string, Value>::value_type*> members;
+      members.reserve(value.struct_value().fields().size());
+      for (const auto& member : value.struct_value().fields()) members.push_back(&member);
+      std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
       writer.StartObject();
-      for (const auto& [key, member] : value.struct_value().fields()) {
-        writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-        Write(member, writer);
+      for (const auto* member : members) {
+        writer.Key(member->first.data(), static_cast<rapidjson::SizeType>(member->first.size()));
+        Write(member->second, writer);
       }
       writer.EndObject();
       return;
+    }
     case Value::kListValue:
       writer.StartArray();
       for (const Value& item : value.list_value().values()) Write(item, writer);

@@ -33,7 +33,7 @@ void MergeTopLevel(const google::protobuf::Struct& overrides, google::protobuf::
 // JSON text <-> Value (RapidJSON, for speed). Parse errors are
 // INVALID_ARGUMENT with the offset, never echoing the input; nesting is
 // bounded by kMaxJsonDepth and strings must be valid UTF-8. Whole numbers
-// up to 2^53 print without a fraction.
+// up to 2^53 print without a fraction; object keys print sorted.
 inline constexpr size_t kMaxJsonDepth = 64;
 absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view text);
 std::string ToJson(const google::protobuf::Value& value);

@@ -37,6 +37,11 @@ TEST(JsonValuesTest, WholeNumbersPrintWithoutFraction) {
   EXPECT_EQ(ToJson(JsonString("a\nb")), R"("a\nb")");
 }
 
+TEST(JsonValuesTest, ObjectKeysPrintSorted) {
+  EXPECT_EQ(ToJson(*ParseJson(R"({"b": 1, "a": {"z": 2, "y": 3}, "c": [{"e": 1, "d": 2}]})")),
+            R"({"a":{"y":3,"z":2},"b":1,"c":[{"d":2,"e":1}]})");
+}
+
 TEST(JsonValuesTest, AcceptsScalarRoots) {
   absl::StatusOr<google::protobuf::Value> text = ParseJson(R"("CODE:APP03/2 Please select a Client")");
   ASSERT_TRUE(text.ok());
