@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "server/error_mapping.h"
@@ -64,21 +65,47 @@ Value AssetListWith(const Struct& ticket, int asset_id) {
 
 class AssetLink : public std::enable_shared_from_this<AssetLink> {
  public:
-  AssetLink(HaloApi& api, CallContext context, v1::LinkAssetToTicketRequest request,
+  AssetLink(HaloApi& api, KeyedSerializer& locks, CallContext context, v1::LinkAssetToTicketRequest request,
             Reply<v1::LinkAssetToTicketResponse> done)
-      : api_(api), context_(std::move(context)), request_(std::move(request)), done_(std::move(done)) {}
+      : api_(api), locks_(locks), context_(std::move(context)), request_(std::move(request)), done_(std::move(done)) {}
 
   void Start() {
+    const std::string& instance = context_.connection->instance_url;
+    locks_.Run(absl::StrCat(instance, "\nticket\n", request_.ticket_id()),
+               [self = shared_from_this()](KeyedSerializer::Release release) {
+                 self->ticket_lock_ = std::move(release);
+                 self->ReadTicket();
+               });
+  }
+
+ private:
+  void ReadTicket() {
     api_.Get(context_, absl::StrCat("/api/Tickets/", request_.ticket_id()), {},
              [self = shared_from_this()](absl::StatusOr<Value> ticket) { self->OnTicket(std::move(ticket)); });
   }
 
- private:
+  // The same host in another client is another asset.
+  std::string HostKey() const {
+    return absl::StrCat(context_.connection->instance_url, "\nhost\n", request_.has_client_id() ? request_.client_id() : 0,
+                        "\n", absl::AsciiStrToLower(request_.hostname()));
+  }
+
+  void ReleaseHost() {
+    if (host_lock_) std::exchange(host_lock_, nullptr)();
+  }
+
+  // Every path ends here: locks go before the answer.
+  void Finish(absl::StatusOr<v1::LinkAssetToTicketResponse> result) {
+    ReleaseHost();
+    if (ticket_lock_) std::exchange(ticket_lock_, nullptr)();
+    done_(std::move(result));
+  }
+
   // Reads a single-object answer into `target`; on failure answers the call.
   bool Accept(absl::StatusOr<Value> answer, absl::string_view what, Struct* target) {
     absl::StatusOr<Struct> object = answer.ok() ? SingleObject(*std::move(answer), what) : answer.status();
     if (!object.ok()) {
-      done_(object.status());
+      Finish(object.status());
       return false;
     }
     *target = *std::move(object);
@@ -86,7 +113,11 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   }
 
   void OnTicket(absl::StatusOr<Value> ticket) {
-    if (Accept(std::move(ticket), "ticket", response_.mutable_ticket())) SearchAssets(1);
+    if (!Accept(std::move(ticket), "ticket", response_.mutable_ticket())) return;
+    locks_.Run(HostKey(), [self = shared_from_this()](KeyedSerializer::Release release) {
+      self->host_lock_ = std::move(release);
+      self->SearchAssets(1);
+    });
   }
 
   void SearchAssets(int page_no) {
@@ -100,7 +131,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   }
 
   void OnAssetPage(int page_no, absl::StatusOr<Page> page) {
-    if (!page.ok()) return done_(page.status());
+    if (!page.ok()) return Finish(page.status());
     for (Struct& asset : page->items) {
       if (MatchesHostname(asset, request_.hostname()) &&
           (!response_.has_asset() || Preferred(asset, response_.asset()))) {
@@ -111,7 +142,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     if (response_.has_asset()) return LinkFound();
     if (!more_pages) return CreateAsset();
     if (page_no >= kMaxAssetPages) {
-      return done_(absl::FailedPreconditionError(absl::StrCat(
+      return Finish(absl::FailedPreconditionError(absl::StrCat(
           "more than ", kMaxAssetPages * kHaloMaxPageSize, " HaloPSA assets mention hostname '",
           request_.hostname(), "'; give client_id/site_id to narrow the match")));
     }
@@ -121,15 +152,15 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   void CreateAsset() {
     const std::string& host = request_.hostname();
     if (!request_.create_if_missing() && request_.has_create_if_missing()) {
-      return done_(absl::NotFoundError(
+      return Finish(absl::NotFoundError(
           absl::StrCat("no HaloPSA asset matches hostname '", host, "' and create_if_missing is false")));
     }
     if (!request_.has_client_id()) {
-      return done_(InvalidField("client_id", absl::StrCat("is required to create the asset for hostname '", host,
+      return Finish(InvalidField("client_id", absl::StrCat("is required to create the asset for hostname '", host,
                                                           "': no HaloPSA asset matches it")));
     }
     if (!request_.has_asset_type_id()) {
-      return done_(InvalidField("asset_type_id", absl::StrCat("is required to create the asset for hostname '",
+      return Finish(InvalidField("asset_type_id", absl::StrCat("is required to create the asset for hostname '",
                                                               host, "': no HaloPSA asset matches it")));
     }
     api_.Post(context_, "/api/Asset", ArrayOf(NewAsset(request_)),
@@ -145,11 +176,12 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   void LinkFound() {
     std::optional<int> asset_id = IntField(response_.asset(), "id");
     if (!asset_id) {
-      return done_(WithErrorInfo(absl::UnavailableError("HaloPSA answered an asset without an id"),
+      return Finish(WithErrorInfo(absl::UnavailableError("HaloPSA answered an asset without an id"),
                                  kReasonUpstreamBadResponse));
     }
     response_.set_asset_id(*asset_id);
-    if (TicketHasAsset(response_.ticket(), *asset_id)) return done_(std::move(response_));
+    ReleaseHost();  // the asset exists now; the rest concerns only the ticket
+    if (TicketHasAsset(response_.ticket(), *asset_id)) return Finish(std::move(response_));
 
     Struct change;
     (*change.mutable_fields())["id"] = JsonNumber(request_.ticket_id());
@@ -159,10 +191,21 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   }
 
   void OnTicketWritten(absl::StatusOr<Value> ticket) {
-    if (Accept(std::move(ticket), "ticket", response_.mutable_ticket())) done_(std::move(response_));
+    if (!Accept(std::move(ticket), "ticket", response_.mutable_ticket())) return;
+    // HaloPSA answers the ticket as written: the link must be in it.
+    if (!TicketHasAsset(response_.ticket(), response_.asset_id())) {
+      return Finish(WithErrorInfo(
+          absl::UnavailableError(absl::StrCat("HaloPSA answered ticket ", request_.ticket_id(),
+                                              " without the linked asset ", response_.asset_id())),
+          kReasonUpstreamBadResponse));
+    }
+    Finish(std::move(response_));
   }
 
   HaloApi& api_;
+  KeyedSerializer& locks_;
+  KeyedSerializer::Release ticket_lock_;
+  KeyedSerializer::Release host_lock_;
   const CallContext context_;
   const v1::LinkAssetToTicketRequest request_;
   Reply<v1::LinkAssetToTicketResponse> done_;
@@ -171,9 +214,9 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
 
 }  // namespace
 
-void LinkAsset(HaloApi& api, const CallContext& context, const v1::LinkAssetToTicketRequest& request,
-               Reply<v1::LinkAssetToTicketResponse> done) {
-  std::make_shared<AssetLink>(api, context, request, std::move(done))->Start();
+void LinkAsset(HaloApi& api, KeyedSerializer& locks, const CallContext& context,
+               const v1::LinkAssetToTicketRequest& request, Reply<v1::LinkAssetToTicketResponse> done) {
+  std::make_shared<AssetLink>(api, locks, context, request, std::move(done))->Start();
 }
 
 }  // namespace halopsa

@@ -2,6 +2,7 @@
 #define HALOPSA_SERVER_ASSET_LINKER_H_
 
 #include "server/halopsa_actions.h"
+#include "server/keyed_serializer.h"
 
 namespace halopsa {
 
@@ -10,9 +11,14 @@ namespace halopsa {
 // inventory_number or key_field equals the hostname ignoring case (within the
 // client/site when given), creates it when missing and allowed, and writes
 // the ticket's asset list with the asset added — or writes nothing when the
-// asset is already linked.
-void LinkAsset(HaloApi& api, const CallContext& context, const v1::LinkAssetToTicketRequest& request,
-               Reply<v1::LinkAssetToTicketResponse> done);
+// asset is already linked. The write is checked in HaloPSA's answer.
+//
+// Within this process, links to one ticket run one at a time (read-merge-
+// write never loses another link's asset), and so do lookups-or-creates of
+// one hostname (concurrent links of a new host create one asset); `locks`
+// holds both, always taken ticket first.
+void LinkAsset(HaloApi& api, KeyedSerializer& locks, const CallContext& context,
+               const v1::LinkAssetToTicketRequest& request, Reply<v1::LinkAssetToTicketResponse> done);
 
 }  // namespace halopsa
 

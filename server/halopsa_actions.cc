@@ -101,7 +101,7 @@ void HaloPsaActions::AddAction(const CallContext& context, const v1::AddActionRe
 void HaloPsaActions::LinkAssetToTicket(const CallContext& context, const v1::LinkAssetToTicketRequest& request,
                                        Reply<v1::LinkAssetToTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
-  LinkAsset(api_, context, request, std::move(done));
+  LinkAsset(api_, link_locks_, context, request, std::move(done));
 }
 
 void HaloPsaActions::LookupClientSite(const CallContext& context, const v1::LookupClientSiteRequest& request,

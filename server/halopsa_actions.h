@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/halo_api.h"
+#include "server/keyed_serializer.h"
 
 namespace halopsa {
 
@@ -34,6 +35,7 @@ class HaloPsaActions {
 
  private:
   HaloApi& api_;
+  KeyedSerializer link_locks_;
 };
 
 }  // namespace halopsa

@@ -334,6 +334,40 @@ TEST_F(ServiceIntegrationTest, LinkAssetKeepsExistingAssets) {
   EXPECT_THAT(ids, ::testing::IsSupersetOf({first, second}));
 }
 
+// Many links at once, through the real server and simulator.
+TEST_F(ServiceIntegrationTest, ConcurrentLinksLoseNoAssetAndCreateEachHostOnce) {
+  auto link = [&](int ticket, const std::string& host) {
+    v1::LinkAssetToTicketResponse response;
+    auto context = Context();
+    grpc::Status status = stub_->LinkAssetToTicket(
+        context.get(),
+        FromJson<v1::LinkAssetToTicketRequest>(absl::StrCat(R"({"ticket_id": )", ticket, R"(, "hostname": ")", host,
+                                                            R"(", "client_id": 2, "asset_type_id": 1})")),
+        &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.asset_id();
+  };
+  constexpr int kLinks = 8;
+  std::vector<std::thread> threads;
+  std::vector<int> ids(kLinks);
+  for (int i = 0; i < kLinks; ++i) threads.emplace_back([&, i] { ids[i] = link(1001, absl::StrCat("burst-host-", i)); });
+  for (int i = 0; i < kLinks; ++i) threads.emplace_back([&, i] { link(1002 + i, "burst-shared-host"); });
+  for (auto& thread : threads) thread.join();
+
+  std::optional<Struct> ticket = sim_->ticket(1001);
+  ASSERT_TRUE(ticket.has_value());
+  std::vector<int> linked;
+  for (const auto& asset : ticket->fields().at("assets").list_value().values()) {
+    linked.push_back(static_cast<int>(Number(asset.struct_value(), "id")));
+  }
+  EXPECT_THAT(linked, ::testing::IsSupersetOf(ids));
+  int shared_assets = 0;
+  for (const Struct& asset : sim_->assets()) {
+    if (asset.fields().at("inventory_number").string_value() == "burst-shared-host") ++shared_assets;
+  }
+  EXPECT_EQ(shared_assets, 1);
+}
+
 TEST_F(ServiceIntegrationTest, LookupClientsAndSites) {
   v1::LookupClientSiteResponse clients;
   auto context = Context();

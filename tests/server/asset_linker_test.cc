@@ -4,6 +4,10 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <deque>
+
+#include "absl/strings/str_format.h"
+
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
 
@@ -27,10 +31,11 @@ class AssetLinkerTest : public ::testing::Test {
     v1::LinkAssetToTicketRequest request;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok());
     return RunAction<v1::LinkAssetToTicketResponse>(
-        [&](auto done) { LinkAsset(api_, context_, request, std::move(done)); });
+        [&](auto done) { LinkAsset(api_, locks_, context_, request, std::move(done)); });
   }
 
   StrictMock<MockHaloApi> api_;
+  KeyedSerializer locks_;
   CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
 };
 
@@ -75,7 +80,7 @@ TEST_F(AssetLinkerTest, MissingAssetIsCreatedWithClientSiteAndType) {
       "client_id": 12, "site_id": 18, "assettype_id": 1}])"), _))
       .WillOnce(AnswerJson(R"({"id": 40, "inventory_number": "NEW-1"})"));
   EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 1}, {"id": 40}]}])"), _))
-      .WillOnce(AnswerJson(R"({"id": 77})"));
+      .WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}, {"id": 40}]})"));
   auto response = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "client_id": 12, "site_id": 18,
                            "asset_type_id": 1})");
   ASSERT_TRUE(response.ok()) << response.status();
@@ -102,11 +107,23 @@ TEST_F(AssetLinkerTest, NoCreateWhenNotAllowed) {
   EXPECT_THAT(std::string(response.status().message()), ::testing::HasSubstr("create_if_missing is false"));
 }
 
+TEST_F(AssetLinkerTest, WriteThatDropsTheLinkIsAnError) {
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _))
+      .WillOnce(AnswerJson(R"({"record_count": 1, "assets": [{"id": 6, "inventory_number": "ws-9"}]})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}]})"));
+  auto response = Link(R"({"ticket_id": 77, "hostname": "ws-9"})");
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(response.status())->reason(), "UPSTREAM_BAD_RESPONSE");
+  EXPECT_EQ(locks_.active_keys(), 0u);
+}
+
 TEST_F(AssetLinkerTest, UnknownTicketFailsBeforeAnyAssetWork) {
   EXPECT_CALL(api_, Get(_, "/api/Tickets/78", _, _))
       .WillOnce(AnswerStatus(FromHaloHttpStatus(404, "/api/Tickets/78", "")));
   auto response = Link(R"({"ticket_id": 78, "hostname": "h", "client_id": 1, "asset_type_id": 1})");
   EXPECT_EQ(response.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(locks_.active_keys(), 0u);  // failures release the ticket
 }
 
 TEST_F(AssetLinkerTest, SearchesFurtherPagesForAnExactMatch) {
@@ -117,10 +134,100 @@ TEST_F(AssetLinkerTest, SearchesFurtherPagesForAnExactMatch) {
   EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("page_no", "1")), _)).WillOnce(AnswerJson(first_page));
   EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("page_no", "2")), _))
       .WillOnce(AnswerJson(R"({"record_count": 150, "assets": [{"id": 999, "inventory_number": "HOST"}]})"));
-  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 999}]})"));
   auto response = Link(R"({"ticket_id": 77, "hostname": "host"})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->asset_id(), 999);
+}
+
+}  // namespace
+}  // namespace halopsa
+
+namespace halopsa {
+namespace {
+
+// A HaloPSA that answers only when the test says so, to interleave calls.
+class HeldHaloApi : public HaloApi {
+ public:
+  struct Pending {
+    std::string method;
+    std::string path;
+    google::protobuf::Value body;
+    Callback done;
+  };
+  void Get(const CallContext&, std::string path, Query, Callback done) override {
+    pending_.push_back({"GET", std::move(path), {}, std::move(done)});
+  }
+  void Post(const CallContext&, std::string path, google::protobuf::Value body, Callback done) override {
+    pending_.push_back({"POST", std::move(path), std::move(body), std::move(done)});
+  }
+  // Answers the oldest pending call, which must be `method path`.
+  google::protobuf::Value Answer(const std::string& method, const std::string& path, const std::string& json) {
+    EXPECT_FALSE(pending_.empty());
+    Pending call = std::move(pending_.front());
+    pending_.pop_front();
+    EXPECT_EQ(call.method + " " + call.path, method + " " + path);
+    call.done(testing::Json(json));
+    return call.body;
+  }
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  std::deque<Pending> pending_;
+};
+
+class ConcurrentLinkTest : public ::testing::Test {
+ protected:
+  void Link(const std::string& json, std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>>& result) {
+    v1::LinkAssetToTicketRequest request;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok());
+    LinkAsset(api_, locks_, context_, request, [&result](auto answer) { result = std::move(answer); });
+  }
+
+  HeldHaloApi api_;
+  KeyedSerializer locks_;
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
+};
+
+TEST_F(ConcurrentLinkTest, LinksToOneTicketDoNotOverwriteEachOther) {
+  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
+  Link(R"({"ticket_id": 5, "hostname": "a"})", first);
+  Link(R"({"ticket_id": 5, "hostname": "b"})", second);
+  ASSERT_EQ(api_.pending(), 1u);  // the second waits for the ticket
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": []})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
+  api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 1}]})");
+  ASSERT_TRUE(first.has_value() && first->ok());
+  // Only now does the second read the ticket, and it sees the first's asset.
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": [{"id": 1}]})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 2, "inventory_number": "b"}]})");
+  google::protobuf::Value written =
+      api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 1}, {"id": 2}]})");
+  EXPECT_EQ(ToJson(written), R"([{"assets":[{"id":1},{"id":2}],"id":5}])");
+  ASSERT_TRUE(second.has_value() && second->ok());
+  EXPECT_EQ(locks_.active_keys(), 0u);
+}
+
+TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
+  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
+  const char* create = R"({"ticket_id": %d, "hostname": "NEW", "client_id": 3, "asset_type_id": 1})";
+  Link(absl::StrFormat(create, 5), first);
+  Link(absl::StrFormat(create, 6), second);
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
+  api_.Answer("GET", "/api/Tickets/6", R"({"id": 6})");
+  // The first holds the host: the second has not searched yet.
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
+  api_.Answer("POST", "/api/Asset", R"({"id": 9, "inventory_number": "NEW"})");
+  // The first's ticket write is pending; the host is free again, and the
+  // second's search finds the asset the first created.
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 9, "inventory_number": "NEW"}]})");
+  api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 9}]})");
+  api_.Answer("POST", "/api/Tickets", R"({"id": 6, "assets": [{"id": 9}]})");
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(second.has_value() && second->ok());
+  EXPECT_TRUE((*first)->asset_created());
+  EXPECT_FALSE((*second)->asset_created());
+  EXPECT_EQ((*second)->asset_id(), 9);
 }
 
 }  // namespace
