@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build, the tests and the run need.
+# Installs the Debian 12 packages the build, the tests and the run need,
+# plus any package names given as arguments (e.g. the fuzz build's clang).
 # Does nothing (and needs no network) when they are all present.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev rapidjson-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl ca-certificates
+  "$@"
 )
 
 missing=()

@@ -1,16 +1,18 @@
 #include "server/error_mapping.h"
 
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <utility>
 
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/rpc/status.pb.h"
+#include "server/json_values.h"
 
 namespace halopsa {
 namespace {
@@ -91,9 +93,7 @@ std::string TypeUrl() {
 
 std::string ValueText(const google::protobuf::Value& value) {
   if (value.kind_case() == google::protobuf::Value::kStringValue) return value.string_value();
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(value, &json);
-  return json;
+  return ToJson(value);
 }
 
 // Joins a list of messages, or reads one message, from a JSON value.
@@ -123,15 +123,54 @@ std::string ObjectText(const google::protobuf::Struct& object) {
   return absl::StrJoin(by_field, "; ", absl::PairFormatter(": "));
 }
 
-std::string Sanitize(std::string text) {
+// Length of the well-formed UTF-8 sequence at the start of `text`, 0 when
+// it is not one (overlong forms, surrogates and code points past U+10FFFF
+// included).
+size_t Utf8SequenceLength(absl::string_view text) {
+  const auto byte = [&text](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
+  if (length == 0 || lead > 0xF4 || text.size() < length) return 0;
+  unsigned char low = 0x80, high = 0xBF;  // the second byte's range
+  if (lead == 0xE0) low = 0xA0;
+  if (lead == 0xED) high = 0x9F;
+  if (lead == 0xF0) low = 0x90;
+  if (lead == 0xF4) high = 0x8F;
+  if (byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// Valid UTF-8 of at most `max_bytes` (cut on a character boundary), each
+// invalid byte replaced by '?': protobuf strings (google.rpc.Status) must be
+// UTF-8, or the error details are lost on the way.
+std::string ValidUtf8(absl::string_view text, size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  while (!text.empty()) {
+    size_t length = Utf8SequenceLength(text);
+    size_t taken = length == 0 ? 1 : length;
+    if (out.size() + taken > max_bytes) break;
+    if (length == 0) {
+      out += '?';
+    } else {
+      out.append(text.data(), length);
+    }
+    text.remove_prefix(taken);
+  }
+  return out;
+}
+
+std::string Sanitize(absl::string_view raw) {
+  std::string text = ValidUtf8(raw, std::numeric_limits<size_t>::max());
   for (char& c : text) {
     if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) c = ' ';
   }
   text = std::string(absl::StripAsciiWhitespace(text));
-  if (text.size() > kMaxErrorTextBytes) {
-    text.resize(kMaxErrorTextBytes);
-    text += "...";
-  }
+  if (text.size() > kMaxErrorTextBytes) text = absl::StrCat(ValidUtf8(text, kMaxErrorTextBytes), "...");
   return text;
 }
 
@@ -184,14 +223,12 @@ absl::Status InvalidField(absl::string_view field, absl::string_view description
 }
 
 std::string HaloErrorText(absl::string_view body) {
-  google::protobuf::Value parsed;
-  if (!google::protobuf::util::JsonStringToMessage(std::string(body), &parsed).ok()) {
-    return Sanitize(std::string(body));
+  absl::StatusOr<google::protobuf::Value> parsed = ParseJson(body);
+  if (!parsed.ok()) return Sanitize(body);
+  if (parsed->kind_case() == google::protobuf::Value::kStructValue) {
+    return Sanitize(ObjectText(parsed->struct_value()));
   }
-  if (parsed.kind_case() == google::protobuf::Value::kStructValue) {
-    return Sanitize(ObjectText(parsed.struct_value()));
-  }
-  return Sanitize(MessagesText(parsed));
+  return Sanitize(MessagesText(*parsed));
 }
 
 absl::Status FromHaloHttpStatus(int http_status, absl::string_view endpoint, absl::string_view body) {
@@ -215,17 +252,17 @@ absl::Status FromTransportFailure(const absl::Status& failure, absl::string_view
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
+  std::string message = ValidUtf8(status.message(), std::numeric_limits<size_t>::max());
   google::rpc::Status rich;
   rich.set_code(static_cast<int>(status.code()));
-  rich.set_message(std::string(status.message()));
+  rich.set_message(message);
   status.ForEachPayload([&rich](absl::string_view type_url, const absl::Cord& payload) {
     google::protobuf::Any* detail = rich.add_details();
     detail->set_type_url(std::string(type_url));
     detail->set_value(std::string(payload));
   });
   // absl and gRPC share the canonical code numbers.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
-                      rich.SerializeAsString());
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message, rich.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -1,6 +1,7 @@
 #include "server/paged_list.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -27,8 +28,9 @@ class PageAssembler : public std::enable_shared_from_this<PageAssembler> {
                 absl::AnyInvocable<void(absl::StatusOr<Page>)> done)
       : api_(api), context_(std::move(context)), request_(std::move(request)), done_(std::move(done)) {
     upstream_page_size_ = std::min(request_.page_size, kHaloMaxPageSize);
-    long first_item = static_cast<long>(request_.page_no - 1) * request_.page_size;
-    next_upstream_page_ = static_cast<int>(first_item / upstream_page_size_) + 1;
+    // 64-bit: the window's position can pass INT_MAX for large page numbers.
+    int64_t first_item = static_cast<int64_t>(request_.page_no - 1) * request_.page_size;
+    next_upstream_page_ = first_item / upstream_page_size_ + 1;
     skip_ = static_cast<int>(first_item % upstream_page_size_);
   }
 
@@ -58,7 +60,7 @@ class PageAssembler : public std::enable_shared_from_this<PageAssembler> {
     skip_ = 0;
     page_.record_count = IntField(answer->struct_value(), "record_count").value_or(received);
 
-    long covered = static_cast<long>(next_upstream_page_) * upstream_page_size_;
+    int64_t covered = next_upstream_page_ * upstream_page_size_;
     bool list_ended = received < upstream_page_size_ || covered >= page_.record_count;
     if (static_cast<int>(page_.items.size()) >= request_.page_size || list_ended) {
       return done_(std::move(page_));
@@ -72,7 +74,7 @@ class PageAssembler : public std::enable_shared_from_this<PageAssembler> {
   const PageRequest request_;
   absl::AnyInvocable<void(absl::StatusOr<Page>)> done_;
   int upstream_page_size_;
-  int next_upstream_page_;
+  int64_t next_upstream_page_;
   int skip_;
   Page page_;
 };

@@ -36,7 +36,9 @@ class Checker {
   Checker& Paging(const std::optional<int>& page_size, const std::optional<int>& page_no) {
     Require(!page_size || (*page_size >= 1 && *page_size <= kMaxPageSize), "page_size",
             absl::StrCat("must be between 1 and ", kMaxPageSize));
-    return Require(!page_no || *page_no >= 1, "page_no", "must be 1 or more (pages are 1-based)");
+    // Bounded so that the first item's position fits an int upstream.
+    return Require(!page_no || (*page_no >= 1 && *page_no <= kMaxPageNo), "page_no",
+                   absl::StrCat("must be between 1 and ", kMaxPageNo, " (pages are 1-based)"));
   }
 
   Checker& ExtraDoesNotSet(const google::protobuf::Struct& extra, absl::string_view key,

@@ -12,6 +12,7 @@ namespace halopsa {
 // Bounds of a page the service will assemble from HaloPSA's 100-per-page.
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
+inline constexpr int kMaxPageNo = 1000000;
 
 absl::Status Validate(const v1::CreateTicketRequest& request);
 absl::Status Validate(const v1::UpdateTicketRequest& request);

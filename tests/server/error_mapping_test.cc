@@ -92,6 +92,22 @@ TEST(HaloErrorTextTest, BoundsLongBodies) {
   EXPECT_THAT(text, ::testing::EndsWith("..."));
 }
 
+TEST(HaloErrorTextTest, KeepsTextValidUtf8) {
+  EXPECT_EQ(HaloErrorText("bad \xF9 byte"), "bad ? byte");
+  // Cut at the bound on a character boundary, never inside "é".
+  std::string long_text = std::string(511, 'a') + "\xC3\xA9" + "tail";
+  std::string text = HaloErrorText(long_text);
+  EXPECT_EQ(text, std::string(511, 'a') + "...");
+}
+
+TEST(GrpcConversionTest, InvalidUtf8MessageKeepsItsDetails) {
+  absl::Status odd = WithErrorInfo(absl::InvalidArgumentError("raw \xF9"), "UPSTREAM_BAD_REQUEST");
+  absl::Status round_trip = FromGrpcStatus(ToGrpcStatus(odd));
+  ASSERT_TRUE(GetErrorInfo(round_trip).has_value());
+  EXPECT_EQ(GetErrorInfo(round_trip)->reason(), "UPSTREAM_BAD_REQUEST");
+  EXPECT_EQ(round_trip.message(), "raw ?");
+}
+
 TEST(InvalidFieldTest, NamesFieldInMessageAndDetails) {
   absl::Status status = InvalidField("customfields[1].id", "must be a positive id");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);

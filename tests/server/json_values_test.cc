@@ -50,13 +50,19 @@ TEST(JsonValuesTest, AcceptsScalarRoots) {
 }
 
 TEST(JsonValuesTest, RefusesMalformedInputWithoutEchoingIt) {
-  for (const char* bad : {"", "{", R"({"a": 1} trailing)", "[1,]", "{'single': 1}", "\"\xff\xfe\""}) {
+  for (const char* bad : {"", "{", R"({"a": 1} trailing)", "[1,]", "{'single': 1}", "\"\xff\xfe\"",
+                          R"("\udc00")", R"({"\ud800": 1})"}) {
     absl::StatusOr<google::protobuf::Value> value = ParseJson(bad);
     EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   absl::Status status = ParseJson(R"({"secret": "s3cr3t", oops})").status();
   EXPECT_THAT(std::string(status.message()), HasSubstr("offset"));
   EXPECT_THAT(std::string(status.message()), ::testing::Not(HasSubstr("s3cr3t")));
+}
+
+TEST(JsonValuesTest, AcceptsPairedSurrogateEscapes) {
+  EXPECT_EQ(ParseJson(R"("\ud83d\ude00")")->string_value(), "\xF0\x9F\x98\x80");
+  EXPECT_EQ(ParseJson(R"("\ud7ff")")->string_value(), "\xED\x9F\xBF");
 }
 
 TEST(JsonValuesTest, BoundsNesting) {

@@ -84,6 +84,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"SearchPageSizeTooBig", kSearch, R"({"page_size":1001})", "page_size"},
         Case{"SearchPageSizeMax", kSearch, R"({"page_size":1000})", ""},
         Case{"SearchPageNoZero", kSearch, R"({"page_no":0})", "page_no"},
+        Case{"SearchPageNoOverflow", kSearch, R"({"page_size":1000,"page_no":2147483647})", "page_no"},
         Case{"SearchStatusList", kSearch, R"({"status_ids":"1, 2,9"})", ""},
         Case{"SearchBadStatusList", kSearch, R"({"status_ids":"1,open"})", "status_ids"},
         Case{"SearchEmptyStatusEntry", kSearch, R"({"status_ids":"1,,2"})", "status_ids"},
