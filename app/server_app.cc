@@ -218,6 +218,5 @@ void ServerApp::Shutdown() {
 
 const TokenCache& ServerApp::tokens() const { return *parts_->tokens; }
 
-const net::BeastHttpTransport& ServerApp::transport() const { return *parts_->transport; }
 
 }  // namespace halopsa

@@ -71,7 +71,6 @@ class ServerApp {
   int gateway_port() const;
 
   const TokenCache& tokens() const;
-  const net::BeastHttpTransport& transport() const;
 
  private:
   struct Parts;

@@ -15,13 +15,13 @@
 #include "app/server_app.h"
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
+#include "tests/testing/test_support.h"
 
 namespace halopsa {
 namespace {
 
 using ::testing::HasSubstr;
 
-const std::string kCerts = HALOPSA_TESTDATA_DIR "/certs/";
 constexpr char kSigningSecret[] = "cli-test-signing-secret";
 
 struct CliRun {
@@ -47,10 +47,7 @@ CliRun Cli(const std::vector<std::string>& args) {
 class HalopsaCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim::SimulatorOptions sim_options;
-    sim_options.tls_cert_file = kCerts + "server.pem";
-    sim_options.tls_key_file = kCerts + "server.key";
-    auto sim = sim::HaloSimulator::Start(sim_options);
+    auto sim = testing::StartTlsSimulator("sim-client", "sim-secret");
     ASSERT_TRUE(sim.ok()) << sim.status();
     sim_ = *std::move(sim);
 
@@ -60,10 +57,10 @@ class HalopsaCliTest : public ::testing::Test {
     config.log_output = log_sink_;
     auto connection = std::make_shared<HaloConnection>();
     connection->instance_url = sim_->base_url();
-    connection->client_id = sim_options.client_id;
-    connection->client_secret = sim_options.client_secret;
+    connection->client_id = "sim-client";
+    connection->client_secret = "sim-secret";
     config.default_connection = connection;
-    config.transport.extra_ca_file = kCerts + "ca.pem";
+    config.transport.extra_ca_file = testing::CertPath("ca.pem");
     config.transport.allow_private_addresses = true;
     config.gateway_listen = "127.0.0.1:0";
     config.gateway.signing_secret = kSigningSecret;

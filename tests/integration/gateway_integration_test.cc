@@ -28,6 +28,7 @@
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 #include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_support.h"
 
 namespace halopsa::lc {
 namespace {
@@ -103,12 +104,7 @@ class FakeLimaCharlieApi {
 class GatewayIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim::SimulatorOptions sim_options;
-    sim_options.tls_cert_file = std::string(kCertDir) + "server.pem";
-    sim_options.tls_key_file = std::string(kCertDir) + "server.key";
-    sim_options.client_id = kClientId;
-    sim_options.client_secret = kHaloSecret;
-    auto simulator = sim::HaloSimulator::Start(sim_options);
+    auto simulator = halopsa::testing::StartTlsSimulator(kClientId, kHaloSecret);
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
     lc_api_.SetSecret(org_.oid, kSecretName, kHaloSecret);
@@ -479,12 +475,7 @@ TEST_F(GatewayIntegrationTest, RotatedHiveSecretTakesEffectAfterOne401) {
 TEST_F(GatewayIntegrationTest, LogsEachWebhookAndItsCallWithoutSecrets) {
   Reply created = Request("create_ticket", R"({"summary":"logged"})", "callback-logged");
   ASSERT_EQ(created.status, 200) << created.body;
-  std::fflush(log_sink_);
-  std::rewind(log_sink_);
-  std::string logs;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), log_sink_)) > 0) logs.append(buffer, n);
+  std::string logs = halopsa::testing::ReadCapturedLog(log_sink_);
 
   bool webhook_line = false;
   bool rpc_line = false;

@@ -22,6 +22,7 @@
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
 #include "tests/integration/health_probe.h"
+#include "tests/testing/test_support.h"
 
 namespace halopsa {
 namespace {
@@ -59,12 +60,7 @@ double Number(const Struct& object, const std::string& key) { return object.fiel
 class ServiceIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim::SimulatorOptions sim_options;
-    sim_options.tls_cert_file = std::string(kCertDir) + "server.pem";
-    sim_options.tls_key_file = std::string(kCertDir) + "server.key";
-    sim_options.client_id = kClientId;
-    sim_options.client_secret = kClientSecret;
-    auto simulator = sim::HaloSimulator::Start(sim_options);
+    auto simulator = testing::StartTlsSimulator(kClientId, kClientSecret);
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
 
@@ -90,15 +86,7 @@ class ServiceIntegrationTest : public ::testing::Test {
     std::fclose(log_file_);
   }
 
-  std::string Logs() {
-    std::fflush(log_file_);
-    std::rewind(log_file_);
-    std::string text;
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), log_file_)) > 0) text.append(buffer, n);
-    return text;
-  }
+  std::string Logs() { return testing::ReadCapturedLog(log_file_); }
 
   // GET on the admin listener.
   net::HttpResponse Admin(const std::string& path) {

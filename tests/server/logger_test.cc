@@ -8,18 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "server/json_values.h"
+#include "tests/testing/test_support.h"
 
 namespace halopsa {
 namespace {
 
-std::string Read(std::FILE* file) {
-  std::rewind(file);
-  std::string text;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
-  return text;
-}
+using testing::ReadCapturedLog;
 
 TEST(LoggerTest, WritesOneJsonObjectPerLineWithEscaping) {
   std::FILE* out = std::tmpfile();
@@ -27,7 +21,7 @@ TEST(LoggerTest, WritesOneJsonObjectPerLineWithEscaping) {
   logger.Log(LogLevel::kInfo, "rpc",
              {{"method", "CreateTicket"}, {"error", "line\n\"quoted\""}, {"upstream_requests", int64_t{2}},
               {"duration_ms", 1.5}, {"ok", true}});
-  std::string text = Read(out);
+  std::string text = ReadCapturedLog(out);
   ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
   absl::StatusOr<google::protobuf::Value> line = ParseJson(text);
   ASSERT_TRUE(line.ok()) << text;
@@ -46,7 +40,7 @@ TEST(LoggerTest, DropsLinesBelowTheLevel) {
   Logger logger(LogLevel::kWarning, out);
   logger.Log(LogLevel::kInfo, "quiet", {});
   logger.Log(LogLevel::kError, "loud", {});
-  std::string text = Read(out);
+  std::string text = ReadCapturedLog(out);
   EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("quiet")));
   EXPECT_THAT(text, ::testing::HasSubstr("loud"));
   std::fclose(out);
