@@ -53,6 +53,13 @@ ABSL_FLAG(int, io_threads, 2, "threads running upstream network I/O");
 ABSL_FLAG(int, max_connections_per_host, 16, "upper bound of pooled HTTPS connections per HaloPSA host");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "bound on DNS + TCP connect + TLS handshake");
 ABSL_FLAG(absl::Duration, io_timeout, absl::Seconds(30), "bound on each upstream write and response read");
+ABSL_FLAG(int, rate_limit_requests, 300,
+          "upstream requests per HaloPSA tenant in any rolling rate_limit_window (hosted Halo allows 300 per 5 "
+          "minutes); 0 = no client-side limit");
+ABSL_FLAG(absl::Duration, rate_limit_window, absl::Minutes(5), "the rolling window of rate_limit_requests");
+ABSL_FLAG(int, max_upstream_attempts, 6, "requests one call may send to HaloPSA, retries included");
+ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(60), "longest wait between two attempts (429/503 back off "
+          "exponentially from 2 s, other transient failures from 250 ms, with jitter)");
 ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30), "work bound of calls that carry no gRPC deadline");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20), "time calls in flight get to finish on SIGTERM");
 
@@ -127,6 +134,10 @@ halopsa::ServerConfig ReadConfig() {
   config.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   config.transport.io_timeout = absl::GetFlag(FLAGS_io_timeout);
   config.default_deadline = absl::GetFlag(FLAGS_default_deadline);
+  config.rate_limit.max_requests = absl::GetFlag(FLAGS_rate_limit_requests);
+  config.rate_limit.window = absl::GetFlag(FLAGS_rate_limit_window);
+  config.retry.max_attempts = absl::GetFlag(FLAGS_max_upstream_attempts);
+  config.retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
   config.gateway_listen = absl::GetFlag(FLAGS_gateway_listen);
   config.gateway.signing_secret = Secret(absl::GetFlag(FLAGS_lc_extension_secret),
                                          absl::GetFlag(FLAGS_lc_extension_secret_file), "lc_extension_secret");

@@ -28,7 +28,10 @@ struct ServerApp::Parts {
   std::unique_ptr<Logger> logger;
   std::unique_ptr<net::BeastHttpTransport> transport;
   std::unique_ptr<TokenCache> tokens;
+  std::unique_ptr<TenantRateLimiter> limiter;
   std::unique_ptr<HaloRestClient> halo;
+  // Runs the REST client's delayed sends, so it goes before the client.
+  std::unique_ptr<net::TimerThread> scheduler;
   std::unique_ptr<HaloPsaActions> actions;
   std::unique_ptr<HaloPsaGrpcService> service;
   std::unique_ptr<grpc::Server> server;
@@ -137,7 +140,17 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   parts->metrics = std::make_unique<ServiceMetrics>(parts->registry);
   parts->logger = std::make_unique<Logger>(c.log_level, c.log_output);
   parts->tokens = std::make_unique<TokenCache>(*parts->transport, c.tokens);
-  parts->halo = std::make_unique<HaloRestClient>(*parts->transport, *parts->tokens, parts->metrics.get());
+  if (c.rate_limit.max_requests < 0 || c.rate_limit.window <= absl::ZeroDuration() || c.retry.max_attempts < 1 ||
+      c.retry.max_backoff <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "rate_limit_requests must be >= 0, rate_limit_window and max_backoff positive, max_upstream_attempts >= 1");
+  }
+  parts->limiter = std::make_unique<TenantRateLimiter>(c.rate_limit);
+  parts->scheduler = std::make_unique<net::TimerThread>();
+  parts->halo = std::make_unique<HaloRestClient>(
+      HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, *parts->limiter,
+                                   parts->metrics.get()},
+      c.retry);
   parts->actions = std::make_unique<HaloPsaActions>(*parts->halo);
   parts->service = std::make_unique<HaloPsaGrpcService>(
       *parts->actions,

@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "adapters/halopsa/rate_limiter.h"
+#include "adapters/halopsa/retry_policy.h"
 #include "adapters/halopsa/token_cache.h"
 #include "adapters/limacharlie/gateway.h"
 #include "adapters/net/beast_http_transport.h"
@@ -34,6 +36,8 @@ struct ServerConfig {
   std::shared_ptr<const HaloConnection> default_connection;
   net::BeastTransportOptions transport;
   TokenCacheOptions tokens;
+  RateLimitOptions rate_limit;  // per HaloPSA tenant
+  RetryOptions retry;
   absl::Duration default_deadline = absl::Seconds(30);
   // How long shutdown waits for calls in flight before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(20);

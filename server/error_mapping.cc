@@ -34,7 +34,7 @@ constexpr std::array<HttpRow, 10> kHttpTable = {{
     {403, absl::StatusCode::kPermissionDenied, "UPSTREAM_PERMISSION_DENIED"},
     {404, absl::StatusCode::kNotFound, "UPSTREAM_NOT_FOUND"},
     {409, absl::StatusCode::kAborted, "UPSTREAM_CONFLICT"},
-    {429, absl::StatusCode::kUnavailable, "UPSTREAM_RATE_LIMITED"},
+    {429, absl::StatusCode::kUnavailable, kReasonUpstreamRateLimited},
     {500, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
     {502, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
     {503, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
@@ -209,6 +209,22 @@ std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status) {
   google::rpc::ErrorInfo info;
   if (!payload || !info.ParseFromString(std::string(*payload))) return std::nullopt;
   return info;
+}
+
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
+  google::rpc::RetryInfo info;
+  const int64_t millis = absl::ToInt64Milliseconds(std::max(delay, absl::ZeroDuration()));
+  info.mutable_retry_delay()->set_seconds(millis / 1000);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(millis % 1000) * 1000000);
+  status.SetPayload(TypeUrl<google::rpc::RetryInfo>(), absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+std::optional<absl::Duration> GetRetryDelay(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(TypeUrl<google::rpc::RetryInfo>());
+  google::rpc::RetryInfo info;
+  if (!payload || !info.ParseFromString(std::string(*payload))) return std::nullopt;
+  return absl::Seconds(info.retry_delay().seconds()) + absl::Nanoseconds(info.retry_delay().nanos());
 }
 
 absl::Status InvalidField(absl::string_view field, absl::string_view description) {

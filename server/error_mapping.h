@@ -16,6 +16,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace halopsa {
@@ -27,6 +28,15 @@ inline constexpr absl::string_view kReasonInvalidField = "INVALID_FIELD";
 inline constexpr absl::string_view kReasonUpstreamTimeout = "UPSTREAM_TIMEOUT";
 inline constexpr absl::string_view kReasonUpstreamUnreachable = "UPSTREAM_UNREACHABLE";
 inline constexpr absl::string_view kReasonUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE";
+// A create whose request may have reached HaloPSA but got no usable answer
+// (timeout, connection lost after sending, 500/502/504): it may or may not
+// exist. Retriable; with an idempotency key a retry finds the earlier one.
+inline constexpr absl::string_view kReasonUpstreamOutcomeUnknown = "UPSTREAM_OUTCOME_UNKNOWN";
+// HaloPSA kept refusing (429/503) until the call's deadline left no room for
+// another attempt; comes with a RetryInfo.
+inline constexpr absl::string_view kReasonUpstreamRateLimited = "UPSTREAM_RATE_LIMITED";
+// This service is at its configured limit of calls in flight or queued.
+inline constexpr absl::string_view kReasonOverloaded = "OVERLOADED";
 inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
 inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
 inline constexpr absl::string_view kReasonLimaCharlieApi = "LIMACHARLIE_API_ERROR";
@@ -37,6 +47,13 @@ absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
 
 // The ErrorInfo attached to `status`, if any.
 std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
+
+// Attaches a google.rpc.RetryInfo: the caller should wait `delay` before
+// trying again.
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
+
+// The RetryInfo delay attached to `status`, if any.
+std::optional<absl::Duration> GetRetryDelay(const absl::Status& status);
 
 // INVALID_ARGUMENT naming `field`, with ErrorInfo and a BadRequest violation.
 // The message reads "<field>: <description>".

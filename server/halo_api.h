@@ -37,6 +37,11 @@ struct CallContext {
   std::shared_ptr<const HaloConnection> connection;
   absl::Time deadline = absl::InfiniteFuture();
   std::shared_ptr<CallStats> stats;
+  // The caller's key for this call (LimaCharlie's idempotency_key, or gRPC
+  // metadata x-idempotency-key); empty when none. Creates carry a marker
+  // derived from it so that a retry after an unknown outcome finds the
+  // object the earlier attempt made instead of making a second one.
+  std::string idempotency_key;
 };
 
 // The HaloPSA REST API as the service logic sees it: JSON in, JSON out, with

@@ -9,21 +9,38 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "adapters/net/url.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"
 
 namespace halopsa {
+namespace {
 
-// One API call through its (at most two) attempts.
+// A fresh token answered 401 as well: the credentials, not the token, are
+// refused, and another round would not help.
+constexpr int kMaxTokenRefreshes = 2;
+
+absl::Status OutcomeUnknown(const absl::Status& failure, absl::string_view endpoint) {
+  return WithErrorInfo(
+      absl::UnavailableError(absl::StrCat(failure.message(), "; HaloPSA may have processed the request, so it was not sent again")),
+      kReasonUpstreamOutcomeUnknown, {{"endpoint", std::string(endpoint)}});
+}
+
+}  // namespace
+
+// One API call through all its attempts.
 struct HaloRestClient::Call {
   CallContext context;
   std::string endpoint;  // path without query: names the call in errors
   std::string method;
   std::string url;
   std::string body;
+  bool repeatable = true;
+  std::string limit_key;
   Callback done;
-  bool retried_after_401 = false;
+  int token_refreshes = 0;
+  int retries = 0;
 };
 
 void HaloRestClient::Get(const CallContext& context, std::string path, Query query, Callback done) {
@@ -33,7 +50,7 @@ void HaloRestClient::Get(const CallContext& context, std::string path, Query que
   call->endpoint = std::move(path);
   call->method = "GET";
   call->done = std::move(done);
-  Authorize(std::move(call));
+  Start(std::move(call));
 }
 
 void HaloRestClient::Post(const CallContext& context, std::string path, google::protobuf::Value body,
@@ -43,16 +60,29 @@ void HaloRestClient::Post(const CallContext& context, std::string path, google::
   call->url = absl::StrCat(context.connection->instance_url, path);
   call->endpoint = std::move(path);
   call->method = "POST";
+  call->repeatable = IsRepeatableWrite(body);
   call->body = ToJson(body);
   call->done = std::move(done);
-  Authorize(std::move(call));
+  Start(std::move(call));
 }
 
-void HaloRestClient::Authorize(std::shared_ptr<Call> call) {
+void HaloRestClient::Start(std::shared_ptr<Call> call) {
+  if (call->limit_key.empty()) {
+    call->limit_key = RateLimitKey(call->context.connection->instance_url, call->context.connection->client_id);
+  }
   CallContext context = call->context;
-  tokens_.Get(context, [this, call = std::move(call)](absl::StatusOr<std::string> token) mutable {
-    if (!token.ok()) return call->done(token.status());
-    Send(std::move(call), *std::move(token));
+  deps_.tokens.Get(context, [this, call = std::move(call)](absl::StatusOr<std::string> token) mutable {
+    if (!token.ok()) return RetryOrFail(std::move(call), token.status(), ClassifyTokenFailure(token.status()));
+    TakeSlot(std::move(call), *std::move(token));
+  });
+}
+
+void HaloRestClient::TakeSlot(std::shared_ptr<Call> call, std::string token) {
+  absl::StatusOr<absl::Time> slot = deps_.limiter.Reserve(call->limit_key, call->context.deadline);
+  if (!slot.ok()) return call->done(slot.status());
+  if (*slot <= absl::Now()) return Send(std::move(call), std::move(token));
+  deps_.scheduler.RunAt(*slot, [this, call = std::move(call), token = std::move(token)]() mutable {
+    Send(std::move(call), std::move(token));
   });
 }
 
@@ -64,37 +94,64 @@ void HaloRestClient::Send(std::shared_ptr<Call> call, std::string token) {
   if (call->method == "POST") {
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = call->body;
+    request.idempotent = call->repeatable;
   }
   absl::Time deadline = call->context.deadline;
-  transport_.Send(std::move(request), deadline,
-                  [this, call = std::move(call), token = std::move(token)](
-                      absl::StatusOr<net::HttpResponse> response) mutable {
-                    Count(*call, response.ok() ? response->status : 0);
-                    if (!response.ok()) return call->done(FromTransportFailure(response.status(), call->endpoint));
-                    if (response->status == 401 && !call->retried_after_401) {
-                      call->retried_after_401 = true;
-                      if (metrics_ != nullptr) metrics_->upstream_retries.With({"unauthorized"}).Increment();
-                      tokens_.Invalidate(*call->context.connection, token);
-                      return Authorize(std::move(call));
-                    }
-                    if (response->status < 200 || response->status > 299) {
-                      return call->done(FromHaloHttpStatus(response->status, call->endpoint, response->body));
-                    }
-                    absl::StatusOr<google::protobuf::Value> json = ParseJson(response->body);
-                    if (!json.ok()) {
-                      return call->done(WithErrorInfo(
-                          absl::UnavailableError(absl::StrCat("HaloPSA ", call->endpoint, " answered malformed JSON")),
-                          kReasonUpstreamBadResponse, {{"endpoint", call->endpoint}}));
-                    }
-                    call->done(*std::move(json));
-                  });
+  deps_.transport.Send(std::move(request), deadline,
+                       [this, call = std::move(call), token = std::move(token)](
+                           absl::StatusOr<net::HttpResponse> answer) mutable {
+                         OnAnswer(std::move(call), token, std::move(answer));
+                       });
+}
+
+void HaloRestClient::OnAnswer(std::shared_ptr<Call> call, const std::string& token,
+                              absl::StatusOr<net::HttpResponse> answer) {
+  Count(*call, answer.ok() ? answer->status : 0);
+  if (answer.ok() && answer->status == 401 && call->token_refreshes < kMaxTokenRefreshes) {
+    ++call->token_refreshes;
+    CountRetry("unauthorized");
+    deps_.tokens.Invalidate(*call->context.connection, token);
+    return Start(std::move(call));
+  }
+  if (answer.ok() && answer->status >= 200 && answer->status <= 299) {
+    absl::StatusOr<google::protobuf::Value> json = ParseJson(answer->body);
+    if (!json.ok()) {
+      return call->done(WithErrorInfo(
+          absl::UnavailableError(absl::StrCat("HaloPSA ", call->endpoint, " answered malformed JSON")),
+          kReasonUpstreamBadResponse, {{"endpoint", call->endpoint}}));
+    }
+    return call->done(*std::move(json));
+  }
+  const AttemptFailure kind = ClassifyAttempt(answer, call->repeatable);
+  absl::Status failure = answer.ok() ? FromHaloHttpStatus(answer->status, call->endpoint, answer->body)
+                                     : FromTransportFailure(answer.status(), call->endpoint);
+  RetryOrFail(std::move(call), std::move(failure), kind);
+}
+
+void HaloRestClient::RetryOrFail(std::shared_ptr<Call> call, absl::Status failure, AttemptFailure kind) {
+  if (kind == AttemptFailure::kFinal) return call->done(std::move(failure));
+  if (kind == AttemptFailure::kOutcomeUnknown) return call->done(OutcomeUnknown(failure, call->endpoint));
+  const absl::Duration wait = Backoff(retry_, kind, call->retries + 1);
+  const absl::Time resume = absl::Now() + wait;
+  // Others share the tenant's limit with us: hold every call back, not only this one.
+  if (kind == AttemptFailure::kRateLimited) deps_.limiter.PauseUntil(call->limit_key, resume);
+  if (call->retries + 1 >= retry_.max_attempts || resume >= call->context.deadline) {
+    return call->done(WithRetryDelay(std::move(failure), wait));
+  }
+  ++call->retries;
+  CountRetry(kind == AttemptFailure::kRateLimited ? "rate_limited" : "transient");
+  deps_.scheduler.RunAt(resume, [this, call = std::move(call)]() mutable { Start(std::move(call)); });
 }
 
 void HaloRestClient::Count(const Call& call, int http_status) {
   if (call.context.stats) call.context.stats->upstream_requests.fetch_add(1, std::memory_order_relaxed);
-  if (metrics_ != nullptr) {
-    metrics_->upstream_requests.With({EndpointLabel(call.endpoint), absl::StrCat(http_status)}).Increment();
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->upstream_requests.With({EndpointLabel(call.endpoint), absl::StrCat(http_status)}).Increment();
   }
+}
+
+void HaloRestClient::CountRetry(absl::string_view reason) {
+  if (deps_.metrics != nullptr) deps_.metrics->upstream_retries.With({std::string(reason)}).Increment();
 }
 
 std::string EndpointLabel(absl::string_view path) {
@@ -103,6 +160,14 @@ std::string EndpointLabel(absl::string_view path) {
     if (!segment.empty() && std::all_of(segment.begin(), segment.end(), absl::ascii_isdigit)) segment = "{id}";
   }
   return absl::StrJoin(segments, "/");
+}
+
+bool IsRepeatableWrite(const google::protobuf::Value& body) {
+  if (!body.has_list_value() || body.list_value().values().empty()) return false;
+  for (const google::protobuf::Value& item : body.list_value().values()) {
+    if (!item.has_struct_value() || !item.struct_value().fields().contains("id")) return false;
+  }
+  return true;
 }
 
 }  // namespace halopsa

@@ -1,39 +1,66 @@
 #ifndef HALOPSA_ADAPTERS_HALOPSA_HALO_REST_CLIENT_H_
 #define HALOPSA_ADAPTERS_HALOPSA_HALO_REST_CLIENT_H_
 
+#include <memory>
+#include <string>
+
+#include "adapters/halopsa/rate_limiter.h"
+#include "adapters/halopsa/retry_policy.h"
 #include "adapters/halopsa/token_cache.h"
 #include "adapters/net/http_transport.h"
+#include "adapters/net/scheduler.h"
 #include "server/halo_api.h"
 #include "server/service_metrics.h"
 
 namespace halopsa {
 
 // HaloApi over HTTP: bearer tokens from the TokenCache, JSON bodies, HaloPSA
-// status codes mapped by error_mapping. On a 401 the token is dropped, a new
-// one fetched and the call sent once more.
+// status codes mapped by error_mapping. Every request first takes a slot
+// from the tenant's rate limiter. On a 401 the token is dropped, a new one
+// fetched and the call sent again (twice at most). Other failures are
+// retried by ClassifyAttempt's rules with exponential backoff and jitter,
+// while the call's deadline leaves room: a create whose outcome is unknown
+// fails with UPSTREAM_OUTCOME_UNKNOWN instead, and a call that ran out of
+// time retrying 429/503 fails UNAVAILABLE, UPSTREAM_RATE_LIMITED, with a
+// RetryInfo.
 class HaloRestClient final : public HaloApi {
  public:
-  // `metrics` may be null.
-  HaloRestClient(net::HttpTransport& transport, TokenCache& tokens, ServiceMetrics* metrics = nullptr)
-      : transport_(transport), tokens_(tokens), metrics_(metrics) {}
+  struct Dependencies {
+    net::HttpTransport& transport;
+    TokenCache& tokens;
+    net::Scheduler& scheduler;
+    TenantRateLimiter& limiter;
+    ServiceMetrics* metrics = nullptr;  // may be null
+  };
+
+  HaloRestClient(Dependencies dependencies, RetryOptions retry)
+      : deps_(dependencies), retry_(retry) {}
 
   void Get(const CallContext& context, std::string path, Query query, Callback done) override;
   void Post(const CallContext& context, std::string path, google::protobuf::Value body, Callback done) override;
 
  private:
   struct Call;
-  void Authorize(std::shared_ptr<Call> call);
+  void Start(std::shared_ptr<Call> call);
+  void TakeSlot(std::shared_ptr<Call> call, std::string token);
   void Send(std::shared_ptr<Call> call, std::string token);
+  void OnAnswer(std::shared_ptr<Call> call, const std::string& token, absl::StatusOr<net::HttpResponse> answer);
+  void RetryOrFail(std::shared_ptr<Call> call, absl::Status failure, AttemptFailure kind);
   void Count(const Call& call, int http_status);
+  void CountRetry(absl::string_view reason);
 
-  net::HttpTransport& transport_;
-  TokenCache& tokens_;
-  ServiceMetrics* const metrics_;
+  Dependencies deps_;
+  const RetryOptions retry_;
 };
 
 // The endpoint as a metric label: numeric path segments become {id}, so the
 // label has a small fixed set of values.
 std::string EndpointLabel(absl::string_view path);
+
+// True when POSTing `body` to HaloPSA twice does no harm: an array of
+// objects that all carry an `id` is an update that sets the same values
+// again; anything else creates.
+bool IsRepeatableWrite(const google::protobuf::Value& body);
 
 }  // namespace halopsa
 

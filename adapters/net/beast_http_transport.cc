@@ -139,6 +139,7 @@ struct Call {
   std::string pool_key;
   std::string host_port;  // for messages
   http::request<http::string_body> request;
+  bool idempotent = false;  // may be written twice
   absl::Time deadline;
   HttpTransport::Callback done;
   // While waiting for a connection; guarded by Engine::mu_.
@@ -207,7 +208,8 @@ class Engine {
   void RemoveConnection(std::unordered_map<std::string, HostPool>::iterator pool,
                         const std::shared_ptr<Connection>& connection)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs `call`'s callback on an io thread, never in the caller's.
+  // Fails `call`, which never reached a connection, on an io thread, never
+  // in the caller's.
   void CompleteLater(std::shared_ptr<Call> call, absl::Status status);
   void Shutdown();
 
@@ -304,6 +306,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool resolving_ = false;
   bool counted_open_ = false;
   bool reused_ = false;  // the current call went to a connection kept from an earlier one
+  bool write_started_ = false;  // some of the current call's request may have left
   bool retried_ = false;
   bool cancelled_ = false;
 };
@@ -312,6 +315,7 @@ void Connection::Start(std::shared_ptr<Call> call) {
   idle_timer_.cancel();
   call_ = std::move(call);
   retried_ = false;
+  write_started_ = false;
   if (cancelled_) return Finish(Cancelled(), false);
   if (call_->deadline <= absl::Now()) return Finish(QueueTimeout(host_port_), IsOpen());
   reused_ = IsOpen();
@@ -435,6 +439,7 @@ void Connection::OnHandshake(const beast::error_code& ec) {
 }
 
 void Connection::Write() {
+  write_started_ = true;
   Tcp().expires_at(StepExpiry(engine_.options().io_timeout, call_->deadline));
   WithStream([this](auto& stream) {
     http::async_write(
@@ -494,7 +499,11 @@ void Connection::OnRead(const beast::error_code& ec) {
                                                   kMaxResponseHeaderBytes, " bytes")),
         false);
   }
-  if (ec && reused_ && !retried_ && !parser_->got_some() && IsPeerClose(ec)) return Retry();
+  // The server may have processed a request it did not answer: only an
+  // idempotent one is sent again.
+  if (ec && reused_ && !retried_ && call_->idempotent && !parser_->got_some() && IsPeerClose(ec)) {
+    return Retry();
+  }
   if (ec) {
     return Finish(StepError(ec, absl::StrCat("waiting for response from ", host_port_)), false);
   }
@@ -518,6 +527,7 @@ void Connection::Retry() {
 
 void Connection::Finish(absl::StatusOr<HttpResponse> result, bool keep) {
   std::shared_ptr<Call> call = std::move(call_);
+  if (!result.ok() && !write_started_) result = MarkNotSent(std::move(result).status());
   if (keep) {
     Tcp().expires_never();
   } else {
@@ -635,6 +645,7 @@ absl::StatusOr<Url> Engine::Prepare(HttpRequest& request, Call& call) const {
   req.erase(http::field::transfer_encoding);
   req.body() = std::move(request.body);
   req.prepare_payload();
+  call.idempotent = request.idempotent || verb == http::verb::get || verb == http::verb::head;
   return url;
 }
 
@@ -708,7 +719,7 @@ void Engine::OnQueueTimeout(const std::shared_ptr<Call>& call) {
     pools_.at(call->pool_key).queue.erase(call->queue_pos);
     call->queued = false;
   }
-  call->Complete(QueueTimeout(call->host_port));
+  call->Complete(MarkNotSent(QueueTimeout(call->host_port)));
 }
 
 Handoff Engine::Release(const std::shared_ptr<Connection>& connection, bool keep) {
@@ -748,7 +759,7 @@ void Engine::RemoveConnection(std::unordered_map<std::string, HostPool>::iterato
 }
 
 void Engine::CompleteLater(std::shared_ptr<Call> call, absl::Status status) {
-  asio::post(io_, [call = std::move(call), status = std::move(status)]() mutable {
+  asio::post(io_, [call = std::move(call), status = MarkNotSent(std::move(status))]() mutable {
     call->Complete(std::move(status));
   });
 }

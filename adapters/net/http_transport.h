@@ -19,6 +19,10 @@ struct HttpRequest {
   std::string url;
   HeaderList headers;  // Host, Content-Length and User-Agent are set by the transport.
   std::string body;
+  // Sending it twice does no harm (an update that sets the same values
+  // again). GET and HEAD always count as idempotent. Only idempotent requests
+  // are sent again after a kept-alive connection broke once they were written.
+  bool idempotent = false;
 };
 
 // Any HTTP answer, whatever its status: an error status is a value here and
@@ -34,7 +38,9 @@ struct HttpResponse {
 // DEADLINE_EXCEEDED when `deadline` (or a per-step timeout) passed,
 // UNAVAILABLE for connection failures, PERMISSION_DENIED for refused
 // destinations, FAILED_PRECONDITION for TLS verification failures,
-// INVALID_ARGUMENT for a URL the transport cannot use.
+// INVALID_ARGUMENT for a URL the transport cannot use. Failures that
+// happened before any byte of the request was written carry MarkNotSent();
+// for the others the server may have received and processed the request.
 class HttpTransport {
  public:
   using Callback = absl::AnyInvocable<void(absl::StatusOr<HttpResponse>)>;
@@ -42,6 +48,12 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
   virtual void Send(HttpRequest request, absl::Time deadline, Callback done) = 0;
 };
+
+// Marks `failure` as one that certainly never reached the server.
+absl::Status MarkNotSent(absl::Status failure);
+// True for failures marked by MarkNotSent(): safe to send again, whatever
+// the request does.
+bool WasNotSent(const absl::Status& failure);
 
 }  // namespace halopsa::net
 

@@ -5,6 +5,7 @@
 
 #include "server/error_mapping.h"
 #include "server/json_values.h"
+#include "tests/adapters/halopsa/fake_scheduler.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
 
 namespace halopsa {
@@ -14,6 +15,7 @@ using ::testing::_;
 using ::testing::Contains;
 using ::testing::Pair;
 using ::testing::StrictMock;
+using testing::FakeScheduler;
 using testing::MockHttpTransport;
 using testing::RequestTo;
 using testing::Respond;
@@ -39,11 +41,21 @@ class HaloRestClientTest : public ::testing::Test {
         .RetiresOnSaturation();
   }
 
+  // Answers every Send with `status` and counts the sends.
+  auto Answer(int status, int* sends, std::string body = "") {
+    return [status, sends, body](net::HttpRequest, absl::Time, net::HttpTransport::Callback done) {
+      ++*sends;
+      done(net::HttpResponse{status, "application/json", body});
+    };
+  }
+
   StrictMock<MockHttpTransport> transport_;
   TokenCache tokens_{transport_, TokenCacheOptions()};
-  HaloRestClient client_{transport_, tokens_};
+  FakeScheduler scheduler_;
+  TenantRateLimiter limiter_{RateLimitOptions{.max_requests = 0}};
+  HaloRestClient client_{{transport_, tokens_, scheduler_, limiter_}, RetryOptions()};
   std::shared_ptr<HaloConnection> connection_ = std::make_shared<HaloConnection>();
-  CallContext context_{connection_, absl::Now() + absl::Seconds(10), nullptr};
+  CallContext context_{connection_, absl::Now() + absl::Seconds(10), nullptr, ""};
 };
 
 TEST_F(HaloRestClientTest, GetSendsBearerAndQueryWithinTheDeadline) {
@@ -89,11 +101,12 @@ TEST_F(HaloRestClientTest, On401DropsTokenFetchesNewAndRetriesOnce) {
   EXPECT_TRUE(Result([&](auto done) { client_.Get(context_, "/api/Tickets/1", {}, std::move(done)); }).ok());
 }
 
-TEST_F(HaloRestClientTest, Second401IsUnauthenticated) {
+TEST_F(HaloRestClientTest, A401ForEveryFreshTokenEndsUnauthenticated) {
   ExpectToken("a");
   ExpectToken("b");
+  ExpectToken("c");
   EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/Tickets/1"), _, _))
-      .Times(2)
+      .Times(3)
       .WillRepeatedly(Respond(401, "Unauthorized"));
   auto answer = Result([&](auto done) { client_.Get(context_, "/api/Tickets/1", {}, std::move(done)); });
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
@@ -121,15 +134,251 @@ TEST_F(HaloRestClientTest, MalformedJsonIsUnavailable) {
   EXPECT_EQ(GetErrorInfo(answer.status())->reason(), "UPSTREAM_BAD_RESPONSE");
 }
 
-TEST_F(HaloRestClientTest, TransportTimeoutIsDeadlineExceeded) {
+TEST_F(HaloRestClientTest, TransportTimeoutAtTheCallsDeadlineIsDeadlineExceeded) {
   ExpectToken("t");
+  context_.deadline = absl::Now() + absl::Milliseconds(100);  // no room for a retry
   EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/Site"), _, _))
       .WillOnce([](net::HttpRequest, absl::Time, net::HttpTransport::Callback done) {
         done(absl::DeadlineExceededError("waiting for response from acme.halopsa.com:443"));
       });
   auto answer = Result([&](auto done) { client_.Get(context_, "/api/Site", {}, std::move(done)); });
+  EXPECT_EQ(scheduler_.waiting(), 0u);
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(GetErrorInfo(answer.status())->reason(), "UPSTREAM_TIMEOUT");
+}
+
+// ---------------------------------------------------------------------------
+// Retries.
+
+constexpr char kTickets[] = "https://acme.halopsa.com/api/Tickets";
+
+TEST_F(HaloRestClientTest, ReadIsRetriedAfter5xxWithAShortJitteredBackoff) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _))
+      .WillOnce(Answer(502, &sends))
+      .WillOnce(Answer(200, &sends, "{}"));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  const absl::Time before = absl::Now();
+  client_.Get(context_, "/api/Tickets", {}, [&](auto answer) { result = std::move(answer); });
+  ASSERT_FALSE(result.has_value()) << "a retry waits instead of answering";
+
+  const std::vector<absl::Time> waits = scheduler_.RunScheduled();
+
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_GE(waits[0] - before, absl::Milliseconds(125));
+  EXPECT_LE(waits[0] - before, absl::Milliseconds(250) + (absl::Now() - before));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ(sends, 2);
+}
+
+TEST_F(HaloRestClientTest, CreateIsNotResentAfterA500ItsOutcomeIsUnknown) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("POST", kTickets), _, _)).WillOnce(Answer(500, &sends));
+
+  auto answer = Result([&](auto done) {
+    client_.Post(context_, "/api/Tickets", *ParseJson(R"([{"summary":"s"}])"), std::move(done));
+  });
+
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(answer.status())->reason(), kReasonUpstreamOutcomeUnknown);
+  EXPECT_THAT(answer.status().message(), ::testing::HasSubstr("may have processed"));
+  EXPECT_EQ(scheduler_.waiting(), 0u);
+  EXPECT_EQ(sends, 1);
+}
+
+TEST_F(HaloRestClientTest, CreateIsNotResentAfterTheConnectionBrokeOnceWritten) {
+  ExpectToken("t");
+  EXPECT_CALL(transport_, Send(RequestTo("POST", kTickets), _, _))
+      .WillOnce([](net::HttpRequest request, absl::Time, net::HttpTransport::Callback done) {
+        EXPECT_FALSE(request.idempotent);
+        done(absl::UnavailableError("waiting for response from acme.halopsa.com:443 failed: end of stream"));
+      });
+
+  auto answer = Result([&](auto done) {
+    client_.Post(context_, "/api/Tickets", *ParseJson(R"([{"summary":"s"}])"), std::move(done));
+  });
+
+  EXPECT_EQ(GetErrorInfo(answer.status())->reason(), kReasonUpstreamOutcomeUnknown);
+  EXPECT_EQ(scheduler_.waiting(), 0u);
+}
+
+TEST_F(HaloRestClientTest, CreateIsResentWhenItCertainlyWasNotSent) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("POST", kTickets), _, _))
+      .WillOnce([&](net::HttpRequest, absl::Time, net::HttpTransport::Callback done) {
+        ++sends;
+        done(net::MarkNotSent(absl::UnavailableError("connect to acme.halopsa.com:443 failed: refused")));
+      })
+      .WillOnce(Answer(201, &sends, R"({"id":5})"));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client_.Post(context_, "/api/Tickets", *ParseJson(R"([{"summary":"s"}])"),
+               [&](auto answer) { result = std::move(answer); });
+
+  scheduler_.RunScheduled();
+
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ(sends, 2);
+}
+
+TEST_F(HaloRestClientTest, CreateIsResentAfter429WithALongBackoffThatHoldsTheTenantBack) {
+  TenantRateLimiter limiter(RateLimitOptions{.max_requests = 1000});
+  HaloRestClient client({transport_, tokens_, scheduler_, limiter}, RetryOptions());
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("POST", kTickets), _, _))
+      .WillOnce(Answer(429, &sends, "Rate Limit Reached - 300 Requests per rolling 5 minute window"))
+      .WillOnce(Answer(201, &sends, R"({"id":5})"));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  const absl::Time before = absl::Now();
+  client.Post(context_, "/api/Tickets", *ParseJson(R"([{"summary":"s"}])"),
+              [&](auto answer) { result = std::move(answer); });
+
+  // Meanwhile no other request of this tenant gets a slot before the retry.
+  const absl::StatusOr<absl::Time> other =
+      limiter.Reserve(RateLimitKey(connection_->instance_url, connection_->client_id), absl::InfiniteFuture());
+  // The backoff, then the wait for the paused tenant's slot (the fake
+  // scheduler runs tasks early).
+  std::vector<absl::Time> waits = scheduler_.RunScheduled();
+  while (scheduler_.waiting() > 0) scheduler_.RunScheduled();
+
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_GE(waits[0] - before, absl::Seconds(1));
+  ASSERT_TRUE(other.ok());
+  EXPECT_GE(*other, waits[0]);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ(sends, 2);
+}
+
+TEST_F(HaloRestClientTest, UpdateIsRepeatableAndResentAfter500) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("POST", kTickets), _, _))
+      .WillOnce([&](net::HttpRequest request, absl::Time, net::HttpTransport::Callback done) {
+        ++sends;
+        EXPECT_TRUE(request.idempotent);
+        done(net::HttpResponse{500, "", ""});
+      })
+      .WillOnce(Answer(200, &sends, R"({"id":7})"));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client_.Post(context_, "/api/Tickets", *ParseJson(R"([{"id":7,"status_id":9}])"),
+               [&](auto answer) { result = std::move(answer); });
+
+  scheduler_.RunScheduled();
+
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ(sends, 2);
+}
+
+TEST_F(HaloRestClientTest, RateLimitedUntilTheDeadlineIsUnavailableWithRetryInfo) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(429, &sends, "Rate Limit Reached"));
+  CallContext soon = context_;
+  soon.deadline = absl::Now() + absl::Milliseconds(500);  // shorter than the least 429 backoff (1 s)
+
+  auto answer = Result([&](auto done) { client_.Get(soon, "/api/Tickets", {}, std::move(done)); });
+
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(answer.status())->reason(), kReasonUpstreamRateLimited);
+  const std::optional<absl::Duration> retry_delay = GetRetryDelay(answer.status());
+  ASSERT_TRUE(retry_delay.has_value());
+  EXPECT_GE(*retry_delay, absl::Seconds(1));
+  EXPECT_EQ(sends, 1);
+}
+
+TEST_F(HaloRestClientTest, AttemptsAreBounded) {
+  HaloRestClient client({transport_, tokens_, scheduler_, limiter_}, RetryOptions{.max_attempts = 3});
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillRepeatedly(Answer(503, &sends));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client.Get(context_, "/api/Tickets", {}, [&](auto answer) { result = std::move(answer); });
+
+  while (scheduler_.waiting() > 0) scheduler_.RunScheduled();
+
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(GetRetryDelay(result->status()).has_value());
+  EXPECT_EQ(sends, 3);
+}
+
+TEST_F(HaloRestClientTest, FinalErrorsAreNotRetried) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(404, &sends));
+
+  auto answer = Result([&](auto done) { client_.Get(context_, "/api/Tickets", {}, std::move(done)); });
+
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(GetRetryDelay(answer.status()).has_value());
+  EXPECT_EQ(sends, 1);
+}
+
+TEST_F(HaloRestClientTest, TokenEndpointOutageIsRetried) {
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://acme.halopsa.com/auth/token"), _, _))
+      .WillOnce(Respond(503, "down"))
+      .WillOnce(Respond(200, R"({"access_token":"t","expires_in":3600})"));
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Respond(200, "{}"));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client_.Get(context_, "/api/Tickets", {}, [&](auto answer) { result = std::move(answer); });
+
+  scheduler_.RunScheduled();
+
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+}
+
+TEST_F(HaloRestClientTest, BurstBeyondTheTenantLimitWaitsForItsSlot) {
+  TenantRateLimiter limiter(RateLimitOptions{.max_requests = 2, .window = absl::Seconds(5)});
+  HaloRestClient client({transport_, tokens_, scheduler_, limiter}, RetryOptions());
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillRepeatedly(Answer(200, &sends, "{}"));
+  int answered = 0;
+  const absl::Time before = absl::Now();
+  for (int i = 0; i < 3; ++i) {
+    client.Get(context_, "/api/Tickets", {}, [&](auto answer) { answered += answer.ok() ? 1 : 0; });
+  }
+  EXPECT_EQ(sends, 2);
+
+  const std::vector<absl::Time> waits = scheduler_.RunScheduled();
+
+  ASSERT_EQ(waits.size(), 1u);
+  EXPECT_GE(waits[0] - before, absl::Seconds(5) - (absl::Now() - before));
+  EXPECT_EQ(sends, 3);
+  EXPECT_EQ(answered, 3);
+}
+
+TEST_F(HaloRestClientTest, BurstThatCannotFitBeforeTheDeadlineFailsWithoutSending) {
+  TenantRateLimiter limiter(RateLimitOptions{.max_requests = 1, .window = absl::Minutes(5)});
+  HaloRestClient client({transport_, tokens_, scheduler_, limiter}, RetryOptions());
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(200, &sends, "{}"));
+  ASSERT_TRUE(Result([&](auto done) { client.Get(context_, "/api/Tickets", {}, std::move(done)); }).ok());
+
+  auto answer = Result([&](auto done) { client.Get(context_, "/api/Tickets", {}, std::move(done)); });
+
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(answer.status())->reason(), kReasonUpstreamRateLimited);
+  EXPECT_TRUE(GetRetryDelay(answer.status()).has_value());
+  EXPECT_EQ(sends, 1);
+}
+
+TEST(IsRepeatableWriteTest, OnlyUpdatesOfObjectsWithIdsRepeat) {
+  EXPECT_TRUE(IsRepeatableWrite(*ParseJson(R"([{"id":1,"summary":"s"}])")));
+  EXPECT_TRUE(IsRepeatableWrite(*ParseJson(R"([{"id":1},{"id":2}])")));
+  EXPECT_FALSE(IsRepeatableWrite(*ParseJson(R"([{"summary":"s"}])")));
+  EXPECT_FALSE(IsRepeatableWrite(*ParseJson(R"([{"id":1},{"summary":"s"}])")));
+  EXPECT_FALSE(IsRepeatableWrite(*ParseJson("[]")));
+  EXPECT_FALSE(IsRepeatableWrite(*ParseJson(R"({"id":1})")));
 }
 
 }  // namespace

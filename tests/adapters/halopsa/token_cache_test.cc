@@ -35,7 +35,7 @@ class TokenCacheTest : public ::testing::Test {
 
   absl::StatusOr<std::string> Get(std::shared_ptr<HaloConnection> connection = nullptr) {
     std::optional<absl::StatusOr<std::string>> result;
-    cache_.Get(CallContext{connection ? connection : connection_, absl::InfiniteFuture(), nullptr},
+    cache_.Get(CallContext{connection ? connection : connection_, absl::InfiniteFuture(), nullptr, ""},
                [&](absl::StatusOr<std::string> token) { result = std::move(token); });
     EXPECT_TRUE(result.has_value());
     return result.value_or(absl::InternalError("no answer"));
@@ -92,7 +92,7 @@ TEST_F(TokenCacheTest, ConcurrentCallersShareOneTokenRequest) {
   });
   std::vector<absl::StatusOr<std::string>> results;
   for (int i = 0; i < 10; ++i) {
-    cache_.Get(CallContext{connection_, absl::InfiniteFuture(), nullptr},
+    cache_.Get(CallContext{connection_, absl::InfiniteFuture(), nullptr, ""},
                [&](absl::StatusOr<std::string> token) { results.push_back(std::move(token)); });
   }
   EXPECT_TRUE(results.empty());

@@ -772,7 +772,7 @@ TEST(BeastHttpTransportTest, StaleKeepAliveConnectionIsRetriedOnAFreshOne) {
   ASSERT_TRUE(server.WaitFor([](const ServerCounts& c) { return c.dropped == 1; }));
   server.set_behavior(Behavior::kRespond);
   absl::StatusOr<HttpResponse> response =
-      SendAndWait(*transport, HttpRequest{"POST", server.Url("127.0.0.1", "/second"), {}, "b"});
+      SendAndWait(*transport, HttpRequest{"POST", server.Url("127.0.0.1", "/second"), {}, "b", true});
 
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, "hello");
@@ -780,6 +780,60 @@ TEST(BeastHttpTransportTest, StaleKeepAliveConnectionIsRetriedOnAFreshOne) {
   EXPECT_EQ(transport->connections_opened(), 2u);
   ASSERT_EQ(server.requests().size(), 2u);
   EXPECT_EQ(server.requests()[1].target, "/second");
+}
+
+// The server read the request and closed without answering: it may have
+// processed it, so only an idempotent request is sent again.
+TEST(BeastHttpTransportTest, ReusedConnectionClosedAfterTheRequestRetriesOnlyIdempotentRequests) {
+  for (const bool idempotent : {false, true}) {
+    SCOPED_TRACE(idempotent ? "idempotent" : "not idempotent");
+    TestServer server;
+    auto transport = MakeTransport(LoopbackOptions());
+    ASSERT_NE(transport, nullptr);
+    ASSERT_TRUE(SendAndWait(*transport, Get(server.Url("127.0.0.1"))).ok());
+    server.set_behavior(Behavior::kCloseWithoutAnswer);
+
+    absl::StatusOr<HttpResponse> response = SendAndWait(
+        *transport, HttpRequest{"POST", server.Url("127.0.0.1", "/create"), {}, "{}", idempotent});
+
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
+    EXPECT_FALSE(WasNotSent(response.status()));
+    EXPECT_EQ(server.requests().size(), idempotent ? 3u : 2u);
+  }
+}
+
+TEST(BeastHttpTransportTest, FailuresBeforeTheRequestWasWrittenAreMarkedNotSent) {
+  uint16_t closed_port = 0;
+  {
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed_port = acceptor.local_endpoint().port();
+  }
+  TestServer server;
+  server.set_behavior(Behavior::kStall);
+  BeastTransportOptions options = LoopbackOptions();
+  options.max_connections_per_host = 1;
+  auto transport = MakeTransport(options);
+  ASSERT_NE(transport, nullptr);
+  Results stalled;
+  transport->Send(Get(server.Url("127.0.0.1")), absl::Now() + absl::Milliseconds(300),
+                  stalled.Callback());
+
+  const absl::Status refused =
+      SendAndWait(*transport, Get(absl::StrCat("http://127.0.0.1:", closed_port, "/"))).status();
+  const absl::Status queued_too_long =
+      SendAndWait(*transport, Get(server.Url("127.0.0.1")), absl::Now() + absl::Milliseconds(100))
+          .status();
+  const absl::Status bad_url = SendAndWait(*transport, Get("ftp://127.0.0.1/")).status();
+  const std::vector<absl::StatusOr<HttpResponse>> unanswered = stalled.Wait(1);
+
+  EXPECT_TRUE(WasNotSent(refused)) << refused;
+  EXPECT_TRUE(WasNotSent(queued_too_long)) << queued_too_long;
+  EXPECT_TRUE(WasNotSent(bad_url)) << bad_url;
+  ASSERT_EQ(unanswered.size(), 1u);
+  EXPECT_EQ(unanswered[0].status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(WasNotSent(unanswered[0].status())) << "the stalled request was written";
+  server.ReleaseStalled();
 }
 
 TEST(BeastHttpTransportTest, FreshConnectionClosedWithoutAnswerIsNotRetried) {

@@ -1,0 +1,88 @@
+#include "adapters/net/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+
+namespace halopsa::net {
+namespace {
+
+constexpr absl::Duration kWaitLimit = absl::Seconds(10);
+
+// Task names in the order they ran, and the threads they ran on.
+class RunLog {
+ public:
+  Scheduler::Task Entry(int name) {
+    return [this, name] {
+      absl::MutexLock lock(&mu_);
+      names_.push_back(name);
+      threads_.push_back(std::this_thread::get_id());
+    };
+  }
+  bool WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    const auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return names_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), kWaitLimit);
+  }
+  std::vector<int> names() const {
+    absl::MutexLock lock(&mu_);
+    return names_;
+  }
+  std::vector<std::thread::id> threads() const {
+    absl::MutexLock lock(&mu_);
+    return threads_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<int> names_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(TimerThreadTest, RunsTasksInTimeOrderNotArrivalOrder) {
+  RunLog log;
+  TimerThread timer;
+  absl::Notification release;
+  const absl::Time now = absl::Now();
+  // The first task holds the thread, so the others are all due when it returns.
+  timer.RunAt(now, [&release] { release.WaitForNotificationWithTimeout(kWaitLimit); });
+  timer.RunAt(now + absl::Milliseconds(30), log.Entry(3));
+  timer.RunAt(now + absl::Milliseconds(10), log.Entry(1));
+  timer.RunAt(now + absl::Milliseconds(20), log.Entry(2));
+  timer.RunAt(now + absl::Milliseconds(20), log.Entry(22));  // same time: arrival order
+  release.Notify();
+
+  ASSERT_TRUE(log.WaitFor(4));
+  EXPECT_EQ(log.names(), (std::vector<int>{1, 2, 22, 3}));
+  EXPECT_NE(log.threads()[0], std::this_thread::get_id());
+}
+
+TEST(TimerThreadTest, AnEarlierTaskAddedLaterDoesNotWaitBehindALaterOne) {
+  RunLog log;
+  TimerThread timer;
+  timer.RunAt(absl::Now() + absl::Hours(1), log.Entry(2));
+  timer.RunAt(absl::Now(), log.Entry(1));
+
+  ASSERT_TRUE(log.WaitFor(1));
+  EXPECT_EQ(log.names(), std::vector<int>{1});
+  EXPECT_EQ(timer.waiting(), 1u);
+}
+
+TEST(TimerThreadTest, DestructionRunsWaitingTasksOnceIncludingTheyScheduleMeanwhile) {
+  RunLog log;
+  {
+    TimerThread timer;
+    timer.RunAt(absl::Now() + absl::Hours(1), log.Entry(1));
+    timer.RunAt(absl::Now() + absl::Hours(2), [&timer, &log] { timer.RunAt(absl::Now() + absl::Hours(3), log.Entry(2)); });
+  }
+  EXPECT_EQ(log.names(), (std::vector<int>{1, 2}));
+}
+
+}  // namespace
+}  // namespace halopsa::net
