@@ -594,6 +594,12 @@ void HaloData::AddNames(Struct& record) const {
   SetName(record, "assettype_id", "assettype_name", asset_types_);
 }
 
+std::vector<Struct> HaloData::tickets() const {
+  std::vector<Struct> all;
+  for (const auto& [id, ticket] : tickets_) all.push_back(ticket);
+  return all;
+}
+
 std::optional<Struct> HaloData::ticket(int64_t id) const {
   const auto it = tickets_.find(id);
   if (it == tickets_.end()) return std::nullopt;

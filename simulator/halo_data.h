@@ -32,6 +32,7 @@ class HaloData {
   ApiReply Handle(const std::string& method, const std::string& path, const QueryParams& query,
                   const std::string& body);
 
+  std::vector<Struct> tickets() const;  // by id
   std::optional<Struct> ticket(int64_t id) const;
   std::vector<Struct> actions(int64_t ticket_id) const;
   std::vector<Struct> assets() const;

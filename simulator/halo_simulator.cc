@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<HaloSimulator>> HaloSimulator::Start(SimulatorOpt
   absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
       std::move(server_options),
       [simulator = simulator.get()](net::ServerRequest request, net::Responder respond) {
-        respond(simulator->Handle(request));
+        simulator->Handle(request, std::move(respond));
       });
   if (!server.ok()) return server.status();
   simulator->server_ = *std::move(server);
@@ -151,10 +151,11 @@ std::string HaloSimulator::base_url() const {
 }
 
 void HaloSimulator::Shutdown() {
+  delayed_answers_.Stop();  // answers held back go out now, not after the server's grace
   if (server_ != nullptr) server_->Shutdown();  // null only when Start() failed
 }
 
-net::ServerResponse HaloSimulator::Handle(const net::ServerRequest& request) {
+void HaloSimulator::Handle(const net::ServerRequest& request, net::Responder respond) {
   const absl::string_view target = request.target;
   const size_t question = target.find('?');
   const std::string path(target.substr(0, question));
@@ -162,8 +163,16 @@ net::ServerResponse HaloSimulator::Handle(const net::ServerRequest& request) {
       question == absl::string_view::npos ? QueryParams() : ParseForm(target.substr(question + 1));
   // Halo's routes ignore case.
   const std::string route = absl::AsciiStrToLower(path);
-  if (absl::StartsWith(route, "/_sim/")) return HandleControl(request, route);
+  if (absl::StartsWith(route, "/_sim/")) return respond(HandleControl(request, route));
 
+  DelayedResponse answer = Serve(request, path, route, query);
+  delayed_answers_.Send(answer.delay, std::move(respond), std::move(answer.response));
+}
+
+HaloSimulator::DelayedResponse HaloSimulator::Serve(const net::ServerRequest& request,
+                                                    const std::string& path,
+                                                    const std::string& route,
+                                                    const QueryParams& query) {
   absl::MutexLock lock(&mu_);
   requests_.push_back(RecordedRequest{
       .method = request.method,
@@ -176,15 +185,29 @@ net::ServerResponse HaloSimulator::Handle(const net::ServerRequest& request) {
   if (requests_.size() > kMaxRecordedRequests) requests_.pop_front();
 
   if (std::optional<net::ServerResponse> failure = TakeFailure(request.method, path)) {
-    return *std::move(failure);
+    return {.response = *std::move(failure)};
   }
-  if (route == "/auth/token") return IssueToken(request, query);
-  if (absl::StartsWith(route, "/api/")) {
-    if (!Authorized(request)) return Respond(401);
-    const ApiReply reply = data_.Handle(request.method, path.substr(5), query, request.body);
-    return Respond(reply.status, reply.body);
+  const bool token_endpoint = route == "/auth/token";
+  if (!token_endpoint && !absl::StartsWith(route, "/api/")) return {.response = Respond(404)};
+
+  FaultPlan plan =
+      faults_.Plan(request.method, token_endpoint ? FaultedEndpoint::kToken : FaultedEndpoint::kApi,
+                   absl::Now());
+  if (plan.instead_of_processing.has_value()) {
+    return {.response = *std::move(plan.instead_of_processing)};
   }
-  return Respond(404);
+  if (plan.revoke_tokens) RevokeTokensLocked();
+  net::ServerResponse response =
+      token_endpoint ? IssueToken(request, query) : CallApi(request, path, query);
+  return {.response = std::move(plan.instead_of_answer).value_or(std::move(response)),
+          .delay = plan.delay};
+}
+
+net::ServerResponse HaloSimulator::CallApi(const net::ServerRequest& request,
+                                           const std::string& path, const QueryParams& query) {
+  if (!Authorized(request)) return Respond(401);
+  const ApiReply reply = data_.Handle(request.method, path.substr(5), query, request.body);
+  return Respond(reply.status, reply.body);
 }
 
 net::ServerResponse HaloSimulator::HandleControl(const net::ServerRequest& request,
@@ -207,6 +230,7 @@ net::ServerResponse HaloSimulator::HandleControl(const net::ServerRequest& reque
     absl::MutexLock lock(&mu_);
     return RespondJson(200, ObjectValue(data_.Snapshot()));
   }
+  if (path == "/_sim/faults") return HandleFaults(request);
   if (path == "/_sim/fail" && method == "POST") {
     const absl::StatusOr<Value> parsed = ParseJson(request.body);
     if (!parsed.ok() || !parsed->has_struct_value()) {
@@ -224,6 +248,24 @@ net::ServerResponse HaloSimulator::HandleControl(const net::ServerRequest& reque
     return Respond(204);
   }
   return Respond(404);
+}
+
+net::ServerResponse HaloSimulator::HandleFaults(const net::ServerRequest& request) {
+  if (request.method == "GET") {
+    Struct body;
+    Set(body, "config", FaultConfigToJson(faults()));
+    Set(body, "counters", FaultCountersToJson(fault_counters()));
+    return RespondJson(200, ObjectValue(std::move(body)));
+  }
+  if (request.method == "DELETE") {
+    ClearFaults();
+    return Respond(204);
+  }
+  if (request.method != "POST") return Respond(405);
+  absl::StatusOr<FaultConfig> config = ParseFaultConfig(request.body);
+  const absl::Status set = config.ok() ? SetFaults(*std::move(config)) : config.status();
+  if (!set.ok()) return ErrorResponse(400, std::string(set.message()));
+  return Respond(204);
 }
 
 net::ServerResponse HaloSimulator::IssueToken(const net::ServerRequest& request,
@@ -305,6 +347,10 @@ void HaloSimulator::ClearRequests() {
 
 void HaloSimulator::RevokeTokens() {
   absl::MutexLock lock(&mu_);
+  RevokeTokensLocked();
+}
+
+void HaloSimulator::RevokeTokensLocked() {
   tokens_.clear();
   token_order_.clear();
 }
@@ -321,9 +367,36 @@ void HaloSimulator::InjectFailure(std::string method, std::string path_prefix, i
                                   .remaining = count});
 }
 
+absl::Status HaloSimulator::SetFaults(FaultConfig config) {
+  if (absl::Status valid = ValidateFaultConfig(config); !valid.ok()) return valid;
+  absl::MutexLock lock(&mu_);
+  faults_.Configure(std::move(config));
+  return absl::OkStatus();
+}
+
+void HaloSimulator::ClearFaults() {
+  absl::MutexLock lock(&mu_);
+  faults_.TurnOff();
+}
+
+FaultConfig HaloSimulator::faults() const {
+  absl::MutexLock lock(&mu_);
+  return faults_.config();
+}
+
+FaultCounters HaloSimulator::fault_counters() const {
+  absl::MutexLock lock(&mu_);
+  return faults_.counters();
+}
+
 int HaloSimulator::token_requests() const {
   absl::MutexLock lock(&mu_);
   return token_requests_;
+}
+
+std::vector<google::protobuf::Struct> HaloSimulator::tickets() const {
+  absl::MutexLock lock(&mu_);
+  return data_.tickets();
 }
 
 std::optional<google::protobuf::Struct> HaloSimulator::ticket(int id) const {

@@ -11,11 +11,14 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "adapters/net/http_server.h"
 #include "google/protobuf/struct.pb.h"
+#include "simulator/delayed_answers.h"
+#include "simulator/faults.h"
 #include "simulator/halo_data.h"
 
 namespace halopsa::sim {
@@ -49,6 +52,13 @@ struct RecordedRequest {
 //   POST /_sim/revoke_tokens
 //   POST /_sim/fail        {"method", "path_prefix", "status", "body", "count"}
 //   GET /_sim/state        {"tickets", "actions", "assets"}
+//   POST /_sim/faults      set the fault config (the JSON of ParseFaultConfig,
+//                          e.g. {"seed": 7, "error_before_probability": 0.1,
+//                          "latency_max_ms": 50}); 400 on bad input
+//   GET /_sim/faults       {"config": {...}, "counters": {"requests", "failed",
+//                          "rate_limited", "errors_before", ...}}
+//   DELETE /_sim/faults    every fault off (the counters stay readable)
+// Failure rules (/_sim/fail) are checked before faults (faults.h).
 class HaloSimulator {
  public:
   static absl::StatusOr<std::unique_ptr<HaloSimulator>> Start(SimulatorOptions options);
@@ -73,7 +83,16 @@ class HaloSimulator {
   // one beyond that replaces the oldest.
   void InjectFailure(std::string method, std::string path_prefix, int status, std::string body,
                      int count);
+  // Replaces the fault config (INVALID_ARGUMENT if ValidateFaultConfig
+  // refuses it), restarting its random sequence and zeroing the counters.
+  absl::Status SetFaults(FaultConfig config);
+  // Every fault off; the counters stay as they are until the next SetFaults.
+  void ClearFaults();
+  FaultConfig faults() const;
+  FaultCounters fault_counters() const;
+
   int token_requests() const;  // POST /auth/token answered 200
+  std::vector<google::protobuf::Struct> tickets() const;  // by id, with their "assets"
   std::optional<google::protobuf::Struct> ticket(int id) const;
   std::vector<google::protobuf::Struct> actions(int ticket_id) const;
   std::vector<google::protobuf::Struct> assets() const;
@@ -97,22 +116,36 @@ class HaloSimulator {
 
   explicit HaloSimulator(SimulatorOptions options);
 
-  net::ServerResponse Handle(const net::ServerRequest& request);
+  struct DelayedResponse {
+    net::ServerResponse response;
+    absl::Duration delay = absl::ZeroDuration();
+  };
+
+  void Handle(const net::ServerRequest& request, net::Responder respond);
   net::ServerResponse HandleControl(const net::ServerRequest& request, const std::string& path);
+  net::ServerResponse HandleFaults(const net::ServerRequest& request);
+  // A request to /auth/token or /api/*, failure rules and faults included.
+  DelayedResponse Serve(const net::ServerRequest& request, const std::string& path,
+                        const std::string& route, const QueryParams& query);
   net::ServerResponse IssueToken(const net::ServerRequest& request, const QueryParams& query)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  net::ServerResponse CallApi(const net::ServerRequest& request, const std::string& path,
+                              const QueryParams& query) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RevokeTokensLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Authorized(const net::ServerRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<net::ServerResponse> TakeFailure(const std::string& method,
                                                  const std::string& path)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SimulatorOptions options_;
+  DelayedAnswers delayed_answers_;  // declared before server_, whose handler uses it
   std::unique_ptr<net::HttpServer> server_;
 
   mutable absl::Mutex mu_;
   HaloData data_ ABSL_GUARDED_BY(mu_);
   std::deque<RecordedRequest> requests_ ABSL_GUARDED_BY(mu_);
   std::deque<FailureRule> failures_ ABSL_GUARDED_BY(mu_);
+  FaultInjector faults_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);
   // Tokens in issue order, which is also expiry order, for pruning.
   std::deque<std::string> token_order_ ABSL_GUARDED_BY(mu_);

@@ -12,8 +12,10 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "simulator/faults.h"
 #include "simulator/halo_simulator.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "host:port to listen on; port 0 picks a free one");
@@ -24,6 +26,9 @@ ABSL_FLAG(std::string, client_secret, "sim-secret", "OAuth2 client secret /auth/
 ABSL_FLAG(std::string, tenant, "", "when set, /auth/token requires ?tenant=<this>");
 ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(1), "lifetime of issued access tokens");
 ABSL_FLAG(int, threads, 1, "server threads");
+ABSL_FLAG(std::string, faults, "",
+          "faults to inject from the start, as the JSON POST /_sim/faults takes, e.g. "
+          "'{\"seed\": 7, \"error_before_probability\": 0.2}'; empty = none");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("halopsa-sim: an in-memory HaloPSA for local runs and tests (never for production).");
@@ -55,6 +60,15 @@ int main(int argc, char** argv) {
   if (!simulator.ok()) {
     std::cerr << "halopsa-sim: " << simulator.status() << std::endl;
     return 1;
+  }
+  if (const std::string faults = absl::GetFlag(FLAGS_faults); !faults.empty()) {
+    absl::StatusOr<halopsa::sim::FaultConfig> config = halopsa::sim::ParseFaultConfig(faults);
+    const absl::Status set =
+        config.ok() ? (*simulator)->SetFaults(*std::move(config)) : config.status();
+    if (!set.ok()) {
+      std::cerr << "halopsa-sim: --faults: " << set << std::endl;
+      return 1;
+    }
   }
   std::cout << "halopsa-sim listening on " << (*simulator)->base_url() << std::endl;
 

@@ -261,6 +261,7 @@ class HttpSession final : public Session, public std::enable_shared_from_this<Ht
 
   void Write(ServerResponse answer) {
     if (state_ != State::kHandling) return;
+    if (answer.drop_connection) return Close();
     state_ = State::kWriting;
     const bool valid_status = answer.status >= 100 && answer.status <= 999;
     response_ = http::response<http::string_body>();

@@ -29,6 +29,10 @@ struct ServerResponse {
   std::string content_type = "application/json";  // empty: no Content-Type header
   HeaderList headers;
   std::string body;
+  // Exists for fault injection (the HaloPSA simulator's dropped connections):
+  // close the connection without writing anything; the fields above are
+  // ignored.
+  bool drop_connection = false;
 };
 
 // Call exactly once, from any thread, possibly after the handler returned.

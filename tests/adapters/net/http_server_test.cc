@@ -203,6 +203,26 @@ TEST(HttpServerTest, DroppedResponderAnswers500) {
   EXPECT_EQ(response->status, 500);
 }
 
+TEST(HttpServerTest, DroppedConnectionClosesWithoutAnyAnswer) {
+  for (const bool tls : {false, true}) {
+    HttpServerOptions options;
+    if (tls) {
+      options.tls_cert_file = HALOPSA_TESTDATA_DIR "/certs/server.pem";
+      options.tls_key_file = HALOPSA_TESTDATA_DIR "/certs/server.key";
+    }
+    std::unique_ptr<HttpServer> server = StartOrDie(options, [](ServerRequest, Responder respond) {
+      respond(ServerResponse{
+          .status = 200, .headers = {}, .body = "never sent", .drop_connection = true});
+    });
+    ASSERT_NE(server, nullptr);
+    std::unique_ptr<TestHttpClient> client = ConnectOrDie(server->port(), tls);
+    ASSERT_NE(client, nullptr);
+
+    ASSERT_TRUE(client->WriteRaw("GET /drop HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+    EXPECT_TRUE(client->WaitForClose()) << (tls ? "https" : "http");
+  }
+}
+
 TEST(HttpServerTest, BodyOverLimitIs413WithoutCallingHandler) {
   std::atomic<int> calls = 0;
   HttpServerOptions options;
