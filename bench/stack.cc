@@ -125,7 +125,9 @@ absl::Status Stack::StartServer(const StackOptions& options, const std::string& 
                                    absl::StrCat("--instance_url=", sim_url_), absl::StrCat("--client_id=", kSimClientId),
                                    "--allow_private_upstream",
                                    absl::StrCat("--max_connections_per_host=", options.pool_size),
-                                   "--shutdown_grace=2s"};
+                                   "--shutdown_grace=2s",
+                                   // The benchmark measures the service, not a tenant's rate limit.
+                                   "--rate_limit_requests=0"};
   args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
   std::vector<std::string> env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
   if (!options.gateway_secret.empty()) {
