@@ -30,7 +30,8 @@ inline constexpr absl::string_view kReasonUpstreamUnreachable = "UPSTREAM_UNREAC
 inline constexpr absl::string_view kReasonUpstreamBadResponse = "UPSTREAM_BAD_RESPONSE";
 // A create whose request may have reached HaloPSA but got no usable answer
 // (timeout, connection lost after sending, 500/502/504): it may or may not
-// exist. Retriable; with an idempotency key a retry finds the earlier one.
+// exist. UNAVAILABLE, or DEADLINE_EXCEEDED when time ran out; retriable, and
+// with an idempotency key a retry finds the earlier one.
 inline constexpr absl::string_view kReasonUpstreamOutcomeUnknown = "UPSTREAM_OUTCOME_UNKNOWN";
 // HaloPSA kept refusing (429/503) until the call's deadline left no room for
 // another attempt; comes with a RetryInfo.

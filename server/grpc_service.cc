@@ -1,5 +1,6 @@
 #include "server/grpc_service.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -17,10 +18,17 @@ std::optional<std::string> MetadataValue(const std::multimap<grpc::string_ref, g
   return std::string(it->second.data(), it->second.size());
 }
 
-absl::Status MissingHeader(absl::string_view header) {
-  return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(
-                           "metadata ", header, " is required when ", kInstanceUrlHeader, " is given")),
+absl::Status InvalidHeader(absl::string_view header, absl::string_view description) {
+  return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat("metadata ", header, " ", description)),
                        kReasonInvalidField, {{"field", std::string(header)}});
+}
+
+absl::Status MissingHeader(absl::string_view header) {
+  return InvalidHeader(header, absl::StrCat("is required when ", kInstanceUrlHeader, " is given"));
+}
+
+bool IsPrintableAscii(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 }  // namespace
@@ -49,6 +57,16 @@ absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
   if (!scope.empty()) connection->scope = std::move(scope);
   connection->org_id = MetadataValue(metadata, kOrgIdHeader).value_or("");
   return connection;
+}
+
+absl::StatusOr<std::string> IdempotencyKeyForCall(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+  std::string key = MetadataValue(metadata, kIdempotencyKeyHeader).value_or("");
+  // The key is never echoed: it is the caller's and may be anything.
+  if (key.size() > kMaxIdempotencyKeyBytes) {
+    return InvalidHeader(kIdempotencyKeyHeader, absl::StrCat("is longer than ", kMaxIdempotencyKeyBytes, " bytes"));
+  }
+  if (!IsPrintableAscii(key)) return InvalidHeader(kIdempotencyKeyHeader, "must be printable ASCII");
+  return key;
 }
 
 void HaloPsaGrpcService::Observe(absl::string_view method, const grpc::CallbackServerContext& context,
@@ -92,9 +110,14 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext*
     finish(connection.status());
     return reactor;
   }
+  absl::StatusOr<std::string> idempotency_key = IdempotencyKeyForCall(context->client_metadata());
+  if (!idempotency_key.ok()) {
+    finish(idempotency_key.status());
+    return reactor;
+  }
   // gRPC reports "no deadline" as the far future; min() keeps it bounded.
   absl::Time deadline = std::min(absl::FromChrono(context->deadline()), start + options_.default_deadline);
-  CallContext call{*std::move(connection), deadline, stats};
+  CallContext call{*std::move(connection), deadline, stats, *std::move(idempotency_key)};
   (actions_.*action)(call, request, [response, finish](absl::StatusOr<Response> result) {
     if (result.ok()) *response = *std::move(result);
     finish(result.status());

@@ -1,8 +1,10 @@
 #ifndef HALOPSA_SERVER_GRPC_SERVICE_H_
 #define HALOPSA_SERVER_GRPC_SERVICE_H_
 
+#include <cstddef>
 #include <map>
 #include <memory>
+#include <string>
 
 #include <grpcpp/grpcpp.h>
 
@@ -26,6 +28,12 @@ inline constexpr char kOrgIdHeader[] = "x-halopsa-org-id";
 // Correlates a call's log line with the caller's (the gateway sends the
 // webhook's idempotency key).
 inline constexpr char kRequestIdHeader[] = "x-request-id";
+// The caller's key for a call it may retry (the gateway sends the webhook's
+// idempotency key): a retried create_ticket or add_action whose first
+// outcome was unknown finds the ticket or note made then instead of making
+// a second one. Printable ASCII, at most kMaxIdempotencyKeyBytes.
+inline constexpr char kIdempotencyKeyHeader[] = "x-idempotency-key";
+inline constexpr size_t kMaxIdempotencyKeyBytes = 1024;
 
 struct ServiceOptions {
   // The connection of calls without connection metadata; null = none, and
@@ -43,6 +51,10 @@ struct ServiceOptions {
 absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
     const std::shared_ptr<const HaloConnection>& default_connection);
+
+// The call's x-idempotency-key ("" when absent); INVALID_ARGUMENT when it is
+// too long or not printable ASCII.
+absl::StatusOr<std::string> IdempotencyKeyForCall(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
 
 // HaloPsaService over the callback API: each method starts the action and
 // returns at once; the reactor finishes when the action's upstream work does.

@@ -59,7 +59,7 @@ void MoveItems(std::vector<Struct>& items, Repeated* target) {
 void HaloPsaActions::CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                                   Reply<v1::CreateTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
-  api_.Post(context, "/api/Tickets", ArrayOf(NewTicket(request)), TicketReply(std::move(done)));
+  creates_.CreateTicket(context, NewTicket(request), TicketReply(std::move(done)));
 }
 
 void HaloPsaActions::UpdateTicket(const CallContext& context, const v1::UpdateTicketRequest& request,
@@ -86,16 +86,16 @@ void HaloPsaActions::SearchTickets(const CallContext& context, const v1::SearchT
 void HaloPsaActions::AddAction(const CallContext& context, const v1::AddActionRequest& request,
                                Reply<v1::AddActionResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
-  api_.Post(context, "/api/Actions", ArrayOf(NewAction(request)),
-            [done = std::move(done), ticket_id = request.ticket_id()](absl::StatusOr<Value> answer) mutable {
-              absl::StatusOr<CreatedObject> created = ReadCreated(std::move(answer), "action");
-              if (!created.ok()) return done(created.status());
-              v1::AddActionResponse response;
-              response.set_id(created->id);
-              response.set_ticket_id(IntField(created->object, "ticket_id").value_or(ticket_id));
-              *response.mutable_action() = std::move(created->object);
-              done(std::move(response));
-            });
+  creates_.AddAction(context, NewAction(request),
+                     [done = std::move(done), ticket_id = request.ticket_id()](absl::StatusOr<Value> answer) mutable {
+                       absl::StatusOr<CreatedObject> created = ReadCreated(std::move(answer), "action");
+                       if (!created.ok()) return done(created.status());
+                       v1::AddActionResponse response;
+                       response.set_id(created->id);
+                       response.set_ticket_id(IntField(created->object, "ticket_id").value_or(ticket_id));
+                       *response.mutable_action() = std::move(created->object);
+                       done(std::move(response));
+                     });
 }
 
 void HaloPsaActions::LinkAssetToTicket(const CallContext& context, const v1::LinkAssetToTicketRequest& request,

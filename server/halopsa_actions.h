@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/halo_api.h"
+#include "server/idempotent_create.h"
 #include "server/keyed_serializer.h"
 
 namespace halopsa {
@@ -18,7 +19,7 @@ using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>)>;
 // before the method returns when the request is rejected.
 class HaloPsaActions {
  public:
-  explicit HaloPsaActions(HaloApi& api) : api_(api) {}
+  explicit HaloPsaActions(HaloApi& api) : api_(api), creates_(api) {}
 
   void CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                     Reply<v1::CreateTicketResponse> done);
@@ -35,6 +36,7 @@ class HaloPsaActions {
 
  private:
   HaloApi& api_;
+  IdempotentCreates creates_;  // create_ticket and add_action
   KeyedSerializer link_locks_;
 };
 

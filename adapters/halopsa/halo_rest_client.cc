@@ -1,6 +1,8 @@
 #include "adapters/halopsa/halo_rest_client.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -21,10 +23,17 @@ namespace {
 // refused, and another round would not help.
 constexpr int kMaxTokenRefreshes = 2;
 
+// Keeps the failure's code: DEADLINE_EXCEEDED already says "may have
+// completed"; answers and broken connections are UNAVAILABLE.
 absl::Status OutcomeUnknown(const absl::Status& failure, absl::string_view endpoint) {
-  return WithErrorInfo(
-      absl::UnavailableError(absl::StrCat(failure.message(), "; HaloPSA may have processed the request, so it was not sent again")),
-      kReasonUpstreamOutcomeUnknown, {{"endpoint", std::string(endpoint)}});
+  std::map<std::string, std::string> metadata = {{"endpoint", std::string(endpoint)}};
+  if (std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(failure)) {
+    metadata.insert(info->metadata().begin(), info->metadata().end());  // e.g. http_status
+  }
+  return WithErrorInfo(absl::Status(failure.code(), absl::StrCat(failure.message(),
+                                                                 "; HaloPSA may have processed the request, so it "
+                                                                 "was not sent again")),
+                       kReasonUpstreamOutcomeUnknown, metadata);
 }
 
 }  // namespace
@@ -116,9 +125,11 @@ void HaloRestClient::OnAnswer(std::shared_ptr<Call> call, const std::string& tok
   if (answer.ok() && answer->status >= 200 && answer->status <= 299) {
     absl::StatusOr<google::protobuf::Value> json = ParseJson(answer->body);
     if (!json.ok()) {
-      return call->done(WithErrorInfo(
-          absl::UnavailableError(absl::StrCat("HaloPSA ", call->endpoint, " answered malformed JSON")),
-          kReasonUpstreamBadResponse, {{"endpoint", call->endpoint}}));
+      absl::Status unreadable =
+          WithErrorInfo(absl::UnavailableError(absl::StrCat("HaloPSA ", call->endpoint, " answered malformed JSON")),
+                        kReasonUpstreamBadResponse, {{"endpoint", call->endpoint}});
+      // A create that got 2xx was done, whatever the body says.
+      return call->done(call->repeatable ? unreadable : OutcomeUnknown(unreadable, call->endpoint));
     }
     return call->done(*std::move(json));
   }

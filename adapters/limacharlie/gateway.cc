@@ -355,9 +355,11 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     metadata.push_back(OrgIdMetadata(exchange->envelope.org.oid));
-    // Ties the service's log line of the call to this callback.
+    // Ties the service's log line of the call to this callback, and lets a
+    // retried create find what an attempt with an unknown outcome made.
     if (!exchange->envelope.idempotency_key.empty()) {
       metadata.emplace_back(kRequestIdHeader, exchange->envelope.idempotency_key);
+      metadata.emplace_back(kIdempotencyKeyHeader, exchange->envelope.idempotency_key);
     }
     done(std::move(metadata));
   }

@@ -356,11 +356,11 @@ TEST_F(GatewayIntegrationTest, RequestErrors) {
   }
   EXPECT_EQ(RequestsTo("POST", "/api/Tickets"), 0);
 
-  sim_->InjectFailure("POST", "/api/Tickets", 503, "Service Unavailable", 1);
+  sim_->InjectFailure("POST", "/api/Tickets", 502, "Bad Gateway", 1);
   Reply unavailable = Request("create_ticket", R"({"summary":"s"})");
   EXPECT_EQ(unavailable.status, 500);
   EXPECT_EQ(unavailable.retriable(), true);
-  EXPECT_THAT(unavailable.error(), HasSubstr("Service Unavailable"));
+  EXPECT_THAT(unavailable.error(), HasSubstr("Bad Gateway"));
 
   Reply event = Lc().Send(testing::EventEnvelope(org_, "rename", HaloConfig()));
   EXPECT_EQ(event.status, 400);
@@ -407,8 +407,9 @@ TEST_F(GatewayIntegrationTest, PrivateInstanceUrlIsRefusedByAServerThatForbidsTh
 
 TEST_F(GatewayIntegrationTest, RetriedCreateTicketCreatesExactlyOneTicket) {
   const std::string data = R"({"summary":"Retried detection"})";
-  // The first delivery fails upstream (500, retriable): the retry runs.
-  sim_->InjectFailure("POST", "/api/Tickets", 503, "Service Unavailable", 1);
+  // The first delivery fails upstream with an unknown outcome (502: 500,
+  // retriable); the retry looks for its marker, finds none, and creates.
+  sim_->InjectFailure("POST", "/api/Tickets", 502, "Bad Gateway", 1);
   Reply failed = Request("create_ticket", data, "callback-1");
   EXPECT_EQ(failed.status, 500);
   Reply first = Request("create_ticket", data, "callback-1");

@@ -380,14 +380,17 @@ TEST_F(ServiceIntegrationTest, UpstreamErrorsMapWithHalosTextAndStatus) {
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ErrorInfoOf(missing)->metadata().at("http_status"), "404");
 
-  sim_->InjectFailure("POST", "/api/Tickets", 503, "Service Unavailable", 1);
+  // A 502 to a create may come after Halo did the work: never resent.
+  sim_->InjectFailure("POST", "/api/Tickets", 502, "Bad Gateway", 1);
+  sim_->ClearRequests();
   v1::CreateTicketResponse created;
   auto context2 = Context();
   grpc::Status unavailable = stub_->CreateTicket(context2.get(), FromJson<v1::CreateTicketRequest>(
                                                                      R"({"summary": "s"})"), &created);
   EXPECT_EQ(unavailable.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(unavailable.error_message(), HasSubstr("Service Unavailable"));
-  EXPECT_EQ(ErrorInfoOf(unavailable)->reason(), "UPSTREAM_UNAVAILABLE");
+  EXPECT_THAT(unavailable.error_message(), HasSubstr("Bad Gateway"));
+  EXPECT_EQ(ErrorInfoOf(unavailable)->reason(), "UPSTREAM_OUTCOME_UNKNOWN");
+  EXPECT_EQ(RequestsTo("POST", "/api/Tickets").size(), 1u);
 
   sim_->InjectFailure("POST", "/api/Tickets", 400, R"("CODE:APP03/2 Please select a Client")", 1);
   auto context3 = Context();
@@ -396,6 +399,17 @@ TEST_F(ServiceIntegrationTest, UpstreamErrorsMapWithHalosTextAndStatus) {
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(rejected.error_message(), HasSubstr("CODE:APP03/2 Please select a Client"));
   EXPECT_EQ(ErrorInfoOf(rejected)->metadata().at("http_status"), "400");
+}
+
+TEST_F(ServiceIntegrationTest, CreateRefusedWith503IsSentAgainAfterABackoff) {
+  sim_->InjectFailure("POST", "/api/Tickets", 503, "Service Unavailable", 1);
+  sim_->ClearRequests();
+  const int before = static_cast<int>(sim_->tickets().size());
+
+  CreateTicket(R"({"summary": "after a 503"})");
+
+  EXPECT_EQ(RequestsTo("POST", "/api/Tickets").size(), 2u);
+  EXPECT_EQ(static_cast<int>(sim_->tickets().size()), before + 1);
 }
 
 TEST_F(ServiceIntegrationTest, RevokedTokenIsReplacedAndTheCallRetriedOnce) {

@@ -36,7 +36,7 @@ class AssetLinkerTest : public ::testing::Test {
 
   StrictMock<MockHaloApi> api_;
   KeyedSerializer locks_;
-  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
 constexpr char kTicket[] = R"({"id": 77, "summary": "s", "assets": [{"id": 1, "inventory_number": "OTHER"}]})";
@@ -186,7 +186,7 @@ class ConcurrentLinkTest : public ::testing::Test {
 
   HeldHaloApi api_;
   KeyedSerializer locks_;
-  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
 TEST_F(ConcurrentLinkTest, LinksToOneTicketDoNotOverwriteEachOther) {

@@ -1,9 +1,14 @@
 #include "server/grpc_service.h"
 
+#include <chrono>
+#include <string>
+
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "server/error_mapping.h"
+#include "tests/server/mock_halo_api.h"
 
 namespace halopsa {
 namespace {
@@ -54,6 +59,83 @@ TEST_F(ConnectionForCallTest, IncompleteMetadataNamesTheMissingKeyWithoutSecrets
   EXPECT_EQ(connection.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(connection.status().message()), ::testing::HasSubstr("x-halopsa-client-secret"));
   EXPECT_THAT(std::string(connection.status().message()), ::testing::Not(::testing::HasSubstr("default-secret")));
+}
+
+class IdempotencyKeyForCallTest : public ConnectionForCallTest {};
+
+TEST_F(IdempotencyKeyForCallTest, AbsentIsEmpty) {
+  auto key = IdempotencyKeyForCall(metadata_);
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(*key, "");
+}
+
+TEST_F(IdempotencyKeyForCallTest, UpToTheLimitPrintableBytesAreTheKey) {
+  std::string longest(kMaxIdempotencyKeyBytes, 'k');
+  Add("x-idempotency-key", longest.c_str());
+  auto key = IdempotencyKeyForCall(metadata_);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(*key, longest);
+}
+
+TEST_F(IdempotencyKeyForCallTest, OversizedOrUnprintableKeysAreRefusedWithoutEchoingThem) {
+  std::string oversized(kMaxIdempotencyKeyBytes + 1, 'k');
+  for (const std::string& bad : {oversized, std::string("key\twith tab")}) {
+    metadata_.clear();
+    Add("x-idempotency-key", bad.c_str());
+    auto key = IdempotencyKeyForCall(metadata_);
+    EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(GetErrorInfo(key.status())->reason(), "INVALID_FIELD");
+    EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("field"), "x-idempotency-key");
+    EXPECT_THAT(std::string(key.status().message()), ::testing::Not(::testing::HasSubstr(bad)));
+  }
+}
+
+// The service over an in-process channel, with HaloPSA mocked.
+class HaloPsaGrpcServiceTest : public ::testing::Test {
+ protected:
+  HaloPsaGrpcServiceTest() {
+    // An unexpected upstream call fails the test (StrictMock) and is answered,
+    // so that the RPC still ends.
+    ON_CALL(api_, Post).WillByDefault(testing::AnswerStatus(absl::InternalError("unexpected upstream call")));
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::HaloPsaService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+  ~HaloPsaGrpcServiceTest() override { server_->Shutdown(); }
+
+  grpc::Status CreateTicket(grpc::ClientContext& context) {
+    v1::CreateTicketRequest request;
+    request.set_summary("s");
+    v1::CreateTicketResponse response;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub_->CreateTicket(&context, request, &response);
+  }
+
+  ::testing::StrictMock<testing::MockHaloApi> api_;
+  HaloPsaActions actions_{api_};
+  HaloPsaGrpcService service_{actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
+                                            "https://default.halopsa.com", "id", "secret", "", "all", ""})}};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::HaloPsaService::Stub> stub_;
+};
+
+TEST_F(HaloPsaGrpcServiceTest, IdempotencyKeyMetadataReachesTheCallContext) {
+  EXPECT_CALL(api_, Post(::testing::Field(&CallContext::idempotency_key, "lc-callback-1"), "/api/Tickets",
+                         ::testing::_, ::testing::_))
+      .WillOnce(testing::AnswerJson(R"({"id": 7})"));
+  grpc::ClientContext context;
+  context.AddMetadata("x-idempotency-key", "lc-callback-1");
+  grpc::Status status = CreateTicket(context);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(HaloPsaGrpcServiceTest, OversizedIdempotencyKeyIsRefusedBeforeHaloPsa) {
+  grpc::ClientContext context;  // the StrictMock fails the test on any upstream call
+  context.AddMetadata("x-idempotency-key", std::string(kMaxIdempotencyKeyBytes + 1, 'k'));
+  grpc::Status status = CreateTicket(context);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("x-idempotency-key"));
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ class ActionsTest : public ::testing::Test {
 
   StrictMock<MockHaloApi> api_;
   HaloPsaActions actions_{api_};
-  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
 TEST_F(ActionsTest, CreateTicketSendsHaloShapesAndMergesExtraLast) {

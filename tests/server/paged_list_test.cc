@@ -40,7 +40,7 @@ class PagedListTest : public ::testing::Test {
   }
 
   StrictMock<MockHaloApi> api_;
-  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr};
+  CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
 MATCHER_P2(PageQuery, size, number, "") {

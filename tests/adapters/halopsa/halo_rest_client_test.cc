@@ -134,6 +134,18 @@ TEST_F(HaloRestClientTest, MalformedJsonIsUnavailable) {
   EXPECT_EQ(GetErrorInfo(answer.status())->reason(), "UPSTREAM_BAD_RESPONSE");
 }
 
+TEST_F(HaloRestClientTest, CreateAnsweredSuccessWithAnUnreadableBodyHasAnUnknownOutcome) {
+  ExpectToken("t");
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://acme.halopsa.com/api/Tickets"), _, _))
+      .WillOnce(Respond(201, ""));
+  auto answer = Result([&](auto done) {
+    client_.Post(context_, "/api/Tickets", *ParseJson(R"([{"summary":"s"}])"), std::move(done));
+  });
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(answer.status())->reason(), kReasonUpstreamOutcomeUnknown);
+  EXPECT_EQ(scheduler_.waiting(), 0u);
+}
+
 TEST_F(HaloRestClientTest, TransportTimeoutAtTheCallsDeadlineIsDeadlineExceeded) {
   ExpectToken("t");
   context_.deadline = absl::Now() + absl::Milliseconds(100);  // no room for a retry

@@ -1,0 +1,278 @@
+#include "server/idempotent_create.h"
+
+#include <openssl/sha.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/error_mapping.h"
+#include "server/halo_payloads.h"
+#include "server/json_values.h"
+#include "server/paged_list.h"
+
+namespace halopsa {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+// What differs between the two creates: where they go, which text carries
+// the marker, and where an earlier attempt's object would be listed.
+struct CreateKind {
+  absl::string_view what;  // names the object in messages
+  absl::string_view path;  // POST creates here, GET lists here
+  absl::string_view list_key;
+  absl::string_view marked_field;
+  int lookup_page_size;
+  HaloApi::Query (*lookup_filters)(const Struct& object, const std::string& token);
+  // List items may be partial: the found object is read again by id, so the
+  // caller gets what the create would have answered.
+  bool read_back;
+};
+
+namespace {
+
+// Pages examined for the marker before giving up: "not found" must be
+// conclusive, since it lets a retry write again.
+constexpr int kMaxLookupPages = 10;
+
+HaloApi::Query TicketLookupFilters(const Struct& /*ticket*/, const std::string& token) {
+  // The simulator's search matches summary and details. That HaloPSA's own
+  // search covers details is unconfirmed: if it does not, the marker is never
+  // found and a retry after an unknown outcome creates the ticket again. The
+  // token alone is unique; no client filter, since Halo may move a ticket to
+  // another client (from its user) on create.
+  return {{"search", token}};
+}
+
+HaloApi::Query ActionLookupFilters(const Struct& action, const std::string& /*token*/) {
+  return {{"ticket_id", absl::StrCat(IntField(action, "ticket_id").value_or(0))}};
+}
+
+constexpr CreateKind kTicketCreate{"ticket", "/api/Tickets", "tickets", "details", 10, &TicketLookupFilters, true};
+constexpr CreateKind kActionCreate{"action", "/api/Actions", "actions", "note", kHaloMaxPageSize,
+                                   &ActionLookupFilters, false};
+
+// Halo renders details and notes as HTML, so the comment stays invisible.
+void AppendMarker(Struct& object, absl::string_view field, absl::string_view token) {
+  Value& text = (*object.mutable_fields())[std::string(field)];
+  std::string marker = absl::StrCat("<!-- ", token, " -->");
+  text = JsonString(text.string_value().empty() ? marker : absl::StrCat(text.string_value(), "\n", marker));
+}
+
+bool IsOutcomeUnknown(const absl::Status& status) {
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  return info && info->reason() == kReasonUpstreamOutcomeUnknown;
+}
+
+// The earlier attempt's object as its create would have answered it, or
+// nullopt when no object carries the marker.
+using Found = absl::StatusOr<std::optional<Value>>;
+using FoundCallback = absl::AnyInvocable<void(Found)>;
+
+// Walks the list where an earlier attempt's object would be, looking for the
+// one whose marked field contains the token.
+class MarkerSearch : public std::enable_shared_from_this<MarkerSearch> {
+ public:
+  MarkerSearch(HaloApi& api, const CreateKind& kind, CallContext context, HaloApi::Query filters, std::string token,
+               FoundCallback done)
+      : api_(api),
+        kind_(kind),
+        context_(std::move(context)),
+        filters_(std::move(filters)),
+        token_(std::move(token)),
+        done_(std::move(done)) {}
+
+  void Fetch(int page_no) {
+    PageRequest request{std::string(kind_.path), filters_, std::string(kind_.list_key), kind_.lookup_page_size,
+                        page_no};
+    FetchPage(api_, context_, std::move(request), [self = shared_from_this(), page_no](absl::StatusOr<Page> page) {
+      self->OnPage(page_no, std::move(page));
+    });
+  }
+
+ private:
+  void OnPage(int page_no, absl::StatusOr<Page> page) {
+    if (!page.ok()) return done_(page.status());
+    for (Struct& item : page->items) {
+      if (absl::StrContains(StringField(item, kind_.marked_field), token_)) return OnMarked(std::move(item));
+    }
+    bool more_pages = static_cast<int64_t>(page_no) * kind_.lookup_page_size < page->record_count;
+    if (!more_pages) return done_(std::optional<Value>());
+    if (page_no >= kMaxLookupPages) {
+      return done_(WithErrorInfo(
+          absl::UnavailableError(absl::StrCat("cannot tell whether an earlier attempt created the ", kind_.what,
+                                              ": more than ", kMaxLookupPages * kind_.lookup_page_size, " HaloPSA ",
+                                              kind_.list_key, " to search for its marker")),
+          kReasonUpstreamOutcomeUnknown, {{"endpoint", std::string(kind_.path)}}));
+    }
+    Fetch(page_no + 1);
+  }
+
+  void OnMarked(Struct item) {
+    if (!kind_.read_back) {
+      Value object;
+      *object.mutable_struct_value() = std::move(item);
+      return done_(std::make_optional(std::move(object)));
+    }
+    std::optional<int> id = IntField(item, "id");
+    if (!id) {
+      return done_(WithErrorInfo(
+          absl::UnavailableError(absl::StrCat("HaloPSA listed a ", kind_.what, " without an id")),
+          kReasonUpstreamBadResponse, {{"endpoint", std::string(kind_.path)}}));
+    }
+    api_.Get(context_, absl::StrCat(kind_.path, "/", *id), {},
+             [self = shared_from_this()](absl::StatusOr<Value> object) {
+               if (!object.ok()) return self->done_(object.status());
+               self->done_(std::make_optional(*std::move(object)));
+             });
+  }
+
+  HaloApi& api_;
+  const CreateKind& kind_;
+  const CallContext context_;
+  const HaloApi::Query filters_;
+  const std::string token_;
+  FoundCallback done_;
+};
+
+// One create with an idempotency key, from the journal check to the answer.
+class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
+ public:
+  KeyedCreate(HaloApi& api, UnknownOutcomeJournal& journal, const CreateKind& kind, CallContext context,
+              Struct object, HaloApi::Callback done)
+      : api_(api),
+        journal_(journal),
+        kind_(kind),
+        context_(std::move(context)),
+        token_(IdempotencyToken(context_.idempotency_key)),
+        journal_key_(absl::StrCat(kind.path, "\n", context_.connection->instance_url, "\n",
+                                  context_.idempotency_key)),
+        done_(std::move(done)) {
+    AppendMarker(object, kind_.marked_field, token_);
+    lookup_filters_ = kind_.lookup_filters(object, token_);
+    object_ = std::move(object);
+  }
+
+  void Start() {
+    if (!journal_.Contains(journal_key_)) return Post();
+    // A retry after an unknown outcome: the earlier attempt may have written.
+    Lookup([self = shared_from_this()](Found found) {
+      // A failed lookup cannot tell, and writing anyway could duplicate.
+      if (!found.ok()) return self->done_(found.status());
+      if (*found) return self->Succeed(**std::move(found));
+      self->Post();
+    });
+  }
+
+ private:
+  void Post() {
+    api_.Post(context_, std::string(kind_.path), ArrayOf(std::move(object_)),
+              [self = shared_from_this()](absl::StatusOr<Value> answer) { self->OnPosted(std::move(answer)); });
+  }
+
+  void OnPosted(absl::StatusOr<Value> answer) {
+    if (answer.ok()) return Succeed(*std::move(answer));
+    if (!IsOutcomeUnknown(answer.status())) return done_(answer.status());
+    journal_.Add(journal_key_);
+    if (absl::Now() >= context_.deadline) return done_(answer.status());
+    // Whatever the lookup cannot confirm stays unknown: the original error
+    // is retriable, and the retry looks again.
+    Lookup([self = shared_from_this(), unknown = answer.status()](Found found) {
+      if (found.ok() && *found) return self->Succeed(**std::move(found));
+      self->done_(unknown);
+    });
+  }
+
+  // The gateway replays completed replies itself; the key only needs to
+  // leave the journal to keep it small.
+  void Succeed(Value created) {
+    journal_.Remove(journal_key_);
+    done_(std::move(created));
+  }
+
+  void Lookup(FoundCallback then) {
+    std::make_shared<MarkerSearch>(api_, kind_, context_, lookup_filters_, token_, std::move(then))->Fetch(1);
+  }
+
+  HaloApi& api_;
+  UnknownOutcomeJournal& journal_;
+  const CreateKind& kind_;
+  const CallContext context_;
+  const std::string token_;
+  // Creates of different kinds and tenants may share a caller's key.
+  const std::string journal_key_;
+  HaloApi::Callback done_;
+  HaloApi::Query lookup_filters_;
+  Struct object_;
+};
+
+}  // namespace
+
+std::string IdempotencyToken(absl::string_view idempotency_key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(idempotency_key.data()), idempotency_key.size(), digest);
+  // 16 bytes = 32 hex digits: collisions are out of reach, the word stays short.
+  absl::string_view half(reinterpret_cast<const char*>(digest), 16);
+  return absl::StrCat("exthalopsa", absl::BytesToHexString(half));
+}
+
+UnknownOutcomeJournal::UnknownOutcomeJournal(JournalLimits limits, Clock clock)
+    : limits_(limits), clock_(std::move(clock)) {}
+
+void UnknownOutcomeJournal::Erase(std::list<Entry>::iterator entry) {
+  by_key_.erase(entry->key);  // before the key's storage goes
+  oldest_first_.erase(entry);
+}
+
+void UnknownOutcomeJournal::DropExpired(absl::Time now) {
+  while (!oldest_first_.empty() && now - oldest_first_.front().added >= limits_.ttl) Erase(oldest_first_.begin());
+}
+
+void UnknownOutcomeJournal::Add(const std::string& key) {
+  absl::MutexLock lock(&mutex_);
+  absl::Time now = clock_();
+  DropExpired(now);
+  if (auto it = by_key_.find(key); it != by_key_.end()) Erase(it->second);
+  oldest_first_.push_back(Entry{key, now});
+  by_key_.emplace(oldest_first_.back().key, std::prev(oldest_first_.end()));
+  while (oldest_first_.size() > limits_.max_keys) Erase(oldest_first_.begin());
+}
+
+bool UnknownOutcomeJournal::Contains(const std::string& key) {
+  absl::MutexLock lock(&mutex_);
+  DropExpired(clock_());
+  return by_key_.contains(key);
+}
+
+void UnknownOutcomeJournal::Remove(const std::string& key) {
+  absl::MutexLock lock(&mutex_);
+  if (auto it = by_key_.find(key); it != by_key_.end()) Erase(it->second);
+}
+
+size_t UnknownOutcomeJournal::size() const {
+  absl::MutexLock lock(&mutex_);
+  return oldest_first_.size();
+}
+
+void IdempotentCreates::CreateTicket(const CallContext& context, Struct ticket, HaloApi::Callback done) {
+  Create(kTicketCreate, context, std::move(ticket), std::move(done));
+}
+
+void IdempotentCreates::AddAction(const CallContext& context, Struct action, HaloApi::Callback done) {
+  Create(kActionCreate, context, std::move(action), std::move(done));
+}
+
+void IdempotentCreates::Create(const CreateKind& kind, const CallContext& context, Struct object,
+                               HaloApi::Callback done) {
+  if (context.idempotency_key.empty()) {
+    return api_.Post(context, std::string(kind.path), ArrayOf(std::move(object)), std::move(done));
+  }
+  std::make_shared<KeyedCreate>(api_, journal_, kind, context, std::move(object), std::move(done))->Start();
+}
+
+}  // namespace halopsa

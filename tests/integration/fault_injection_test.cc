@@ -1,0 +1,318 @@
+// The fault-injection suite: thousands of mixed actions, signed and gzipped
+// as LimaCharlie sends them, through the real gateway and gRPC server to
+// the simulator over loopback TLS, while the simulator fails about a fifth
+// of upstream requests (errors and dropped connections before and after
+// doing the work, 429 windows, revoked tokens, latency, a slow token
+// endpoint). LimaCharlie's retry behaviour is imitated: a 500 envelope is
+// delivered again with the same idempotency key. Afterwards the
+// simulator's state must hold every ticket, note and link exactly once.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "app/server_app.h"
+#include "simulator/halo_simulator.h"
+#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_support.h"
+
+namespace halopsa {
+namespace {
+
+using lc::testing::Config;
+using lc::testing::FakeLimaCharlie;
+using lc::testing::Reply;
+using lc::testing::TestOrg;
+
+constexpr char kSigningSecret[] = "fault-suite-signing-secret";
+constexpr char kClientId[] = "fault-suite-client";
+constexpr char kHaloSecret[] = "fault-suite-halo-secret";
+constexpr int kActions = 3000;
+constexpr int kWorkers = 16;
+// LimaCharlie retries retriable failures; this bounds the imitation.
+constexpr int kMaxDeliveries = 15;
+constexpr int kTickets = 24;  // existing tickets that notes, links and updates go to
+constexpr int kHosts = 40;
+
+sim::FaultConfig SuiteFaults() {
+  return sim::FaultConfig{
+      .seed = 20261128,
+      .latency_min = absl::ZeroDuration(),
+      .latency_max = absl::Milliseconds(4),
+      .token_delay = absl::Milliseconds(30),
+      // Tighter than the service's own limit below, so bursts meet 429.
+      .rate_limit_requests = 150,
+      .rate_limit_window = absl::Milliseconds(250),
+      .error_before_probability = 0.05,
+      .drop_before_probability = 0.04,
+      .revoke_tokens_probability = 0.01,
+      .error_after_probability = 0.05,
+      .drop_after_probability = 0.04,
+  };
+}
+
+// What one action asked for, to check the simulator's state against.
+struct Action {
+  std::string name;
+  std::string data;
+  int ticket_id = 0;     // the existing ticket it touches, if any
+  std::string marker;    // summary or note text that must appear exactly once
+  std::string hostname;  // link_asset_to_ticket
+};
+
+struct Outcome {
+  int deliveries = 0;
+  int final_status = 0;
+  std::string last_error;
+};
+
+class FaultInjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim::SimulatorOptions options;
+    options.tls_cert_file = testing::CertPath("server.pem");
+    options.tls_key_file = testing::CertPath("server.key");
+    options.client_id = kClientId;
+    options.client_secret = kHaloSecret;
+    options.threads = 2;
+    auto simulator = sim::HaloSimulator::Start(options);
+    ASSERT_TRUE(simulator.ok()) << simulator.status();
+    sim_ = *std::move(simulator);
+
+    ServerConfig config;
+    config.grpc_listen = "127.0.0.1:0";
+    config.grpc_plaintext = true;  // loopback only
+    config.log_output = log_sink_;
+    config.log_level = LogLevel::kError;
+    config.transport.extra_ca_file = testing::CertPath("ca.pem");
+    config.transport.allow_private_addresses = true;  // the simulator is on loopback
+    config.gateway_listen = "127.0.0.1:0";
+    config.gateway.signing_secret = kSigningSecret;
+    config.gateway.lc_api_url = "http://127.0.0.1:1";  // no hive secrets in this suite
+    config.rate_limit.max_requests = 400;
+    config.rate_limit.window = absl::Seconds(1);
+    // Short waits keep the suite quick; the policy is the production one.
+    config.retry.transient_backoff = absl::Milliseconds(5);
+    config.retry.rate_limited_backoff = absl::Milliseconds(100);
+    config.retry.max_backoff = absl::Seconds(1);
+    auto app = ServerApp::Start(config);
+    ASSERT_TRUE(app.ok()) << app.status();
+    app_ = *std::move(app);
+  }
+
+  void TearDown() override {
+    app_.reset();
+    if (sim_) sim_->Shutdown();
+    std::fclose(log_sink_);
+  }
+
+  FakeLimaCharlie Lc() const {
+    const int port = app_->gateway_port();
+    return FakeLimaCharlie(kSigningSecret, [port](net::ServerRequest request) {
+      net::ServerResponse response;
+      response.status = 0;  // no answer: LimaCharlie retries it
+      auto answer = testing::Fetch(port, /*tls=*/false, request.method, request.target, request.body, request.headers);
+      if (!answer.ok()) return response;
+      response.status = answer->status;
+      response.body = answer->body;
+      return response;
+    });
+  }
+
+  Config HaloConfig() const {
+    return {{"instance_url", sim_->base_url()}, {"client_id", kClientId}, {"client_secret", kHaloSecret}};
+  }
+
+  // Delivers like LimaCharlie: again, same key, while the answer is a
+  // retriable failure.
+  Outcome Deliver(const FakeLimaCharlie& lc, const Action& action, const std::string& key) {
+    const std::string envelope = lc::testing::RequestEnvelope(org_, action.name, action.data, HaloConfig(), key);
+    Outcome outcome;
+    while (outcome.deliveries < kMaxDeliveries) {
+      ++outcome.deliveries;
+      Reply reply = lc.Send(envelope);
+      outcome.final_status = reply.status;
+      outcome.last_error = reply.error();
+      if (reply.status == 200 || (reply.status == 400 && reply.retriable() == false)) break;
+    }
+    return outcome;
+  }
+
+  std::vector<int> CreateTickets(int count) {
+    std::vector<int> ids;
+    for (int i = 0; i < count; ++i) {
+      Reply reply = Lc().Send(lc::testing::RequestEnvelope(
+          org_, "create_ticket", absl::StrCat(R"({"summary":"fault-suite target )", i, R"(","client_id":12,"site_id":18})"),
+          HaloConfig(), absl::StrCat("target-", i)));
+      EXPECT_EQ(reply.status, 200) << reply.body;
+      if (reply.status == 200) ids.push_back(reply.data()["id"].GetInt());
+    }
+    return ids;
+  }
+
+  static std::vector<Action> MixedActions(const std::vector<int>& tickets) {
+    std::vector<Action> actions;
+    for (int i = 0; i < kActions; ++i) {
+      const int ticket = tickets[static_cast<size_t>(i) % tickets.size()];
+      Action action;
+      switch (i % 6) {
+        case 0:
+          action.name = "create_ticket";
+          action.marker = absl::StrCat("fault-suite ticket ", i, ".");
+          action.data = absl::StrCat(R"({"summary":")", action.marker, R"(","details":"from the fault suite","client_id":12,"site_id":18})");
+          break;
+        case 1:
+          action.name = "add_action";
+          action.ticket_id = ticket;
+          action.marker = absl::StrCat("fault-suite note ", i, ".");
+          action.data = absl::StrCat(R"({"ticket_id":)", ticket, R"(,"note":")", action.marker, R"(","timetaken":15})");
+          break;
+        case 2:
+          action.name = "link_asset_to_ticket";
+          action.ticket_id = ticket;
+          action.hostname = absl::StrCat("fault-host-", (i / 6) % kHosts);
+          action.data = absl::StrCat(R"({"ticket_id":)", ticket, R"(,"hostname":")", action.hostname,
+                                     R"(","client_id":12,"site_id":18,"asset_type_id":1})");
+          break;
+        case 3:
+          action.name = "update_ticket";
+          action.ticket_id = ticket;
+          action.data = absl::StrCat(R"({"id":)", ticket, R"(,"status_id":2})");
+          break;
+        case 4:
+          action.name = "search_tickets";
+          action.data = R"({"client_id":12,"page_size":5})";
+          break;
+        default:
+          action.name = "lookup_client_site";
+          action.data = R"({"type":"site","client_id":12})";
+          break;
+      }
+      actions.push_back(std::move(action));
+    }
+    return actions;
+  }
+
+  TestOrg org_;
+  std::unique_ptr<sim::HaloSimulator> sim_;
+  std::unique_ptr<ServerApp> app_;
+  std::FILE* log_sink_ = std::tmpfile();
+};
+
+int CountContaining(const std::vector<google::protobuf::Struct>& objects, const std::string& field,
+                    const std::string& text) {
+  int count = 0;
+  for (const auto& object : objects) {
+    auto value = object.fields().find(field);
+    if (value != object.fields().end() && absl::StrContains(value->second.string_value(), text)) ++count;
+  }
+  return count;
+}
+
+TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost) {
+  const std::vector<int> tickets = CreateTickets(kTickets);
+  ASSERT_EQ(tickets.size(), static_cast<size_t>(kTickets));
+  const std::vector<Action> actions = MixedActions(tickets);
+  ASSERT_TRUE(sim_->SetFaults(SuiteFaults()).ok());
+
+  std::vector<Outcome> outcomes(actions.size());
+  std::atomic<size_t> next{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&] {
+      const FakeLimaCharlie lc = Lc();
+      for (size_t i = next++; i < actions.size(); i = next++) {
+        outcomes[i] = Deliver(lc, actions[i], absl::StrCat("fault-suite-", i));
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  const absl::Duration elapsed = absl::Now() - start;
+  const sim::FaultCounters faults = sim_->fault_counters();
+  sim_->ClearFaults();
+
+  // Every action answered, and answered successfully.
+  int deliveries = 0;
+  std::map<std::string, int> failures;
+  for (size_t i = 0; i < actions.size(); ++i) {
+    deliveries += outcomes[i].deliveries;
+    if (outcomes[i].final_status != 200) {
+      ++failures[absl::StrCat(actions[i].name, " -> ", outcomes[i].final_status, " ", outcomes[i].last_error)];
+    }
+  }
+  for (const auto& [what, count] : failures) ADD_FAILURE() << count << " x " << what;
+
+  // Zero duplicate or lost tickets, notes, assets and links.
+  const std::vector<google::protobuf::Struct> all_tickets = sim_->tickets();
+  std::map<int, std::vector<google::protobuf::Struct>> notes;
+  for (int ticket : tickets) notes[ticket] = sim_->actions(ticket);
+  const std::vector<google::protobuf::Struct> assets = sim_->assets();
+  int duplicates = 0;
+  int lost = 0;
+  for (const Action& action : actions) {
+    if (action.name == "create_ticket") {
+      const int copies = CountContaining(all_tickets, "summary", action.marker);
+      duplicates += copies > 1 ? copies - 1 : 0;
+      lost += copies == 0 ? 1 : 0;
+      EXPECT_EQ(copies, 1) << action.marker;
+    } else if (action.name == "add_action") {
+      const int copies = CountContaining(notes[action.ticket_id], "note", action.marker);
+      duplicates += copies > 1 ? copies - 1 : 0;
+      lost += copies == 0 ? 1 : 0;
+      EXPECT_EQ(copies, 1) << action.marker;
+    } else if (action.name == "link_asset_to_ticket") {
+      std::vector<int> asset_ids;
+      for (const auto& asset : assets) {
+        if (asset.fields().at("inventory_number").string_value() == action.hostname) {
+          asset_ids.push_back(static_cast<int>(asset.fields().at("id").number_value()));
+        }
+      }
+      EXPECT_EQ(asset_ids.size(), 1u) << action.hostname;
+      if (asset_ids.empty()) continue;
+      const std::optional<google::protobuf::Struct> ticket = sim_->ticket(action.ticket_id);
+      bool linked = false;
+      for (const auto& asset : ticket->fields().at("assets").list_value().values()) {
+        linked |= static_cast<int>(asset.struct_value().fields().at("id").number_value()) == asset_ids[0];
+      }
+      lost += linked ? 0 : 1;
+      EXPECT_TRUE(linked) << action.hostname << " on ticket " << action.ticket_id;
+    }
+  }
+  for (int i = 0; i < kHosts; ++i) {
+    const std::string host = absl::StrCat("fault-host-", i);
+    int copies = 0;
+    for (const auto& asset : assets) copies += asset.fields().at("inventory_number").string_value() == host ? 1 : 0;
+    duplicates += copies > 1 ? copies - 1 : 0;
+  }
+
+  // The figures the README quotes.
+  std::printf(
+      "fault suite: %d actions in %.1f s, %d deliveries (%d LimaCharlie retries); upstream %lld requests, "
+      "%lld failed by injection (%.1f%%: %lld 429, %lld 5xx before, %lld dropped before, %lld 500 after, "
+      "%lld dropped after), %lld token revocations, %lld delayed; failed actions %zu, duplicates %d, lost %d\n",
+      kActions, absl::ToDoubleSeconds(elapsed), deliveries, deliveries - kActions,
+      static_cast<long long>(faults.requests), static_cast<long long>(faults.failed()),
+      faults.requests > 0 ? 100.0 * static_cast<double>(faults.failed()) / static_cast<double>(faults.requests) : 0.0,
+      static_cast<long long>(faults.rate_limited), static_cast<long long>(faults.errors_before),
+      static_cast<long long>(faults.dropped_before), static_cast<long long>(faults.errors_after),
+      static_cast<long long>(faults.dropped_after), static_cast<long long>(faults.tokens_revoked),
+      static_cast<long long>(faults.delayed), failures.size(), duplicates, lost);
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(lost, 0);
+  // The suite means something only if the faults really hit a fifth.
+  EXPECT_GE(static_cast<double>(faults.failed()), 0.15 * static_cast<double>(faults.requests));
+}
+
+}  // namespace
+}  // namespace halopsa

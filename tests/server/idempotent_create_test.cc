@@ -1,0 +1,327 @@
+#include "server/idempotent_create.h"
+
+#include <string>
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/error_mapping.h"
+#include "server/halopsa_actions.h"
+#include "tests/server/mock_halo_api.h"
+
+namespace halopsa {
+namespace {
+
+using ::testing::_;
+using ::testing::ElementsAre;
+using ::testing::InSequence;
+using ::testing::Pair;
+using ::testing::StrictMock;
+using testing::AnswerJson;
+using testing::AnswerStatus;
+using testing::JsonEq;
+using testing::MockHaloApi;
+using testing::RunAction;
+
+constexpr char kKey[] = "lc-callback-7f3a";
+
+// The id of a successful answer; -1 (and a failure) otherwise.
+template <typename Response>
+int IdOf(const absl::StatusOr<Response>& response) {
+  EXPECT_TRUE(response.ok()) << response.status();
+  return response.ok() ? response->id() : -1;
+}
+
+absl::Status OutcomeUnknown() {
+  return WithErrorInfo(absl::UnavailableError("HaloPSA /api/Tickets: connection lost after the request was sent"),
+                       kReasonUpstreamOutcomeUnknown);
+}
+
+TEST(IdempotencyTokenTest, IsOneWordOfThePrefixAndSha256Hex) {
+  // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+  EXPECT_EQ(IdempotencyToken("abc"), "exthalopsaba7816bf8f01cfea414140de5dae2223");
+}
+
+class FakeClock {
+ public:
+  UnknownOutcomeJournal::Clock AsClock() {
+    return [this] { return now_; };
+  }
+  void Advance(absl::Duration d) { now_ += d; }
+
+ private:
+  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+};
+
+TEST(UnknownOutcomeJournalTest, DropsTheOldestBeyondItsBound) {
+  FakeClock clock;
+  UnknownOutcomeJournal journal(JournalLimits{2, absl::Hours(24)}, clock.AsClock());
+  journal.Add("a");
+  journal.Add("b");
+  journal.Add("a");  // newest again
+  journal.Add("c");
+  EXPECT_EQ(journal.size(), 2u);
+  EXPECT_FALSE(journal.Contains("b"));
+  EXPECT_TRUE(journal.Contains("a"));
+  EXPECT_TRUE(journal.Contains("c"));
+}
+
+TEST(UnknownOutcomeJournalTest, ForgetsKeysAfterTheirTtl) {
+  FakeClock clock;
+  UnknownOutcomeJournal journal(JournalLimits{10, absl::Hours(24)}, clock.AsClock());
+  journal.Add("old");
+  clock.Advance(absl::Hours(23));
+  journal.Add("young");
+  EXPECT_TRUE(journal.Contains("old"));
+  clock.Advance(absl::Hours(1));
+  EXPECT_FALSE(journal.Contains("old"));
+  EXPECT_TRUE(journal.Contains("young"));
+  EXPECT_EQ(journal.size(), 1u);
+}
+
+TEST(UnknownOutcomeJournalTest, RemovesKeys) {
+  UnknownOutcomeJournal journal;
+  journal.Add("a");
+  journal.Remove("a");
+  journal.Remove("never added");
+  EXPECT_FALSE(journal.Contains("a"));
+  EXPECT_EQ(journal.size(), 0u);
+}
+
+// create_ticket and add_action with an idempotency key, through the actions.
+class IdempotentCreateTest : public ::testing::Test {
+ protected:
+  template <typename Response, typename Request>
+  absl::StatusOr<Response> Call(void (HaloPsaActions::*action)(const CallContext&, const Request&, Reply<Response>),
+                                const std::string& json) {
+    Request request;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok()) << json;
+    return RunAction<Response>([&](Reply<Response> done) { (actions_.*action)(context_, request, std::move(done)); });
+  }
+
+  absl::StatusOr<v1::CreateTicketResponse> CreateTicket() {
+    return Call(&HaloPsaActions::CreateTicket, R"({"summary": "s", "details": "evt", "client_id": 12})");
+  }
+  absl::StatusOr<v1::AddActionResponse> AddAction() {
+    return Call(&HaloPsaActions::AddAction, R"({"ticket_id": 2884, "note": "triage"})");
+  }
+
+  // `text` as a JSON string value, followed by the key's marker.
+  std::string Marked(absl::string_view text) const {
+    return absl::StrCat(text, text.empty() ? "" : "\\n", "<!-- ", token_, " -->");
+  }
+
+  // The lookup of an earlier ticket: one small page of the token's matches.
+  auto TicketSearch() const {
+    return ElementsAre(Pair("search", token_), Pair("pageinate", "true"),
+                       Pair("page_size", "10"), Pair("page_no", "1"));
+  }
+  std::string TicketFound() const {
+    return absl::StrCat(R"({"record_count": 2, "tickets": [{"id": 5, "summary": "mentions )", token_,
+                        R"(", "details": "other"}, {"id": 3001, "details": ")", Marked("evt"), R"("}]})");
+  }
+  static constexpr char kNoTicket[] = R"({"record_count": 0, "tickets": []})";
+  static constexpr char kFullTicket[] = R"({"id": 3001, "summary": "s", "client_id": 12, "status_id": 1})";
+
+  auto ActionsPage(const char* page_no) const {
+    return ElementsAre(Pair("ticket_id", "2884"), Pair("pageinate", "true"), Pair("page_size", "100"),
+                       Pair("page_no", page_no));
+  }
+  std::string ActionFound() const {
+    return absl::StrCat(R"({"record_count": 2, "actions": [{"id": 1, "ticket_id": 2884, "note": "body"},
+                           {"id": 2, "ticket_id": 2884, "note": ")", Marked("triage"), R"("}]})");
+  }
+  static constexpr char kNoAction[] = R"({"record_count": 1, "actions": [{"id": 1, "note": "body"}]})";
+
+  StrictMock<MockHaloApi> api_;  // fails the test on any upstream call not expected
+  HaloPsaActions actions_{api_};
+  CallContext context_{
+      std::make_shared<HaloConnection>(HaloConnection{"https://acme.halopsa.com", "id", "secret", "", "all", ""}),
+      absl::InfiniteFuture(), nullptr, kKey};
+  const std::string token_ = IdempotencyToken(kKey);
+};
+
+TEST_F(IdempotentCreateTest, TicketCarriesTheMarkerAfterItsDetailsInOnePost) {
+  EXPECT_CALL(api_, Post(_, "/api/Tickets",
+                         JsonEq(absl::StrCat(R"([{"summary": "s", "details": ")", Marked("evt"),
+                                             R"(", "client_id": 12}])")),
+                         _))
+      .WillOnce(AnswerJson(R"({"id": 3001})"));
+  auto response = CreateTicket();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->id(), 3001);
+}
+
+TEST_F(IdempotentCreateTest, MarkerFollowsDetailsFromExtraOrStandsAlone) {
+  EXPECT_CALL(api_, Post(_, "/api/Tickets",
+                         JsonEq(absl::StrCat(R"([{"summary": "a", "details": ")", Marked("from extra"), R"("}])")), _))
+      .WillOnce(AnswerJson(R"({"id": 1})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(absl::StrCat(R"([{"summary": "b", "details": ")", Marked(""),
+                                                                R"("}])")), _))
+      .WillOnce(AnswerJson(R"({"id": 2})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "a", "details": "x",
+      "extra": {"details": "from extra"}})").ok());
+  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "b"})").ok());
+}
+
+TEST_F(IdempotentCreateTest, WithoutKeyTheTicketIsSentUnchanged) {
+  context_.idempotency_key.clear();
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"summary": "s", "details": "evt", "client_id": 12}])"), _))
+      .WillOnce(AnswerStatus(OutcomeUnknown()));
+  // Not even an unknown outcome makes a lookup: there is no marker to find.
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+}
+
+TEST_F(IdempotentCreateTest, SuccessfulCreatesNeverLookUp) {
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).Times(2).WillRepeatedly(AnswerJson(R"({"id": 3001})"));
+  EXPECT_TRUE(CreateTicket().ok());
+  EXPECT_TRUE(CreateTicket().ok());  // a replayed key that did not fail unknown goes straight to the POST
+}
+
+TEST_F(IdempotentCreateTest, UnknownOutcomeFoundRightAwayAnswersTheTicketWithoutSecondPost) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  // Ticket 5 only mentions the token in its summary: not the one.
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(TicketFound()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/3001", ElementsAre(), _)).WillOnce(AnswerJson(kFullTicket));
+  auto response = CreateTicket();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->id(), 3001);
+  EXPECT_EQ(response->ticket().fields().at("status_id").number_value(), 1);
+}
+
+TEST_F(IdempotentCreateTest, UnknownOutcomeNotFoundIsTheOriginalErrorAndTheRetryFindsTheTicket) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(kNoTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(TicketFound()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/3001", _, _)).WillOnce(AnswerJson(kFullTicket));
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+  auto retry = CreateTicket();
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->id(), 3001);
+}
+
+TEST_F(IdempotentCreateTest, RetryPostsWhenNoEarlierTicketExistsAndThenForgetsTheKey) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(kNoTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(kNoTicket));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 3002})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 3002})"));
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+  auto retry = CreateTicket();
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->id(), 3002);
+  EXPECT_TRUE(CreateTicket().ok());  // out of the journal: no lookup
+}
+
+TEST_F(IdempotentCreateTest, FailedImmediateLookupAnswersTheOriginalError) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _))
+      .WillOnce(AnswerStatus(FromHaloHttpStatus(429, "/api/Tickets", "Rate Limit Reached")));
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+}
+
+TEST_F(IdempotentCreateTest, RetryWhoseLookupFailsWritesNothing) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(kNoTicket));
+  absl::Status unavailable = FromHaloHttpStatus(503, "/api/Tickets", "busy");
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(unavailable));
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+  EXPECT_EQ(CreateTicket().status(), unavailable);
+}
+
+TEST_F(IdempotentCreateTest, PastDeadlineSkipsTheImmediateLookupButTheRetryLooksFirst) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(TicketFound()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/3001", _, _)).WillOnce(AnswerJson(kFullTicket));
+  context_.deadline = absl::InfinitePast();
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+  context_.deadline = absl::InfiniteFuture();
+  EXPECT_EQ(IdOf(CreateTicket()), 3001);
+}
+
+TEST_F(IdempotentCreateTest, KnownFailuresAreNeitherLookedUpNorJournaled) {
+  InSequence in_order;
+  absl::Status rate_limited = FromHaloHttpStatus(429, "/api/Tickets", "Rate Limit Reached");
+  absl::Status bad_request = FromHaloHttpStatus(400, "/api/Tickets", R"("Please select a Client")");
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(rate_limited));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(bad_request));
+  EXPECT_EQ(CreateTicket().status(), rate_limited);
+  EXPECT_EQ(CreateTicket().status(), bad_request);
+}
+
+TEST_F(IdempotentCreateTest, ActionCarriesTheMarkerAfterItsNote) {
+  EXPECT_CALL(api_, Post(_, "/api/Actions",
+                         JsonEq(absl::StrCat(R"([{"ticket_id": 2884, "note": ")", Marked("triage"),
+                                             R"(", "hiddenfromuser": true, "outcome": "Note"}])")),
+                         _))
+      .WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 2884})"));
+  EXPECT_EQ(IdOf(AddAction()), 2);
+}
+
+TEST_F(IdempotentCreateTest, ActionWithUnknownOutcomeFoundAmongTheTicketsActions) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(ActionFound()));
+  auto response = AddAction();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->id(), 2);
+  EXPECT_EQ(response->ticket_id(), 2884);
+  EXPECT_EQ(response->action().fields().at("note").string_value(), absl::StrCat("triage\n<!-- ", token_, " -->"));
+}
+
+TEST_F(IdempotentCreateTest, ActionRetryPostsOnlyWhenTheNoteIsNotThere) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(kNoAction));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(kNoAction));
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 2884})"));
+  EXPECT_EQ(AddAction().status(), OutcomeUnknown());
+  EXPECT_EQ(IdOf(AddAction()), 2);
+}
+
+TEST_F(IdempotentCreateTest, ActionLookupReadsLaterPages) {
+  std::string first_page = R"({"record_count": 150, "actions": [)";
+  for (int id = 1; id <= 100; ++id) absl::StrAppend(&first_page, id > 1 ? "," : "", R"({"id": )", id, "}");
+  absl::StrAppend(&first_page, "]}");
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(first_page));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("2"), _))
+      .WillOnce(AnswerJson(absl::StrCat(R"({"record_count": 150, "actions": [{"id": 150, "ticket_id": 2884,
+                                        "note": ")", Marked("triage"), R"("}]})")));
+  EXPECT_EQ(IdOf(AddAction()), 150);
+}
+
+TEST_F(IdempotentCreateTest, InconclusiveLookupWritesNothing) {
+  std::string unmarked_page = R"({"record_count": 5000, "actions": [)";
+  for (int id = 1; id <= 100; ++id) absl::StrAppend(&unmarked_page, id > 1 ? "," : "", R"({"id": )", id, "}");
+  absl::StrAppend(&unmarked_page, "]}");
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", _, _)).Times(20).WillRepeatedly(AnswerJson(unmarked_page));
+  EXPECT_EQ(AddAction().status(), OutcomeUnknown());
+  // The retry gives up after a bounded search, still unknown, without a POST.
+  absl::Status retry = AddAction().status();
+  EXPECT_EQ(retry.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(retry)->reason(), kReasonUpstreamOutcomeUnknown);
+}
+
+TEST_F(IdempotentCreateTest, KeyOfAnUnknownTicketDoesNotMakeAnActionLookUp) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(kNoTicket));
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 2884})"));
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+  EXPECT_TRUE(AddAction().ok());
+}
+
+}  // namespace
+}  // namespace halopsa
