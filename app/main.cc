@@ -2,6 +2,7 @@
 // the environment as HALOPSA_<NAME>), wires the service and serves until
 // SIGTERM or SIGINT.
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -57,6 +58,8 @@ ABSL_FLAG(int, rate_limit_requests, 300,
           "upstream requests per HaloPSA tenant in any rolling rate_limit_window (hosted Halo allows 300 per 5 "
           "minutes); 0 = no client-side limit");
 ABSL_FLAG(absl::Duration, rate_limit_window, absl::Minutes(5), "the rolling window of rate_limit_requests");
+ABSL_FLAG(int, max_calls_in_flight, 4096,
+          "calls served at once; beyond, calls are refused with RESOURCE_EXHAUSTED and a RetryInfo");
 ABSL_FLAG(int, max_upstream_attempts, 6, "requests one call may send to HaloPSA, retries included");
 ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(60), "longest wait between two attempts (429/503 back off "
           "exponentially from 2 s, other transient failures from 250 ms, with jitter)");
@@ -137,6 +140,7 @@ halopsa::ServerConfig ReadConfig() {
   config.rate_limit.max_requests = absl::GetFlag(FLAGS_rate_limit_requests);
   config.rate_limit.window = absl::GetFlag(FLAGS_rate_limit_window);
   config.retry.max_attempts = absl::GetFlag(FLAGS_max_upstream_attempts);
+  config.max_calls_in_flight = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_calls_in_flight)));
   config.retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
   config.gateway_listen = absl::GetFlag(FLAGS_gateway_listen);
   config.gateway.signing_secret = Secret(absl::GetFlag(FLAGS_lc_extension_secret),

@@ -154,7 +154,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   parts->actions = std::make_unique<HaloPsaActions>(*parts->halo);
   parts->service = std::make_unique<HaloPsaGrpcService>(
       *parts->actions,
-      ServiceOptions{c.default_connection, c.default_deadline, parts->logger.get(), parts->metrics.get()});
+      ServiceOptions{c.default_connection, c.default_deadline, c.max_calls_in_flight, parts->logger.get(),
+                     parts->metrics.get()});
   // Figures the adapters keep themselves, read at scrape time.
   const TokenCache* tokens = parts->tokens.get();
   const net::BeastHttpTransport* upstream = parts->transport.get();

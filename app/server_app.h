@@ -39,6 +39,8 @@ struct ServerConfig {
   RateLimitOptions rate_limit;  // per HaloPSA tenant
   RetryOptions retry;
   absl::Duration default_deadline = absl::Seconds(30);
+  // gRPC calls (the gateway's included) served at once; more are shed.
+  size_t max_calls_in_flight = 4096;
   // How long shutdown waits for calls in flight before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(20);
 

@@ -31,6 +31,10 @@ bool IsPrintableAscii(absl::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
+// Long enough for calls in flight to drain a little, short against a
+// call's deadline.
+constexpr absl::Duration kOverloadedRetryDelay = absl::Seconds(1);
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
@@ -100,10 +104,20 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext*
   absl::Time start = absl::Now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto stats = std::make_shared<CallStats>();
+  const size_t calls = calls_in_flight_.fetch_add(1, std::memory_order_relaxed) + 1;
   auto finish = [this, reactor, context, method, start, stats](const absl::Status& status) {
     Observe(method, *context, *stats, start, status);
+    calls_in_flight_.fetch_sub(1, std::memory_order_relaxed);
     reactor->Finish(ToGrpcStatus(status));
   };
+  if (calls > options_.max_calls_in_flight) {
+    finish(WithRetryDelay(WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
+                                            "the service is at its limit of ", options_.max_calls_in_flight,
+                                            " calls in flight; retry later")),
+                                        kReasonOverloaded),
+                          kOverloadedRetryDelay));
+    return reactor;
+  }
   absl::StatusOr<std::shared_ptr<const HaloConnection>> connection =
       ConnectionForCall(context->client_metadata(), options_.default_connection);
   if (!connection.ok()) {

@@ -1,6 +1,7 @@
 #ifndef HALOPSA_SERVER_GRPC_SERVICE_H_
 #define HALOPSA_SERVER_GRPC_SERVICE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -41,6 +42,10 @@ struct ServiceOptions {
   std::shared_ptr<const HaloConnection> default_connection;
   // Bounds the upstream work of calls that carry no gRPC deadline.
   absl::Duration default_deadline = absl::Seconds(30);
+  // Calls served at once; beyond, a call is refused at once with
+  // RESOURCE_EXHAUSTED (reason OVERLOADED) and a RetryInfo, instead of
+  // queueing without bound.
+  size_t max_calls_in_flight = 4096;
   // One log line and metrics per call; either may be null.
   Logger* logger = nullptr;
   ServiceMetrics* metrics = nullptr;
@@ -95,6 +100,7 @@ class HaloPsaGrpcService final : public v1::HaloPsaService::CallbackService {
 
   HaloPsaActions& actions_;
   const ServiceOptions options_;
+  std::atomic<size_t> calls_in_flight_{0};
 };
 
 }  // namespace halopsa

@@ -7,9 +7,12 @@
 // delivered again with the same idempotency key. Afterwards the
 // simulator's state must hold every ticket, note and link exactly once.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+
 #include <cstdio>
 #include <map>
 #include <string>
@@ -50,7 +53,6 @@ sim::FaultConfig SuiteFaults() {
       .latency_min = absl::ZeroDuration(),
       .latency_max = absl::Milliseconds(4),
       .token_delay = absl::Milliseconds(30),
-      // Tighter than the service's own limit below, so bursts meet 429.
       .rate_limit_requests = 150,
       .rate_limit_window = absl::Milliseconds(250),
       .error_before_probability = 0.05,
@@ -88,7 +90,10 @@ class FaultInjectionTest : public ::testing::Test {
     auto simulator = sim::HaloSimulator::Start(options);
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
+  }
 
+  // halopsa-server's wiring with the gateway; `rate_limit` per tenant.
+  void StartApp(RateLimitOptions rate_limit) {
     ServerConfig config;
     config.grpc_listen = "127.0.0.1:0";
     config.grpc_plaintext = true;  // loopback only
@@ -99,8 +104,7 @@ class FaultInjectionTest : public ::testing::Test {
     config.gateway_listen = "127.0.0.1:0";
     config.gateway.signing_secret = kSigningSecret;
     config.gateway.lc_api_url = "http://127.0.0.1:1";  // no hive secrets in this suite
-    config.rate_limit.max_requests = 400;
-    config.rate_limit.window = absl::Seconds(1);
+    config.rate_limit = std::move(rate_limit);
     // Short waits keep the suite quick; the policy is the production one.
     config.retry.transient_backoff = absl::Milliseconds(5);
     config.retry.rate_limited_backoff = absl::Milliseconds(100);
@@ -220,6 +224,9 @@ int CountContaining(const std::vector<google::protobuf::Struct>& objects, const 
 }
 
 TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost) {
+  // Looser than the simulator's window, so bursts meet 429 too.
+  StartApp(RateLimitOptions{.max_requests = 400, .window = absl::Seconds(1)});
+  ASSERT_NE(app_, nullptr);
   const std::vector<int> tickets = CreateTickets(kTickets);
   ASSERT_EQ(tickets.size(), static_cast<size_t>(kTickets));
   const std::vector<Action> actions = MixedActions(tickets);
@@ -312,6 +319,51 @@ TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost)
   EXPECT_EQ(lost, 0);
   // The suite means something only if the faults really hit a fifth.
   EXPECT_GE(static_cast<double>(faults.failed()), 0.15 * static_cast<double>(faults.requests));
+}
+
+// Each LimaCharlie delivery of `count` searches, from `threads` threads;
+// returns the final HTTP statuses.
+std::vector<int> SearchBurst(const FakeLimaCharlie& lc, const std::string& envelope, int count, int threads) {
+  std::vector<int> statuses(static_cast<size_t>(count));
+  std::atomic<int> next{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = next++; i < count; i = next++) statuses[static_cast<size_t>(i)] = lc.Send(envelope).status;
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  return statuses;
+}
+
+TEST_F(FaultInjectionTest, ABurstQueuesForTheTenantsRateLimitInsteadOfTripping429) {
+  // The simulator allows 20 per rolling second; the service keeps a margin.
+  StartApp(RateLimitOptions{.max_requests = 20, .window = absl::Milliseconds(1200)});
+  ASSERT_NE(app_, nullptr);
+  const std::string search = lc::testing::RequestEnvelope(org_, "search_tickets", R"({"page_size":1})", HaloConfig());
+  // The token first: the limiter counts API requests only (one token an hour).
+  ASSERT_EQ(Lc().Send(search).status, 200);
+  ASSERT_TRUE(sim_->SetFaults(sim::FaultConfig{.rate_limit_requests = 20, .rate_limit_window = absl::Seconds(1)}).ok());
+
+  const std::vector<int> statuses = SearchBurst(Lc(), search, 50, 10);
+
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 50);
+  EXPECT_EQ(sim_->fault_counters().rate_limited, 0) << "the burst waited for slots instead";
+}
+
+TEST_F(FaultInjectionTest, RateLimitedPastTheDeadlineIsARetriableFailure) {
+  StartApp(RateLimitOptions{.max_requests = 0});  // only Halo's limit
+  ASSERT_NE(app_, nullptr);
+  // After the token request, every request of the next minute gets 429.
+  ASSERT_TRUE(sim_->SetFaults(sim::FaultConfig{.rate_limit_requests = 1, .rate_limit_window = absl::Minutes(1)}).ok());
+  const std::string search = lc::testing::RequestEnvelope(org_, "search_tickets", R"({"page_size":1})", HaloConfig());
+
+  Reply reply = Lc().Send(search);
+
+  EXPECT_EQ(reply.status, 500) << reply.body;
+  EXPECT_EQ(reply.retriable(), true);
+  EXPECT_THAT(reply.error(), ::testing::HasSubstr("429"));
+  EXPECT_GE(sim_->fault_counters().rate_limited, 2) << "it backed off and tried again before giving up";
 }
 
 }  // namespace

@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
 
@@ -128,6 +131,72 @@ TEST_F(HaloPsaGrpcServiceTest, IdempotencyKeyMetadataReachesTheCallContext) {
   context.AddMetadata("x-idempotency-key", "lc-callback-1");
   grpc::Status status = CreateTicket(context);
   EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUntilOthersFinish) {
+  testing::MockHaloApi api;
+  HaloPsaActions actions(api);
+  ServiceOptions options;
+  options.default_connection = std::make_shared<HaloConnection>(HaloConnection{"https://h.example", "id", "s", "", "all", ""});
+  options.max_calls_in_flight = 2;
+  HaloPsaGrpcService service(actions, options);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  auto stub = v1::HaloPsaService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  // Upstream holds the first two calls until released.
+  absl::Mutex mu;
+  std::vector<HaloApi::Callback> held;
+  EXPECT_CALL(api, Get).WillRepeatedly([&](const CallContext&, std::string, HaloApi::Query, HaloApi::Callback done) {
+    absl::MutexLock lock(&mu);
+    held.push_back(std::move(done));
+  });
+  v1::SearchTicketsRequest request;
+  struct Call {
+    grpc::ClientContext context;
+    v1::SearchTicketsResponse response;
+    grpc::Status status;
+    absl::Notification done;
+  };
+  auto start = [&](Call& call) {
+    stub->async()->SearchTickets(&call.context, &request, &call.response, [&call](grpc::Status status) {
+      call.status = std::move(status);
+      call.done.Notify();
+    });
+  };
+  Call first, second, shed, later;
+  start(first);
+  start(second);
+  {
+    absl::MutexLock lock(&mu);
+    const auto both_held = [&held] { return held.size() == 2; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&both_held), absl::Seconds(10)));
+  }
+
+  start(shed);
+  ASSERT_TRUE(shed.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(shed.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  const absl::Status shed_status = FromGrpcStatus(shed.status);
+  EXPECT_EQ(GetErrorInfo(shed_status)->reason(), kReasonOverloaded);
+  EXPECT_TRUE(GetRetryDelay(shed_status).has_value());
+
+  {
+    absl::MutexLock lock(&mu);
+    for (HaloApi::Callback& done : held) done(testing::Json(R"({"record_count": 0, "tickets": []})"));
+  }
+  ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(second.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(first.status.ok()) << first.status.error_message();
+  start(later);  // room again
+  {
+    absl::MutexLock lock(&mu);
+    const auto third_held = [&held] { return held.size() == 3; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&third_held), absl::Seconds(10)));
+    held.back()(testing::Json(R"({"record_count": 0, "tickets": []})"));
+  }
+  ASSERT_TRUE(later.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(later.status.ok()) << later.status.error_message();
+  server->Shutdown();
 }
 
 TEST_F(HaloPsaGrpcServiceTest, OversizedIdempotencyKeyIsRefusedBeforeHaloPsa) {
