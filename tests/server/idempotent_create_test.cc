@@ -287,10 +287,16 @@ TEST_F(IdempotentCreateTest, ActionRetryPostsOnlyWhenTheNoteIsNotThere) {
   EXPECT_EQ(IdOf(AddAction()), 2);
 }
 
+// A full first page (actions 1-100, none marked) of `record_count` actions.
+std::string UnmarkedActionsPage(int record_count) {
+  std::string page = absl::StrCat(R"({"record_count": )", record_count, R"(, "actions": [)");
+  for (int id = 1; id <= 100; ++id) absl::StrAppend(&page, id > 1 ? "," : "", R"({"id": )", id, "}");
+  absl::StrAppend(&page, "]}");
+  return page;
+}
+
 TEST_F(IdempotentCreateTest, ActionLookupReadsLaterPages) {
-  std::string first_page = R"({"record_count": 150, "actions": [)";
-  for (int id = 1; id <= 100; ++id) absl::StrAppend(&first_page, id > 1 ? "," : "", R"({"id": )", id, "}");
-  absl::StrAppend(&first_page, "]}");
+  const std::string first_page = UnmarkedActionsPage(150);
   InSequence in_order;
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
   EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(first_page));
@@ -301,9 +307,7 @@ TEST_F(IdempotentCreateTest, ActionLookupReadsLaterPages) {
 }
 
 TEST_F(IdempotentCreateTest, InconclusiveLookupWritesNothing) {
-  std::string unmarked_page = R"({"record_count": 5000, "actions": [)";
-  for (int id = 1; id <= 100; ++id) absl::StrAppend(&unmarked_page, id > 1 ? "," : "", R"({"id": )", id, "}");
-  absl::StrAppend(&unmarked_page, "]}");
+  const std::string unmarked_page = UnmarkedActionsPage(5000);
   InSequence in_order;
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
   EXPECT_CALL(api_, Get(_, "/api/Actions", _, _)).Times(20).WillRepeatedly(AnswerJson(unmarked_page));

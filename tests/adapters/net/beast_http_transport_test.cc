@@ -366,6 +366,13 @@ size_t CountCode(const std::vector<absl::StatusOr<HttpResponse>>& results, absl:
   return n;
 }
 
+// A port that was just free: nothing listens there now.
+uint16_t ClosedLoopbackPort() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
 // ---------------------------------------------------------------------------
 // Round trips.
 
@@ -573,13 +580,7 @@ TEST(BeastHttpTransportTest, PastDeadlineFailsAtOnceOnATransportThread) {
 }
 
 TEST(BeastHttpTransportTest, ConnectionRefusedIsUnavailable) {
-  uint16_t closed_port = 0;
-  {
-    // A port that was just free: nothing listens there now.
-    asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    closed_port = acceptor.local_endpoint().port();
-  }
+  const uint16_t closed_port = ClosedLoopbackPort();
   auto transport = MakeTransport(LoopbackOptions());
   ASSERT_NE(transport, nullptr);
 
@@ -803,12 +804,7 @@ TEST(BeastHttpTransportTest, ReusedConnectionClosedAfterTheRequestRetriesOnlyIde
 }
 
 TEST(BeastHttpTransportTest, FailuresBeforeTheRequestWasWrittenAreMarkedNotSent) {
-  uint16_t closed_port = 0;
-  {
-    asio::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    closed_port = acceptor.local_endpoint().port();
-  }
+  const uint16_t closed_port = ClosedLoopbackPort();
   TestServer server;
   server.set_behavior(Behavior::kStall);
   BeastTransportOptions options = LoopbackOptions();
