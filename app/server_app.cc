@@ -227,6 +227,10 @@ void ServerApp::Shutdown() {
   // Webhooks in flight finish first: they still need the gRPC server.
   if (parts_->gateway_http) parts_->gateway_http->Shutdown();
   parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
+  // Calls still waiting for a rate-limit slot or a retry end now instead of
+  // holding the pod past its grace period.
+  parts_->halo->StopWaiting();
+  parts_->scheduler->RunWaitingNow();
   parts_->server->Wait();
 }
 

@@ -61,7 +61,7 @@ constexpr std::array<TransportRow, 7> kTransportTable = {{
     {absl::StatusCode::kFailedPrecondition, "UPSTREAM_TLS_FAILED"},
     {absl::StatusCode::kInvalidArgument, "INVALID_INSTANCE_URL"},
     {absl::StatusCode::kResourceExhausted, "UPSTREAM_OVERLOADED"},
-    {absl::StatusCode::kCancelled, "SHUTTING_DOWN"},
+    {absl::StatusCode::kCancelled, kReasonShuttingDown},
 }};
 
 struct EnvelopeRow {

@@ -38,6 +38,8 @@ inline constexpr absl::string_view kReasonUpstreamOutcomeUnknown = "UPSTREAM_OUT
 inline constexpr absl::string_view kReasonUpstreamRateLimited = "UPSTREAM_RATE_LIMITED";
 // This service is at its configured limit of calls in flight or queued.
 inline constexpr absl::string_view kReasonOverloaded = "OVERLOADED";
+// The service stopped before the call could be sent upstream.
+inline constexpr absl::string_view kReasonShuttingDown = "SHUTTING_DOWN";
 inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
 inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
 inline constexpr absl::string_view kReasonLimaCharlieApi = "LIMACHARLIE_API_ERROR";

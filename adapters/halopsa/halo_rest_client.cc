@@ -36,7 +36,14 @@ absl::Status OutcomeUnknown(const absl::Status& failure, absl::string_view endpo
                        kReasonUpstreamOutcomeUnknown, metadata);
 }
 
+absl::Status ShuttingDown() {
+  return WithErrorInfo(absl::UnavailableError("the service is shutting down; the call was not sent to HaloPSA"),
+                       kReasonShuttingDown);
+}
+
 }  // namespace
+
+void HaloRestClient::StopWaiting() { stopping_.store(true); }
 
 // One API call through all its attempts.
 struct HaloRestClient::Call {
@@ -91,6 +98,7 @@ void HaloRestClient::TakeSlot(std::shared_ptr<Call> call, std::string token) {
   if (!slot.ok()) return call->done(slot.status());
   if (*slot <= absl::Now()) return Send(std::move(call), std::move(token));
   deps_.scheduler.RunAt(*slot, [this, call = std::move(call), token = std::move(token)]() mutable {
+    if (stopping_.load()) return call->done(ShuttingDown());
     Send(std::move(call), std::move(token));
   });
 }
@@ -146,12 +154,15 @@ void HaloRestClient::RetryOrFail(std::shared_ptr<Call> call, absl::Status failur
   const absl::Time resume = absl::Now() + wait;
   // Others share the tenant's limit with us: hold every call back, not only this one.
   if (kind == AttemptFailure::kRateLimited) deps_.limiter.PauseUntil(call->limit_key, resume);
-  if (call->retries + 1 >= retry_.max_attempts || resume >= call->context.deadline) {
+  if (call->retries + 1 >= retry_.max_attempts || resume >= call->context.deadline || stopping_.load()) {
     return call->done(WithRetryDelay(std::move(failure), wait));
   }
   ++call->retries;
   CountRetry(kind == AttemptFailure::kRateLimited ? "rate_limited" : "transient");
-  deps_.scheduler.RunAt(resume, [this, call = std::move(call)]() mutable { Start(std::move(call)); });
+  deps_.scheduler.RunAt(resume, [this, call = std::move(call)]() mutable {
+    if (stopping_.load()) return call->done(ShuttingDown());
+    Start(std::move(call));
+  });
 }
 
 void HaloRestClient::Count(const Call& call, int http_status) {

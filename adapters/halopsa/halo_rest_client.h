@@ -1,6 +1,7 @@
 #ifndef HALOPSA_ADAPTERS_HALOPSA_HALO_REST_CLIENT_H_
 #define HALOPSA_ADAPTERS_HALOPSA_HALO_REST_CLIENT_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,11 @@ class HaloRestClient final : public HaloApi {
   HaloRestClient(Dependencies dependencies, RetryOptions retry)
       : deps_(dependencies), retry_(retry) {}
 
+  // For shutdown: calls waiting for a rate-limit slot or a retry fail
+  // (UNAVAILABLE) when their wait ends, and no call waits again. Run the
+  // scheduler's waiting tasks next so that they end now.
+  void StopWaiting();
+
   void Get(const CallContext& context, std::string path, Query query, Callback done) override;
   void Post(const CallContext& context, std::string path, google::protobuf::Value body, Callback done) override;
 
@@ -51,6 +57,7 @@ class HaloRestClient final : public HaloApi {
 
   Dependencies deps_;
   const RetryOptions retry_;
+  std::atomic<bool> stopping_{false};
 };
 
 // The endpoint as a metric label: numeric path segments become {id}, so the

@@ -26,6 +26,15 @@ size_t TimerThread::waiting() const {
   return tasks_.size();
 }
 
+void TimerThread::RunWaitingNow() {
+  std::map<std::pair<absl::Time, uint64_t>, Task> tasks;
+  {
+    absl::MutexLock lock(&mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& [when, task] : tasks) task();
+}
+
 void TimerThread::Loop() {
   absl::MutexLock lock(&mu_);
   while (!(stopping_ && tasks_.empty())) {

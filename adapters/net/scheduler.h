@@ -42,6 +42,9 @@ class TimerThread final : public Scheduler {
 
   size_t waiting() const;  // tasks not yet run
 
+  // Runs every waiting task now, on the calling thread (for shutdown).
+  void RunWaitingNow();
+
  private:
   void Loop();
 

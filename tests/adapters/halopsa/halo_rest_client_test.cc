@@ -384,6 +384,23 @@ TEST_F(HaloRestClientTest, BurstThatCannotFitBeforeTheDeadlineFailsWithoutSendin
   EXPECT_EQ(sends, 1);
 }
 
+TEST_F(HaloRestClientTest, StopWaitingEndsCallsWaitingForARetryWithoutSendingThem) {
+  ExpectToken("t");
+  int sends = 0;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(503, &sends));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client_.Get(context_, "/api/Tickets", {}, [&](auto answer) { result = std::move(answer); });
+  ASSERT_EQ(scheduler_.waiting(), 1u);
+
+  client_.StopWaiting();
+  scheduler_.RunScheduled();
+
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetErrorInfo(result->status())->reason(), kReasonShuttingDown);
+  EXPECT_EQ(sends, 1);
+}
+
 TEST(IsRepeatableWriteTest, OnlyUpdatesOfObjectsWithIdsRepeat) {
   EXPECT_TRUE(IsRepeatableWrite(*ParseJson(R"([{"id":1,"summary":"s"}])")));
   EXPECT_TRUE(IsRepeatableWrite(*ParseJson(R"([{"id":1},{"id":2}])")));

@@ -74,6 +74,19 @@ TEST(TimerThreadTest, AnEarlierTaskAddedLaterDoesNotWaitBehindALaterOne) {
   EXPECT_EQ(timer.waiting(), 1u);
 }
 
+TEST(TimerThreadTest, RunWaitingNowRunsEveryWaitingTaskOnTheCaller) {
+  RunLog log;
+  TimerThread timer;
+  timer.RunAt(absl::Now() + absl::Hours(2), log.Entry(2));
+  timer.RunAt(absl::Now() + absl::Hours(1), log.Entry(1));
+
+  timer.RunWaitingNow();
+
+  EXPECT_EQ(log.names(), (std::vector<int>{1, 2}));
+  EXPECT_EQ(log.threads()[0], std::this_thread::get_id());
+  EXPECT_EQ(timer.waiting(), 0u);
+}
+
 TEST(TimerThreadTest, DestructionRunsWaitingTasksOnceIncludingTheyScheduleMeanwhile) {
   RunLog log;
   {
