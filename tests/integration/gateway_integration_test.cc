@@ -313,6 +313,7 @@ TEST_F(GatewayIntegrationTest, WireErrors) {
   EXPECT_EQ(unsigned_reply.status, 200);
   EXPECT_EQ(unsigned_reply.body, "");
   EXPECT_EQ(Lc().Send(envelope, testing::SignedWith(Sign("guess", envelope))).status, 401);
+  EXPECT_THAT(sim_->requests(), ::testing::IsEmpty()) << "no unsigned or missigned call reaches HaloPSA";
 
   net::ServerRequest corrupt = Lc().Build(envelope);
   corrupt.body = corrupt.body.substr(0, corrupt.body.size() / 2);
@@ -393,6 +394,33 @@ TEST_F(GatewayIntegrationTest, ConfigErrors) {
   EXPECT_EQ(insecure.retriable(), false);
   EXPECT_THAT(insecure.error(), StartsWith("config.instance_url is not usable"));
   EXPECT_EQ(sim_->token_requests(), 0);
+}
+
+TEST_F(GatewayIntegrationTest, NoOrgConfigTurnsTlsVerificationOff) {
+  // A HaloPSA look-alike whose certificate no trusted CA signed.
+  sim::SimulatorOptions options;
+  options.tls_cert_file = halopsa::testing::CertPath("untrusted.pem");
+  options.tls_key_file = halopsa::testing::CertPath("untrusted.key");
+  options.client_id = kClientId;
+  options.client_secret = kHaloSecret;
+  auto impostor = sim::HaloSimulator::Start(options);
+  ASSERT_TRUE(impostor.ok()) << impostor.status();
+  Config config = {{"instance_url", (*impostor)->base_url()},
+                   {"client_id", kClientId},
+                   {"client_secret", kHaloSecret},
+                   // What an org might try; none of it is a setting.
+                   {"verify_tls", "false"},
+                   {"insecure_skip_verify", "true"},
+                   {"ca_file", halopsa::testing::CertPath("untrusted.pem")}};
+
+  Reply reply = Lc().Send(testing::RequestEnvelope(org_, "create_ticket", R"({"summary":"s"})", config));
+
+  EXPECT_EQ(reply.status, 400) << reply.body;
+  EXPECT_EQ(reply.retriable(), false);
+  EXPECT_THAT(reply.error(), HasSubstr("certificate verification failed"));
+  EXPECT_THAT((*impostor)->requests(), ::testing::IsEmpty()) << "not even the credentials were sent";
+  app_.reset();  // closes its connections before the impostor stops
+  (*impostor)->Shutdown();
 }
 
 TEST_F(GatewayIntegrationTest, PrivateInstanceUrlIsRefusedByAServerThatForbidsThem) {
