@@ -45,7 +45,6 @@ absl::Status ShuttingDown() {
 
 void HaloRestClient::StopWaiting() { stopping_.store(true); }
 
-// One API call through all its attempts.
 struct HaloRestClient::Call {
   CallContext context;
   std::string endpoint;  // path without query: names the call in errors
@@ -59,33 +58,37 @@ struct HaloRestClient::Call {
   int retries = 0;
 };
 
-void HaloRestClient::Get(const CallContext& context, std::string path, Query query, Callback done) {
-  auto call = std::make_shared<Call>();
+namespace {
+
+std::shared_ptr<HaloRestClient::Call> NewCall(const CallContext& context, std::string method, std::string url,
+                                              std::string path, HaloApi::Callback done) {
+  auto call = std::make_shared<HaloRestClient::Call>();
   call->context = context;
-  call->url = net::AppendQuery(absl::StrCat(context.connection->instance_url, path), query);
+  call->method = std::move(method);
+  call->url = std::move(url);
   call->endpoint = std::move(path);
-  call->method = "GET";
+  call->limit_key = RateLimitKey(context.connection->instance_url, context.connection->client_id);
   call->done = std::move(done);
-  Start(std::move(call));
+  return call;
+}
+
+}  // namespace
+
+void HaloRestClient::Get(const CallContext& context, std::string path, Query query, Callback done) {
+  std::string url = net::AppendQuery(absl::StrCat(context.connection->instance_url, path), query);
+  Start(NewCall(context, "GET", std::move(url), std::move(path), std::move(done)));
 }
 
 void HaloRestClient::Post(const CallContext& context, std::string path, google::protobuf::Value body,
                           Callback done) {
-  auto call = std::make_shared<Call>();
-  call->context = context;
-  call->url = absl::StrCat(context.connection->instance_url, path);
-  call->endpoint = std::move(path);
-  call->method = "POST";
+  std::string url = absl::StrCat(context.connection->instance_url, path);
+  std::shared_ptr<Call> call = NewCall(context, "POST", std::move(url), std::move(path), std::move(done));
   call->repeatable = IsRepeatableWrite(body);
   call->body = ToJson(body);
-  call->done = std::move(done);
   Start(std::move(call));
 }
 
 void HaloRestClient::Start(std::shared_ptr<Call> call) {
-  if (call->limit_key.empty()) {
-    call->limit_key = RateLimitKey(call->context.connection->instance_url, call->context.connection->client_id);
-  }
   CallContext context = call->context;
   deps_.tokens.Get(context, [this, call = std::move(call)](absl::StatusOr<std::string> token) mutable {
     if (!token.ok()) return RetryOrFail(std::move(call), token.status(), ClassifyTokenFailure(token.status()));

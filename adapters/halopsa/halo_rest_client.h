@@ -45,8 +45,10 @@ class HaloRestClient final : public HaloApi {
   void Get(const CallContext& context, std::string path, Query query, Callback done) override;
   void Post(const CallContext& context, std::string path, google::protobuf::Value body, Callback done) override;
 
- private:
+  // One API call through all its attempts (defined in the .cc).
   struct Call;
+
+ private:
   void Start(std::shared_ptr<Call> call);
   void TakeSlot(std::shared_ptr<Call> call, std::string token);
   void Send(std::shared_ptr<Call> call, std::string token);
