@@ -19,10 +19,6 @@
 namespace halopsa {
 namespace {
 
-// A fresh token answered 401 as well: the credentials, not the token, are
-// refused, and another round would not help.
-constexpr int kMaxTokenRefreshes = 2;
-
 // Keeps the failure's code: DEADLINE_EXCEEDED already says "may have
 // completed"; answers and broken connections are UNAVAILABLE.
 absl::Status OutcomeUnknown(const absl::Status& failure, absl::string_view endpoint) {
@@ -54,8 +50,7 @@ struct HaloRestClient::Call {
   bool repeatable = true;
   std::string limit_key;
   Callback done;
-  int token_refreshes = 0;
-  int retries = 0;
+  int retries = 0;  // attempts after the first, token refreshes included
 };
 
 namespace {
@@ -127,8 +122,11 @@ void HaloRestClient::Send(std::shared_ptr<Call> call, std::string token) {
 void HaloRestClient::OnAnswer(std::shared_ptr<Call> call, const std::string& token,
                               absl::StatusOr<net::HttpResponse> answer) {
   Count(*call, answer.ok() ? answer->status : 0);
-  if (answer.ok() && answer->status == 401 && call->token_refreshes < kMaxTokenRefreshes) {
-    ++call->token_refreshes;
+  // Tokens revoked while calls use them cost one more attempt each; a call
+  // whose every attempt meets 401 ends UNAUTHENTICATED.
+  if (answer.ok() && answer->status == 401 && call->retries + 1 < retry_.max_attempts &&
+      absl::Now() < call->context.deadline) {
+    ++call->retries;
     CountRetry("unauthorized");
     deps_.tokens.Invalidate(*call->context.connection, token);
     return Start(std::move(call));

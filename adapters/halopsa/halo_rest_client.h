@@ -18,7 +18,7 @@ namespace halopsa {
 // HaloApi over HTTP: bearer tokens from the TokenCache, JSON bodies, HaloPSA
 // status codes mapped by error_mapping. Every request first takes a slot
 // from the tenant's rate limiter. On a 401 the token is dropped, a new one
-// fetched and the call sent again (twice at most). Other failures are
+// fetched and the call sent again at once. Other failures are
 // retried by ClassifyAttempt's rules with exponential backoff and jitter,
 // while the call's deadline leaves room: a create whose outcome is unknown
 // fails with UPSTREAM_OUTCOME_UNKNOWN instead, and a call that ran out of

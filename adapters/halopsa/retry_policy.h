@@ -8,8 +8,8 @@
 namespace halopsa {
 
 struct RetryOptions {
-  // Requests sent for one call, the first included (token refreshes after a
-  // 401 are not counted).
+  // Requests sent for one call, the first included, resends after a 401
+  // with a fresh token too.
   int max_attempts = 6;
   // First wait after a 5xx or a network failure; doubles per retry.
   absl::Duration transient_backoff = absl::Milliseconds(250);

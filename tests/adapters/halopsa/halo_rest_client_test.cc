@@ -101,14 +101,15 @@ TEST_F(HaloRestClientTest, On401DropsTokenFetchesNewAndRetriesOnce) {
   EXPECT_TRUE(Result([&](auto done) { client_.Get(context_, "/api/Tickets/1", {}, std::move(done)); }).ok());
 }
 
-TEST_F(HaloRestClientTest, A401ForEveryFreshTokenEndsUnauthenticated) {
+TEST_F(HaloRestClientTest, A401ForEveryFreshTokenEndsUnauthenticatedWithinTheAttemptBudget) {
+  HaloRestClient client({transport_, tokens_, scheduler_, limiter_}, RetryOptions{.max_attempts = 3});
   ExpectToken("a");
   ExpectToken("b");
   ExpectToken("c");
   EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/Tickets/1"), _, _))
       .Times(3)
       .WillRepeatedly(Respond(401, "Unauthorized"));
-  auto answer = Result([&](auto done) { client_.Get(context_, "/api/Tickets/1", {}, std::move(done)); });
+  auto answer = Result([&](auto done) { client.Get(context_, "/api/Tickets/1", {}, std::move(done)); });
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(GetErrorInfo(answer.status())->metadata().at("endpoint"), "/api/Tickets/1");
 }
