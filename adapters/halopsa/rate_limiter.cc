@@ -14,8 +14,12 @@ absl::StatusOr<absl::Time> TenantRateLimiter::Reserve(const std::string& tenant,
   absl::MutexLock lock(&mu_);
   Tenant& state = Find(tenant, now);
   const size_t limit = static_cast<size_t>(options_.max_requests);
-  // Past slots beyond the last `limit` no longer matter to any window.
-  while (state.slots.size() > limit && state.slots.front() <= now) state.slots.pop_front();
+  // Slots a window old, and past slots beyond the last `limit`, no longer
+  // matter to any window.
+  while (!state.slots.empty() && (state.slots.front() + options_.window <= now ||
+                                  (state.slots.size() > limit && state.slots.front() <= now))) {
+    state.slots.pop_front();
+  }
   absl::Time slot = std::max(now, state.paused_until);
   if (state.slots.size() >= limit) slot = std::max(slot, state.slots[state.slots.size() - limit] + options_.window);
   if (slot >= deadline) {

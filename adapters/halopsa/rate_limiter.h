@@ -49,8 +49,8 @@ class TenantRateLimiter {
 
  private:
   struct Tenant {
-    // Reserved slots in time order: every future one and at least the last
-    // max_requests past ones.
+    // Reserved slots in time order: every future one and, of the past ones
+    // within the last window, at least the last max_requests.
     std::deque<absl::Time> slots;
     absl::Time paused_until = absl::InfinitePast();
   };
