@@ -51,6 +51,7 @@ struct HaloRestClient::Call {
   std::string limit_key;
   Callback done;
   int retries = 0;  // attempts after the first, token refreshes included
+  bool saw_transient_failure = false;  // some attempt failed otherwise than 401
 };
 
 namespace {
@@ -124,12 +125,19 @@ void HaloRestClient::OnAnswer(std::shared_ptr<Call> call, const std::string& tok
   Count(*call, answer.ok() ? answer->status : 0);
   // Tokens revoked while calls use them cost one more attempt each; a call
   // whose every attempt meets 401 ends UNAUTHENTICATED.
-  if (answer.ok() && answer->status == 401 && call->retries + 1 < retry_.max_attempts &&
-      absl::Now() < call->context.deadline) {
-    ++call->retries;
-    CountRetry("unauthorized");
+  if (answer.ok() && answer->status == 401) {
     deps_.tokens.Invalidate(*call->context.connection, token);
-    return Start(std::move(call));
+    if (call->retries + 1 < retry_.max_attempts && absl::Now() < call->context.deadline) {
+      ++call->retries;
+      CountRetry("unauthorized");
+      return Start(std::move(call));
+    }
+    absl::Status refused = FromHaloHttpStatus(answer->status, call->endpoint, answer->body);
+    if (!call->saw_transient_failure) return call->done(std::move(refused));
+    // Out of attempts amid other failures: the credentials were not shown wrong.
+    return call->done(WithRetryDelay(
+        absl::UnavailableError(absl::StrCat(refused.message(), "; out of attempts after transient failures")),
+        Backoff(retry_, AttemptFailure::kTransient, call->retries + 1)));
   }
   if (answer.ok() && answer->status >= 200 && answer->status <= 299) {
     absl::StatusOr<google::protobuf::Value> json = ParseJson(answer->body);
@@ -149,6 +157,7 @@ void HaloRestClient::OnAnswer(std::shared_ptr<Call> call, const std::string& tok
 }
 
 void HaloRestClient::RetryOrFail(std::shared_ptr<Call> call, absl::Status failure, AttemptFailure kind) {
+  call->saw_transient_failure = true;
   if (kind == AttemptFailure::kFinal) return call->done(std::move(failure));
   if (kind == AttemptFailure::kOutcomeUnknown) return call->done(OutcomeUnknown(failure, call->endpoint));
   const absl::Duration wait = Backoff(retry_, kind, call->retries + 1);

@@ -385,6 +385,26 @@ TEST_F(HaloRestClientTest, BurstThatCannotFitBeforeTheDeadlineFailsWithoutSendin
   EXPECT_EQ(sends, 1);
 }
 
+TEST_F(HaloRestClientTest, OutOfAttemptsOnA401AfterOtherFailuresIsRetriable) {
+  HaloRestClient client({transport_, tokens_, scheduler_, limiter_}, RetryOptions{.max_attempts = 2});
+  ::testing::InSequence in_order;
+  int sends = 0;
+  ExpectToken("a");
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(503, &sends));
+  ExpectToken("b");
+  EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(401, &sends));
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client.Get(context_, "/api/Tickets", {}, [&](auto answer) { result = std::move(answer); });
+  tokens_.Invalidate(*connection_, "a");  // revoked while the call waited
+
+  scheduler_.RunScheduled();
+
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kUnavailable) << result->status();
+  EXPECT_TRUE(GetRetryDelay(result->status()).has_value());
+  EXPECT_EQ(sends, 2);
+}
+
 TEST_F(HaloRestClientTest, StopWaitingEndsCallsWaitingForARetryWithoutSendingThem) {
   ExpectToken("t");
   int sends = 0;
