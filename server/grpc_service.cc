@@ -27,10 +27,6 @@ absl::Status MissingHeader(absl::string_view header) {
   return InvalidHeader(header, absl::StrCat("is required when ", kInstanceUrlHeader, " is given"));
 }
 
-bool IsPrintableAscii(absl::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-}
-
 // Long enough for calls in flight to drain a little, short against a
 // call's deadline.
 constexpr absl::Duration kOverloadedRetryDelay = absl::Seconds(1);
@@ -61,6 +57,10 @@ absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
   if (!scope.empty()) connection->scope = std::move(scope);
   connection->org_id = MetadataValue(metadata, kOrgIdHeader).value_or("");
   return connection;
+}
+
+bool IsPrintableAscii(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 absl::StatusOr<std::string> IdempotencyKeyForCall(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {

@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/halo_api.h"
@@ -56,6 +57,10 @@ struct ServiceOptions {
 absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
     const std::shared_ptr<const HaloConnection>& default_connection);
+
+// What a gRPC metadata value may hold (and so every value that travels as
+// one): printable ASCII, no control characters or line breaks.
+bool IsPrintableAscii(absl::string_view text);
 
 // The call's x-idempotency-key ("" when absent); INVALID_ARGUMENT when it is
 // too long or not printable ASCII.

@@ -18,10 +18,16 @@ constexpr int64_t kMaxJsonInteger = int64_t{1} << 53;
 // Slack for probabilities such as 0.7 + 0.3 that add up to 1 only in decimal.
 constexpr double kProbabilitySumSlack = 1e-9;
 
-struct ProbabilityField {
+// A JSON name and the struct member it stands for.
+template <typename Owner, typename Type>
+struct NamedMember {
   const char* name;
-  double FaultConfig::*member;
+  Type Owner::*member;
 };
+using ProbabilityField = NamedMember<FaultConfig, double>;
+using DurationField = NamedMember<FaultConfig, absl::Duration>;
+using CounterField = NamedMember<FaultCounters, int64_t>;
+
 constexpr ProbabilityField kProbabilityFields[] = {
     {"error_before_probability", &FaultConfig::error_before_probability},
     {"drop_before_probability", &FaultConfig::drop_before_probability},
@@ -31,10 +37,6 @@ constexpr ProbabilityField kProbabilityFields[] = {
 };
 
 // Durations are milliseconds in JSON.
-struct DurationField {
-  const char* name;
-  absl::Duration FaultConfig::*member;
-};
 constexpr DurationField kDurationFields[] = {
     {"latency_min_ms", &FaultConfig::latency_min},
     {"latency_max_ms", &FaultConfig::latency_max},
@@ -42,10 +44,6 @@ constexpr DurationField kDurationFields[] = {
     {"rate_limit_window_ms", &FaultConfig::rate_limit_window},
 };
 
-struct CounterField {
-  const char* name;
-  int64_t FaultCounters::*member;
-};
 constexpr CounterField kCounterFields[] = {
     {"requests", &FaultCounters::requests},
     {"rate_limited", &FaultCounters::rate_limited},

@@ -1,7 +1,5 @@
 #include "adapters/limacharlie/org_config.h"
 
-#include <algorithm>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -59,8 +57,7 @@ absl::Span<const ConfigField> ConfigFields() { return kConfigFields; }
 std::pair<std::string, std::string> OrgIdMetadata(absl::string_view oid) { return {kOrgIdHeader, std::string(oid)}; }
 
 absl::Status CheckSettingValue(const ConfigField& field, absl::string_view value) {
-  const bool printable = std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-  if (!printable) return ConfigError(field, "must be printable ASCII without line breaks");
+  if (!IsPrintableAscii(value)) return ConfigError(field, "must be printable ASCII without line breaks");
   return absl::OkStatus();
 }
 

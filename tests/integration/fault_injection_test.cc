@@ -81,13 +81,7 @@ struct Outcome {
 class FaultInjectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim::SimulatorOptions options;
-    options.tls_cert_file = testing::CertPath("server.pem");
-    options.tls_key_file = testing::CertPath("server.key");
-    options.client_id = kClientId;
-    options.client_secret = kHaloSecret;
-    options.threads = 2;
-    auto simulator = sim::HaloSimulator::Start(options);
+    auto simulator = testing::StartTlsSimulator(kClientId, kHaloSecret, /*threads=*/2);
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
   }

@@ -18,8 +18,10 @@ inline std::string CertPath(const std::string& name) { return std::string(HALOPS
 // halopsa-sim over HTTPS on a free loopback port, with the test CA's
 // certificate and these API credentials.
 inline absl::StatusOr<std::unique_ptr<sim::HaloSimulator>> StartTlsSimulator(const std::string& client_id,
-                                                                            const std::string& client_secret) {
+                                                                            const std::string& client_secret,
+                                                                            int threads = 1) {
   sim::SimulatorOptions options;
+  options.threads = threads;
   options.tls_cert_file = CertPath("server.pem");
   options.tls_key_file = CertPath("server.key");
   options.client_id = client_id;
