@@ -26,6 +26,7 @@
 #include "app/server_app.h"
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/integration/lc_over_http.h"
 #include "tests/simulator/test_http_client.h"
 #include "tests/testing/test_support.h"
 
@@ -114,18 +115,7 @@ class FaultInjectionTest : public ::testing::Test {
     std::fclose(log_sink_);
   }
 
-  FakeLimaCharlie Lc() const {
-    const int port = app_->gateway_port();
-    return FakeLimaCharlie(kSigningSecret, [port](net::ServerRequest request) {
-      net::ServerResponse response;
-      response.status = 0;  // no answer: LimaCharlie retries it
-      auto answer = testing::Fetch(port, /*tls=*/false, request.method, request.target, request.body, request.headers);
-      if (!answer.ok()) return response;
-      response.status = answer->status;
-      response.body = answer->body;
-      return response;
-    });
-  }
+  FakeLimaCharlie Lc() const { return lc::testing::LimaCharlieAt(app_->gateway_port(), kSigningSecret); }
 
   Config HaloConfig() const {
     return {{"instance_url", sim_->base_url()}, {"client_id", kClientId}, {"client_secret", kHaloSecret}};

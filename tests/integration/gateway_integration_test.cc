@@ -27,6 +27,7 @@
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/integration/lc_over_http.h"
 #include "tests/simulator/test_http_client.h"
 #include "tests/testing/test_support.h"
 
@@ -143,22 +144,7 @@ class GatewayIntegrationTest : public ::testing::Test {
     return app.ok() ? *std::move(app) : nullptr;
   }
 
-  // LimaCharlie, POSTing over HTTP to the gateway on `port`.
-  static FakeLimaCharlie LimaCharlieAt(int port) {
-    return FakeLimaCharlie(kSigningSecret, [port](net::ServerRequest request) {
-      net::ServerResponse response;
-      auto answer =
-          halopsa::testing::Fetch(port, /*tls=*/false, request.method, request.target, request.body, request.headers);
-      EXPECT_TRUE(answer.ok()) << answer.status();
-      if (!answer.ok()) return response;
-      response.status = answer->status;
-      response.content_type = answer->Header("Content-Type");
-      response.body = answer->body;
-      return response;
-    });
-  }
-
-  FakeLimaCharlie Lc() const { return LimaCharlieAt(app_->gateway_port()); }
+  FakeLimaCharlie Lc() const { return testing::LimaCharlieAt(app_->gateway_port(), kSigningSecret); }
 
   Config HaloConfig() const {
     return {{"instance_url", sim_->base_url()},
@@ -426,7 +412,8 @@ TEST_F(GatewayIntegrationTest, NoOrgConfigTurnsTlsVerificationOff) {
 TEST_F(GatewayIntegrationTest, PrivateInstanceUrlIsRefusedByAServerThatForbidsThem) {
   refusing_app_ = StartApp(/*allow_private_addresses=*/false);
   ASSERT_NE(refusing_app_, nullptr);
-  Reply reply = LimaCharlieAt(refusing_app_->gateway_port()).Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
+  Reply reply = testing::LimaCharlieAt(refusing_app_->gateway_port(), kSigningSecret)
+                    .Send(testing::ConfValidationEnvelope(org_, HaloConfig()));
   EXPECT_EQ(reply.status, 400);
   EXPECT_EQ(reply.retriable(), false);
   EXPECT_THAT(reply.error(), StartsWith("config.instance_url is refused"));
