@@ -70,6 +70,9 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   };
 
   bool Number(double number) {
+    // RapidJSON's fast parser turns a number beyond double's range (2.5e309)
+    // into infinity, which JSON cannot print back: refuse it.
+    if (!std::isfinite(number)) return false;
     Next()->set_number_value(number);
     return true;
   }

@@ -60,6 +60,13 @@ TEST(JsonValuesTest, RefusesMalformedInputWithoutEchoingIt) {
   EXPECT_THAT(std::string(status.message()), ::testing::Not(HasSubstr("s3cr3t")));
 }
 
+TEST(JsonValuesTest, RefusesNumbersBeyondTheRangeOfADouble) {
+  for (const char* bad : {"[2.5e309]", "[-1e400]", R"({"n": 1e999})"}) {
+    EXPECT_EQ(ParseJson(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(ParseJson("[1.7e308]")->list_value().values(0).number_value(), 1.7e308);
+}
+
 TEST(JsonValuesTest, AcceptsPairedSurrogateEscapes) {
   EXPECT_EQ(ParseJson(R"("\ud83d\ude00")")->string_value(), "\xF0\x9F\x98\x80");
   EXPECT_EQ(ParseJson(R"("\ud7ff")")->string_value(), "\xED\x9F\xBF");
