@@ -47,8 +47,8 @@ struct ServerConfig {
   // The LimaCharlie webhook gateway; empty listen = none.
   std::string gateway_listen;
   lc::GatewayOptions gateway;
-  // HaloPsaService the gateway calls: empty = this process (in-process
-  // channel), else a host:port (plaintext, e.g. a sidecar or local service).
+  // HaloPsaService the gateway calls: empty = this process (direct calls,
+  // no gRPC), else a host:port (plaintext, e.g. a sidecar or local service).
   std::string gateway_service_target;
   // Transport to LimaCharlie's API (hive secrets).
   net::BeastTransportOptions lc_api_transport;

@@ -45,13 +45,13 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   bool Uint64(uint64_t number) { return Number(static_cast<double>(number)); }
   bool Double(double number) { return Number(number); }
   bool String(const char* text, rapidjson::SizeType length, bool) {
-    if (HasSurrogate(text, length)) return false;
+    if (HasEncodedSurrogate(absl::string_view(text, length))) return false;
     Next()->set_string_value(text, length);
     return true;
   }
   bool StartObject() { return Open(Next()->mutable_struct_value(), nullptr); }
   bool Key(const char* text, rapidjson::SizeType length, bool) {
-    if (HasSurrogate(text, length)) return false;
+    if (HasEncodedSurrogate(absl::string_view(text, length))) return false;
     key_.assign(text, length);
     return true;
   }
@@ -75,17 +75,6 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
     if (!std::isfinite(number)) return false;
     Next()->set_number_value(number);
     return true;
-  }
-  // RapidJSON 1.1 decodes an escaped lone surrogate (U+D800..U+DFFF) into
-  // the bytes ED A0..BF xx even when validating; those are not UTF-8, and
-  // protobuf strings must be.
-  static bool HasSurrogate(const char* text, size_t length) {
-    for (size_t i = 0; i + 1 < length; ++i) {
-      if (static_cast<unsigned char>(text[i]) == 0xED && static_cast<unsigned char>(text[i + 1]) >= 0xA0) {
-        return true;
-      }
-    }
-    return false;
   }
   // Where the next value goes: the root, the next array slot, or the
   // object's member named by the last key.
@@ -162,6 +151,13 @@ void Write(const Value& value, rapidjson::Writer<rapidjson::StringBuffer>& write
 }
 
 }  // namespace
+
+bool HasEncodedSurrogate(absl::string_view text) {
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) == 0xED && static_cast<unsigned char>(text[i + 1]) >= 0xA0) return true;
+  }
+  return false;
+}
 
 Value JsonNumber(double number) {
   Value value;

@@ -16,6 +16,11 @@
 
 namespace halopsa {
 
+// RapidJSON 1.1 decodes an escaped lone surrogate (\uD800..\uDFFF) into
+// the bytes ED A0..BF xx even when validating; those are not UTF-8, and
+// protobuf strings must be. True when `text` holds such a sequence.
+bool HasEncodedSurrogate(absl::string_view text);
+
 google::protobuf::Value JsonNumber(double number);
 google::protobuf::Value JsonString(absl::string_view text);
 google::protobuf::Value JsonBool(bool flag);

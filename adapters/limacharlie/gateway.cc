@@ -23,11 +23,10 @@
 #include "adapters/limacharlie/org_config.h"
 #include "adapters/limacharlie/request_translation.h"
 #include "adapters/limacharlie/schema.h"
-#include "adapters/limacharlie/service_client.h"
 #include "adapters/limacharlie/signature.h"
 #include "halopsa/v1/halopsa.pb.h"
+#include "server/call_runner.h"
 #include "server/error_mapping.h"
-#include "server/grpc_service.h"
 
 namespace halopsa::lc {
 namespace {
@@ -120,7 +119,7 @@ const MethodDescriptor& LookupMethod() { return MethodOf(*FindAction("lookup_cli
 
 class Gateway::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(GatewayOptions options, std::shared_ptr<grpc::Channel> service, net::HttpTransport& lc_api)
+  Impl(GatewayOptions options, std::unique_ptr<ServiceCalls> service, net::HttpTransport& lc_api)
       : options_(std::move(options)),
         schema_json_(SchemaJson()),
         service_(std::move(service)),
@@ -161,13 +160,13 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
       absl::MutexLock lock(&mu_);
       closed_ = true;
     }
-    service_.CancelAll();
+    service_->CancelAll();
     absl::MutexLock lock(&mu_, absl::Condition(this, &Impl::Idle));
   }
 
  private:
   using Reply = absl::AnyInvocable<void(net::ServerResponse)>;
-  using Metadata = ServiceClient::Metadata;
+  using Metadata = ServiceCalls::Metadata;
   using MetadataCallback = absl::AnyInvocable<void(absl::StatusOr<Metadata>)>;
   using Settings = std::shared_ptr<const std::vector<ConnectionSetting>>;
 
@@ -290,7 +289,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
 
   // Calls `method` on the org's configured connection.
   void CallService(std::shared_ptr<const Exchange> exchange, const MethodDescriptor& method,
-                   std::shared_ptr<const Message> request, ServiceClient::Callback done) {
+                   std::shared_ptr<const Message> request, ServiceCalls::Callback done) {
     absl::StatusOr<std::vector<ConnectionSetting>> settings = SettingsFromConfig(exchange->envelope.config);
     if (!settings.ok()) return done(settings.status());
     Attempt(std::move(exchange), method, std::move(request),
@@ -301,13 +300,13 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   // The first attempt may be repeated once with freshly read hive secrets
   // when HaloPSA refuses the credentials (the secret may have been rotated).
   void Attempt(std::shared_ptr<const Exchange> exchange, const MethodDescriptor& method,
-               std::shared_ptr<const Message> request, Settings settings, bool first, ServiceClient::Callback done) {
+               std::shared_ptr<const Message> request, Settings settings, bool first, ServiceCalls::Callback done) {
     auto call = [self = shared_from_this(), exchange, &method, request, settings, first,
                  done = std::move(done)](absl::StatusOr<Metadata> metadata) mutable {
       if (!metadata.ok()) return done(metadata.status());
       if (self->closed()) return done(absl::CancelledError(kShuttingDown));
-      self->service_.Call(
-          method, *request, *metadata, exchange->deadline,
+      self->service_->Call(
+          method, request, *metadata, exchange->deadline,
           [self, exchange, &method, request, settings, first,
            done = std::move(done)](absl::StatusOr<std::unique_ptr<Message>> response) mutable {
             if (!response.ok() && response.status().code() == absl::StatusCode::kCancelled && self->closed()) {
@@ -378,7 +377,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
 
   const GatewayOptions options_;
   const std::string schema_json_;
-  ServiceClient service_;
+  std::unique_ptr<ServiceCalls> service_;
   HiveSecrets secrets_;
   IdempotencyStore idempotency_;
 
@@ -387,7 +386,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-Gateway::Gateway(GatewayOptions options, std::shared_ptr<grpc::Channel> service, net::HttpTransport& lc_api)
+Gateway::Gateway(GatewayOptions options, std::unique_ptr<ServiceCalls> service, net::HttpTransport& lc_api)
     : impl_(std::make_shared<Impl>(std::move(options), std::move(service), lc_api)) {}
 
 Gateway::~Gateway() { impl_->Close(); }

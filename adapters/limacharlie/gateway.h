@@ -10,10 +10,7 @@
 #include "absl/time/time.h"
 #include "adapters/net/http_server.h"
 #include "adapters/net/http_transport.h"
-
-namespace grpc {
-class Channel;
-}  // namespace grpc
+#include "server/service_calls.h"
 
 namespace halopsa::lc {
 
@@ -45,15 +42,16 @@ struct GatewayOptions {
 // LimaCharlie's signed-webhook extension protocol in front of
 // HaloPsaService: verifies and decodes each callback, answers heartbeats,
 // schema requests and events itself, and turns conf_validation and action
-// requests into gRPC calls on the org's own HaloPSA connection (from its
+// requests into HaloPsaService calls on the org's own HaloPSA connection (from its
 // config, hive secrets resolved). Retried callbacks with the same
 // idempotency_key are answered from memory instead of running twice.
 class Gateway {
  public:
-  // `service`: a channel to HaloPsaService. `lc_api`: transport for
-  // LimaCharlie's REST API (hive secrets); must outlive the Gateway.
-  Gateway(GatewayOptions options, std::shared_ptr<grpc::Channel> service, net::HttpTransport& lc_api);
-  // Cancels the gRPC calls in flight and waits until every callback taken
+  // `service`: HaloPsaService, in this process or over gRPC. `lc_api`:
+  // transport for LimaCharlie's REST API (hive secrets); must outlive the
+  // Gateway.
+  Gateway(GatewayOptions options, std::unique_ptr<ServiceCalls> service, net::HttpTransport& lc_api);
+  // Cancels the service calls in flight and waits until every callback taken
   // by Handle() has been answered. Stop the HTTP server calling Handle()
   // first.
   ~Gateway();

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "server/error_mapping.h"
-#include "server/grpc_service.h"
+#include "server/call_runner.h"
 
 namespace halopsa::lc {
 namespace {

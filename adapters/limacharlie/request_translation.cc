@@ -3,7 +3,6 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -33,8 +32,18 @@ constexpr size_t kMaxQuotedBytes = 40;
 
 // The offending value as it appeared, shortened (never inside a UTF-8
 // sequence: the text ends up in a JSON envelope).
+// Error texts travel as protobuf strings, which must be UTF-8: a lone
+// surrogate (see HasEncodedSurrogate) in what the caller sent shows as
+// U+FFFD.
+std::string Utf8ForError(std::string text) {
+  for (size_t i = 0; i + 2 < text.size(); ++i) {
+    if (HasEncodedSurrogate(absl::string_view(text).substr(i, 2))) text.replace(i, 3, "\xEF\xBF\xBD");
+  }
+  return text;
+}
+
 std::string Quoted(const rapidjson::Value& value) {
-  std::string json = ToJson(value);
+  std::string json = Utf8ForError(ToJson(value));
   if (json.size() <= kMaxQuotedBytes) return json;
   size_t cut = kMaxQuotedBytes;
   while (cut > 0 && (static_cast<unsigned char>(json[cut]) & 0xC0) == 0x80) --cut;
@@ -81,7 +90,8 @@ std::optional<std::string> ClosestField(const Descriptor& type, absl::string_vie
 
 absl::Status UnknownField(const Descriptor& type, absl::string_view name, absl::string_view parent,
                           absl::string_view action) {
-  std::string message = absl::StrCat("unknown field '", name, "'");
+  const std::string shown = Utf8ForError(std::string(name));
+  std::string message = absl::StrCat("unknown field '", shown, "'");
   if (!parent.empty()) absl::StrAppend(&message, " in ", parent);
   absl::StrAppend(&message, " for ", action);
   if (std::optional<std::string> closest = ClosestField(type, name)) {
@@ -91,44 +101,37 @@ absl::Status UnknownField(const Descriptor& type, absl::string_view name, absl::
     for (int i = 0; i < type.field_count(); ++i) known.push_back(type.field(i)->name());
     absl::StrAppend(&message, "; known fields: ", absl::StrJoin(known, ", "));
   }
-  const std::string field = parent.empty() ? std::string(name) : absl::StrCat(parent, ".", name);
+  const std::string field = parent.empty() ? shown : absl::StrCat(parent, ".", shown);
   return WithErrorInfo(absl::InvalidArgumentError(message), kReasonInvalidField, {{"field", field}});
 }
 
-absl::Status ToInt32(rapidjson::Value& value, absl::string_view path) {
-  if (value.IsInt()) return absl::OkStatus();
-  std::optional<int32_t> parsed;
-  if (int32_t number = 0; value.IsString() && absl::SimpleAtoi(View(value), &number)) {
-    parsed = number;
-  } else if (value.IsDouble()) {
+absl::StatusOr<int32_t> ToInt32(const rapidjson::Value& value, absl::string_view path) {
+  if (value.IsInt()) return value.GetInt();
+  if (int32_t number = 0; value.IsString() && absl::SimpleAtoi(View(value), &number)) return number;
+  if (value.IsDouble()) {
     const double number = value.GetDouble();
     if (std::trunc(number) == number && number >= std::numeric_limits<int32_t>::min() &&
         number <= std::numeric_limits<int32_t>::max()) {
-      parsed = static_cast<int32_t>(number);
+      return static_cast<int32_t>(number);
     }
   }
-  if (!parsed) return WrongType(path, "a whole number (32-bit)", value);
-  value.SetInt(*parsed);
-  return absl::OkStatus();
+  return WrongType(path, "a whole number (32-bit)", value);
 }
 
-absl::Status ToBool(rapidjson::Value& value, absl::string_view path) {
-  if (value.IsBool()) return absl::OkStatus();
+absl::StatusOr<bool> ToBool(const rapidjson::Value& value, absl::string_view path) {
+  if (value.IsBool()) return value.GetBool();
   if (value.IsString()) {
     const std::string text = absl::AsciiStrToLower(absl::StripAsciiWhitespace(View(value)));
-    if (text == "true" || text == "false") {
-      value.SetBool(text == "true");
-      return absl::OkStatus();
-    }
+    if (text == "true" || text == "false") return text == "true";
   }
   return WrongType(path, "true or false", value);
 }
 
-absl::Status CheckEnum(const rapidjson::Value& value, const google::protobuf::EnumDescriptor& type,
-                       absl::string_view path) {
+absl::StatusOr<int> ToEnum(const rapidjson::Value& value, const google::protobuf::EnumDescriptor& type,
+                           absl::string_view path) {
   if (value.IsString()) {
     const auto* known = type.FindValueByName(std::string(View(value)));
-    if (known != nullptr && known->number() != 0) return absl::OkStatus();
+    if (known != nullptr && known->number() != 0) return known->number();
   }
   std::vector<std::string> names;
   for (int i = 0; i < type.value_count(); ++i) {
@@ -137,67 +140,106 @@ absl::Status CheckEnum(const rapidjson::Value& value, const google::protobuf::En
   return WrongType(path, absl::StrCat("one of ", absl::StrJoin(names, ", ")), value);
 }
 
-// Walks `data` along the request's descriptor, turning template-rendered
-// strings into the types the proto JSON parser expects and rejecting
-// everything it would reject less legibly.
-class Normalizer {
- public:
-  explicit Normalizer(absl::string_view action) : action_(action) {}
+bool IsType(const FieldDescriptor& field, const Descriptor& type) {
+  return field.message_type() != nullptr && field.message_type()->full_name() == type.full_name();
+}
 
-  absl::Status Object(rapidjson::Value& object, const Descriptor& type, absl::string_view path) {
-    for (auto it = object.MemberBegin(); it != object.MemberEnd();) {
-      const absl::string_view name = View(it->name);
+// Fills a request message from `data` by reflection along its descriptor:
+// template-rendered strings become the numbers and booleans the fields
+// take, and whatever does not fit is refused naming the field. (protobuf's
+// JSON parser was a tenth of the gateway's CPU and explains errors less
+// legibly.)
+class RequestReader {
+ public:
+  explicit RequestReader(absl::string_view action) : action_(action) {}
+
+  absl::Status Object(const rapidjson::Value& object, Message& message, absl::string_view path) {
+    const Descriptor& type = *message.GetDescriptor();
+    for (const auto& member : object.GetObject()) {
+      const absl::string_view name = View(member.name);
       const FieldDescriptor* field = type.FindFieldByName(std::string(name));
       if (field == nullptr) return UnknownField(type, name, path, action_);
-      if (it->value.IsNull() && !IsValue(*field)) {
-        it = object.EraseMember(it);
+      // Null means absent, except where a JSON null is a value.
+      if (member.value.IsNull() && !IsType(*field, *google::protobuf::Value::descriptor())) {
+        message.GetReflection()->ClearField(&message, field);
         continue;
       }
       const std::string field_path = path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
-      if (absl::Status status = Field(it->value, *field, field_path); !status.ok()) return status;
-      ++it;
+      if (absl::Status status = Field(member.value, message, *field, field_path); !status.ok()) return status;
     }
     return absl::OkStatus();
   }
 
  private:
-  static bool IsValue(const FieldDescriptor& field) {
-    return field.message_type() != nullptr &&
-           field.message_type()->full_name() == google::protobuf::Value::descriptor()->full_name();
-  }
-
-  absl::Status Field(rapidjson::Value& value, const FieldDescriptor& field, const std::string& path) {
-    if (!field.is_repeated()) return Single(value, field, path);
+  absl::Status Field(const rapidjson::Value& value, Message& message, const FieldDescriptor& field,
+                     const std::string& path) {
+    if (!field.is_repeated()) return Single(value, message, field, path);
     if (!value.IsArray()) return WrongType(path, "a list", value);
+    message.GetReflection()->ClearField(&message, &field);  // a repeated key: the last one counts
     for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
-      if (absl::Status status = Single(value[i], field, absl::StrCat(path, "[", i, "]")); !status.ok()) {
+      if (absl::Status status = Single(value[i], message, field, absl::StrCat(path, "[", i, "]")); !status.ok()) {
         return status;
       }
     }
     return absl::OkStatus();
   }
 
-  absl::Status Single(rapidjson::Value& value, const FieldDescriptor& field, const std::string& path) {
+  // Sets `field` (adds to it when repeated) to `value`.
+  absl::Status Single(const rapidjson::Value& value, Message& message, const FieldDescriptor& field,
+                      const std::string& path) {
+    const google::protobuf::Reflection& reflection = *message.GetReflection();
+    const bool add = field.is_repeated();
     switch (field.cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32:
-        return ToInt32(value, path);
-      case FieldDescriptor::CPPTYPE_BOOL:
-        return ToBool(value, path);
-      case FieldDescriptor::CPPTYPE_STRING:
-        return value.IsString() ? absl::OkStatus() : WrongType(path, "a string", value);
-      case FieldDescriptor::CPPTYPE_ENUM:
-        return CheckEnum(value, *field.enum_type(), path);
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        if (IsValue(field)) return absl::OkStatus();
-        if (!value.IsObject()) return WrongType(path, "a JSON object", value);
-        if (field.message_type()->full_name() == google::protobuf::Struct::descriptor()->full_name()) {
-          return absl::OkStatus();
-        }
-        return Object(value, *field.message_type(), path);
-      default:
-        // Types the request messages do not use; protobuf's parser judges.
+      case FieldDescriptor::CPPTYPE_INT32: {
+        absl::StatusOr<int32_t> number = ToInt32(value, path);
+        if (!number.ok()) return number.status();
+        add ? reflection.AddInt32(&message, &field, *number) : reflection.SetInt32(&message, &field, *number);
         return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_BOOL: {
+        absl::StatusOr<bool> flag = ToBool(value, path);
+        if (!flag.ok()) return flag.status();
+        add ? reflection.AddBool(&message, &field, *flag) : reflection.SetBool(&message, &field, *flag);
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_STRING: {
+        if (!value.IsString() || HasEncodedSurrogate(View(value))) return WrongType(path, "a string", value);
+        std::string text(View(value));
+        add ? reflection.AddString(&message, &field, std::move(text))
+            : reflection.SetString(&message, &field, std::move(text));
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        absl::StatusOr<int> number = ToEnum(value, *field.enum_type(), path);
+        if (!number.ok()) return number.status();
+        add ? reflection.AddEnumValue(&message, &field, *number)
+            : reflection.SetEnumValue(&message, &field, *number);
+        return absl::OkStatus();
+      }
+      case FieldDescriptor::CPPTYPE_MESSAGE: {
+        Message& child = add ? *reflection.AddMessage(&message, &field) : *reflection.MutableMessage(&message, &field);
+        if (IsType(field, *google::protobuf::Value::descriptor())) return JsonValue(value, child, path, false);
+        if (!value.IsObject()) return WrongType(path, "a JSON object", value);
+        if (IsType(field, *google::protobuf::Struct::descriptor())) return JsonValue(value, child, path, true);
+        return Object(value, child, path);
+      }
+      default:
+        return absl::InternalError(absl::StrCat(path, ": the request has a field type the gateway cannot fill"));
     }
+  }
+
+  // A google.protobuf.Value (or, for `as_struct`, Struct) field: the JSON
+  // as it is, through the service's own JSON reader.
+  static absl::Status JsonValue(const rapidjson::Value& value, Message& target, const std::string& path,
+                                bool as_struct) {
+    absl::StatusOr<google::protobuf::Value> parsed = halopsa::ParseJson(ToJson(value));
+    if (!parsed.ok()) return WrongType(path, "valid JSON text", value);
+    if (as_struct) {
+      target.CopyFrom(parsed->struct_value());
+    } else {
+      target.CopyFrom(*parsed);
+    }
+    return absl::OkStatus();
   }
 
   const absl::string_view action_;
@@ -275,13 +317,8 @@ absl::StatusOr<std::unique_ptr<Message>> RequestFromData(const ActionSpec& actio
   rapidjson::Document data;
   if (absl::Status status = ParseJson(data_json, data); !status.ok()) return status;
   if (!data.IsObject()) return absl::InvalidArgumentError(absl::StrCat(action.name, ": data must be a JSON object"));
-  if (absl::Status status = Normalizer(action.name).Object(data, type, ""); !status.ok()) return status;
-
   std::unique_ptr<Message> request(google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type)->New());
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(ToJson(data), request.get(), options);
-  if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(action.name, ": ", status.message().ToString()));
+  if (absl::Status status = RequestReader(action.name).Object(data, *request, ""); !status.ok()) return status;
   return request;
 }
 

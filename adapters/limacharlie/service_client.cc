@@ -34,11 +34,10 @@ class ServiceClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
   explicit Impl(std::shared_ptr<grpc::Channel> channel) : stub_(std::move(channel)) {}
 
-  void Call(const google::protobuf::MethodDescriptor& method, const google::protobuf::Message& request,
+  void Call(const google::protobuf::MethodDescriptor& method, std::shared_ptr<const google::protobuf::Message> request,
             const Metadata& metadata, absl::Time deadline, Callback done) {
     auto call = std::make_shared<PendingCall>();
-    call->request = NewMessage(method.input_type());
-    call->request->CopyFrom(request);
+    call->request = std::move(request);
     call->response = NewMessage(method.output_type());
     call->done = std::move(done);
     call->context.set_deadline(absl::ToChronoTime(deadline));
@@ -77,7 +76,7 @@ class ServiceClient::Impl : public std::enable_shared_from_this<Impl> {
  private:
   struct PendingCall {
     grpc::ClientContext context;
-    std::unique_ptr<google::protobuf::Message> request;
+    std::shared_ptr<const google::protobuf::Message> request;
     std::unique_ptr<google::protobuf::Message> response;
     Callback done;
   };
@@ -92,9 +91,10 @@ ServiceClient::ServiceClient(std::shared_ptr<grpc::Channel> channel)
 
 ServiceClient::~ServiceClient() { impl_->CancelAll(); }
 
-void ServiceClient::Call(const google::protobuf::MethodDescriptor& method, const google::protobuf::Message& request,
-                         const Metadata& metadata, absl::Time deadline, Callback done) {
-  impl_->Call(method, request, metadata, deadline, std::move(done));
+void ServiceClient::Call(const google::protobuf::MethodDescriptor& method,
+                         std::shared_ptr<const google::protobuf::Message> request, const Metadata& metadata,
+                         absl::Time deadline, Callback done) {
+  impl_->Call(method, std::move(request), metadata, deadline, std::move(done));
 }
 
 void ServiceClient::CancelAll() { impl_->CancelAll(); }

@@ -16,83 +16,6 @@
 namespace halopsa {
 namespace {
 
-using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
-
-class ConnectionForCallTest : public ::testing::Test {
- protected:
-  void Add(const char* key, const char* value) { metadata_.emplace(key, value); }
-
-  Metadata metadata_;
-  std::shared_ptr<const HaloConnection> default_ = std::make_shared<HaloConnection>(
-      HaloConnection{"https://default.halopsa.com", "default-client", "default-secret", "", "all", ""});
-};
-
-TEST_F(ConnectionForCallTest, NoMetadataUsesDefault) {
-  auto connection = ConnectionForCall(metadata_, default_);
-  ASSERT_TRUE(connection.ok());
-  EXPECT_EQ(*connection, default_);
-}
-
-TEST_F(ConnectionForCallTest, NoMetadataAndNoDefaultIsFailedPrecondition) {
-  auto connection = ConnectionForCall(metadata_, nullptr);
-  EXPECT_EQ(connection.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(GetErrorInfo(connection.status())->reason(), "NO_HALOPSA_CONNECTION");
-}
-
-TEST_F(ConnectionForCallTest, MetadataConnectionOverridesDefault) {
-  Add("x-halopsa-instance-url", "https://acme.halopsa.com/");
-  Add("x-halopsa-client-id", "acme-id");
-  Add("x-halopsa-client-secret", "acme-secret");
-  Add("x-halopsa-tenant", "acme");
-  Add("x-halopsa-org-id", "org-1");
-  auto connection = ConnectionForCall(metadata_, default_);
-  ASSERT_TRUE(connection.ok());
-  EXPECT_EQ((*connection)->instance_url, "https://acme.halopsa.com");
-  EXPECT_EQ((*connection)->client_id, "acme-id");
-  EXPECT_EQ((*connection)->client_secret, "acme-secret");
-  EXPECT_EQ((*connection)->tenant, "acme");
-  EXPECT_EQ((*connection)->scope, "all");
-  EXPECT_EQ((*connection)->org_id, "org-1");
-}
-
-TEST_F(ConnectionForCallTest, IncompleteMetadataNamesTheMissingKeyWithoutSecrets) {
-  Add("x-halopsa-instance-url", "https://acme.halopsa.com");
-  Add("x-halopsa-client-id", "acme-id");
-  auto connection = ConnectionForCall(metadata_, default_);
-  EXPECT_EQ(connection.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(connection.status().message()), ::testing::HasSubstr("x-halopsa-client-secret"));
-  EXPECT_THAT(std::string(connection.status().message()), ::testing::Not(::testing::HasSubstr("default-secret")));
-}
-
-class IdempotencyKeyForCallTest : public ConnectionForCallTest {};
-
-TEST_F(IdempotencyKeyForCallTest, AbsentIsEmpty) {
-  auto key = IdempotencyKeyForCall(metadata_);
-  ASSERT_TRUE(key.ok());
-  EXPECT_EQ(*key, "");
-}
-
-TEST_F(IdempotencyKeyForCallTest, UpToTheLimitPrintableBytesAreTheKey) {
-  std::string longest(kMaxIdempotencyKeyBytes, 'k');
-  Add("x-idempotency-key", longest.c_str());
-  auto key = IdempotencyKeyForCall(metadata_);
-  ASSERT_TRUE(key.ok()) << key.status();
-  EXPECT_EQ(*key, longest);
-}
-
-TEST_F(IdempotencyKeyForCallTest, OversizedOrUnprintableKeysAreRefusedWithoutEchoingThem) {
-  std::string oversized(kMaxIdempotencyKeyBytes + 1, 'k');
-  for (const std::string& bad : {oversized, std::string("key\twith tab")}) {
-    metadata_.clear();
-    Add("x-idempotency-key", bad.c_str());
-    auto key = IdempotencyKeyForCall(metadata_);
-    EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(GetErrorInfo(key.status())->reason(), "INVALID_FIELD");
-    EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("field"), "x-idempotency-key");
-    EXPECT_THAT(std::string(key.status().message()), ::testing::Not(::testing::HasSubstr(bad)));
-  }
-}
-
 // The service over an in-process channel, with HaloPSA mocked.
 class HaloPsaGrpcServiceTest : public ::testing::Test {
  protected:
@@ -117,8 +40,9 @@ class HaloPsaGrpcServiceTest : public ::testing::Test {
 
   ::testing::StrictMock<testing::MockHaloApi> api_;
   HaloPsaActions actions_{api_};
-  HaloPsaGrpcService service_{actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
-                                            "https://default.halopsa.com", "id", "secret", "", "all", ""})}};
+  CallRunner runner_{actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
+                                   "https://default.halopsa.com", "id", "secret", "", "all", ""})}};
+  HaloPsaGrpcService service_{runner_};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::HaloPsaService::Stub> stub_;
 };
@@ -139,7 +63,8 @@ TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUnti
   ServiceOptions options;
   options.default_connection = std::make_shared<HaloConnection>(HaloConnection{"https://h.example", "id", "s", "", "all", ""});
   options.max_calls_in_flight = 2;
-  HaloPsaGrpcService service(actions, options);
+  CallRunner runner(actions, options);
+  HaloPsaGrpcService service(runner);
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

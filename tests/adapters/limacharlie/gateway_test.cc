@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/limacharlie/gzip.h"
+#include "adapters/limacharlie/service_client.h"
 #include "adapters/limacharlie/signature.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
@@ -85,7 +86,7 @@ class GatewayTest : public ::testing::Test {
 
   void StartGateway(const GatewayOptions& options) {
     gateway_.reset();
-    gateway_ = std::make_unique<Gateway>(options, channel_, lc_api_);
+    gateway_ = std::make_unique<Gateway>(options, std::make_unique<ServiceClient>(channel_), lc_api_);
   }
 
   FakeLimaCharlie Lc() {

@@ -8,6 +8,7 @@
 #include "adapters/limacharlie/actions.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
+#include "server/json_values.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 
 namespace halopsa::lc {
@@ -91,6 +92,26 @@ TEST(RequestFromDataTest, NullMeansAbsent) {
   auto field = Translate<v1::CreateTicketRequest>("create_ticket",
                                                   R"({"summary":"s","customfields":[{"name":"n","value":null}]})");
   EXPECT_EQ(field.customfields(0).value().kind_case(), google::protobuf::Value::kNullValue);
+}
+
+TEST(RequestFromDataTest, ARepeatedKeyCountsOnceWithItsLastValue) {
+  auto request = Translate<v1::CreateTicketRequest>(
+      "create_ticket", R"({"summary":"first","summary":"last","asset_ids":[1,2],"asset_ids":[3]})");
+  EXPECT_EQ(request.summary(), "last");
+  EXPECT_THAT(request.asset_ids(), ElementsAre(3));
+}
+
+TEST(RequestFromDataTest, EscapedLoneSurrogatesAreRefusedAndNotEchoedAsBrokenUtf8) {
+  // RapidJSON decodes a lone low surrogate into bytes that are not UTF-8;
+  // protobuf strings (the request's and the error's) must be UTF-8.
+  const absl::Status in_string = TranslateError("create_ticket", R"({"summary":"bad \udfff text"})");
+  EXPECT_THAT(in_string.message(), HasSubstr("summary: must be a string, got \"bad \xEF\xBF\xBD text\""));
+  const absl::Status in_extra = TranslateError("create_ticket", R"({"summary":"s","extra":{"k":"\udfff"}})");
+  EXPECT_THAT(in_extra.message(), HasSubstr("extra: must be valid JSON text"));
+  EXPECT_FALSE(HasEncodedSurrogate(in_extra.message()));
+  const absl::Status in_name = TranslateError("create_ticket", R"({"summ\udfffary":"s"})");
+  EXPECT_THAT(in_name.message(), HasSubstr("unknown field 'summ\xEF\xBF\xBD" "ary'"));
+  EXPECT_FALSE(HasEncodedSurrogate(GetErrorInfo(in_name)->metadata().at("field")));
 }
 
 TEST(RequestFromDataTest, EnumTakesTheProductPageNames) {

@@ -1,0 +1,182 @@
+#include "server/call_runner.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+#include "server/error_mapping.h"
+#include "tests/server/mock_halo_api.h"
+
+namespace halopsa {
+namespace {
+
+class ConnectionForCallTest : public ::testing::Test {
+ protected:
+  void Add(const std::string& key, const std::string& value) { metadata_[key] = value; }
+
+  // Reads metadata_ as a call's metadata.
+  auto Lookup() {
+    return [this](absl::string_view key) -> std::optional<absl::string_view> {
+      auto it = metadata_.find(std::string(key));
+      if (it == metadata_.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+
+  std::map<std::string, std::string> metadata_;
+  std::shared_ptr<const HaloConnection> default_ = std::make_shared<HaloConnection>(
+      HaloConnection{"https://default.halopsa.com", "default-client", "default-secret", "", "all", ""});
+};
+
+TEST_F(ConnectionForCallTest, NoMetadataUsesDefault) {
+  auto connection = ConnectionForCall(Lookup(), default_);
+  ASSERT_TRUE(connection.ok());
+  EXPECT_EQ(*connection, default_);
+}
+
+TEST_F(ConnectionForCallTest, NoMetadataAndNoDefaultIsFailedPrecondition) {
+  auto connection = ConnectionForCall(Lookup(), nullptr);
+  EXPECT_EQ(connection.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(GetErrorInfo(connection.status())->reason(), "NO_HALOPSA_CONNECTION");
+}
+
+TEST_F(ConnectionForCallTest, MetadataConnectionOverridesDefault) {
+  Add("x-halopsa-instance-url", "https://acme.halopsa.com/");
+  Add("x-halopsa-client-id", "acme-id");
+  Add("x-halopsa-client-secret", "acme-secret");
+  Add("x-halopsa-tenant", "acme");
+  Add("x-halopsa-org-id", "org-1");
+  auto connection = ConnectionForCall(Lookup(), default_);
+  ASSERT_TRUE(connection.ok());
+  EXPECT_EQ((*connection)->instance_url, "https://acme.halopsa.com");
+  EXPECT_EQ((*connection)->client_id, "acme-id");
+  EXPECT_EQ((*connection)->client_secret, "acme-secret");
+  EXPECT_EQ((*connection)->tenant, "acme");
+  EXPECT_EQ((*connection)->scope, "all");
+  EXPECT_EQ((*connection)->org_id, "org-1");
+}
+
+TEST_F(ConnectionForCallTest, IncompleteMetadataNamesTheMissingKeyWithoutSecrets) {
+  Add("x-halopsa-instance-url", "https://acme.halopsa.com");
+  Add("x-halopsa-client-id", "acme-id");
+  auto connection = ConnectionForCall(Lookup(), default_);
+  EXPECT_EQ(connection.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(connection.status().message()), ::testing::HasSubstr("x-halopsa-client-secret"));
+  EXPECT_THAT(std::string(connection.status().message()), ::testing::Not(::testing::HasSubstr("default-secret")));
+}
+
+class IdempotencyKeyForCallTest : public ConnectionForCallTest {};
+
+TEST_F(IdempotencyKeyForCallTest, AbsentIsEmpty) {
+  auto key = IdempotencyKeyForCall(Lookup());
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(*key, "");
+}
+
+TEST_F(IdempotencyKeyForCallTest, UpToTheLimitPrintableBytesAreTheKey) {
+  std::string longest(kMaxIdempotencyKeyBytes, 'k');
+  Add("x-idempotency-key", longest);
+  auto key = IdempotencyKeyForCall(Lookup());
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(*key, longest);
+}
+
+TEST_F(IdempotencyKeyForCallTest, OversizedOrUnprintableKeysAreRefusedWithoutEchoingThem) {
+  std::string oversized(kMaxIdempotencyKeyBytes + 1, 'k');
+  for (const std::string& bad : {oversized, std::string("key\twith tab")}) {
+    metadata_.clear();
+    Add("x-idempotency-key", bad);
+    auto key = IdempotencyKeyForCall(Lookup());
+    EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(GetErrorInfo(key.status())->reason(), "INVALID_FIELD");
+    EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("field"), "x-idempotency-key");
+    EXPECT_THAT(std::string(key.status().message()), ::testing::Not(::testing::HasSubstr(bad)));
+  }
+}
+
+// The runner over mocked HaloPSA; requests of search_tickets are held
+// upstream until the test answers them.
+class CallRunnerTest : public ::testing::Test {
+ protected:
+  using Response = v1::SearchTicketsResponse;
+
+  CallRunnerTest() {
+    options_.default_connection = std::make_shared<HaloConnection>(
+        HaloConnection{"https://default.halopsa.com", "id", "secret", "", "all", ""});
+    options_.default_deadline = absl::Seconds(30);
+  }
+
+  // Starts a search_tickets call; its result lands in `result`.
+  void Search(CallRunner& runner, absl::Time caller_deadline, std::optional<absl::StatusOr<Response>>& result) {
+    runner.Run<v1::SearchTicketsRequest, Response>(
+        "SearchTickets", [](absl::string_view) { return std::optional<absl::string_view>(); }, caller_deadline,
+        request_, &HaloPsaActions::SearchTickets,
+        [&result](absl::StatusOr<Response> answer) { result = std::move(answer); });
+  }
+
+  ::testing::StrictMock<testing::MockHaloApi> api_;
+  HaloPsaActions actions_{api_};
+  ServiceOptions options_;
+  v1::SearchTicketsRequest request_;
+};
+
+TEST_F(CallRunnerTest, UpstreamWorkIsBoundedByTheEarlierOfTheCallersDeadlineAndTheDefault) {
+  CallRunner runner(actions_, options_);
+  std::vector<absl::Time> deadlines;
+  EXPECT_CALL(api_, Get).Times(2).WillRepeatedly(
+      [&deadlines](const CallContext& context, std::string, HaloApi::Query, HaloApi::Callback done) {
+        deadlines.push_back(context.deadline);
+        done(testing::Json(R"({"record_count": 0, "tickets": []})"));
+      });
+  const absl::Time before = absl::Now();
+  const absl::Time soon = before + absl::Seconds(2);
+  std::optional<absl::StatusOr<Response>> first, second;
+  Search(runner, soon, first);
+  Search(runner, absl::InfiniteFuture(), second);
+  const absl::Time after = absl::Now();
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(second.has_value() && second->ok());
+  ASSERT_EQ(deadlines.size(), 2u);
+  EXPECT_EQ(deadlines[0], soon);
+  EXPECT_GE(deadlines[1], before + options_.default_deadline);
+  EXPECT_LE(deadlines[1], after + options_.default_deadline);
+}
+
+TEST_F(CallRunnerTest, RefusedCallsAnswerAtOnceWithoutGoingUpstream) {
+  options_.default_connection = nullptr;
+  CallRunner runner(actions_, options_);
+  std::optional<absl::StatusOr<Response>> result;
+  Search(runner, absl::InfiniteFuture(), result);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kFailedPrecondition);
+  runner.WaitUntilIdle();  // a refused call is not left counted in flight
+}
+
+TEST_F(CallRunnerTest, WaitUntilIdleReturnsOnceTheCallsInFlightHaveEnded) {
+  CallRunner runner(actions_, options_);
+  HaloApi::Callback held;
+  EXPECT_CALL(api_, Get).WillOnce(
+      [&held](const CallContext&, std::string, HaloApi::Query, HaloApi::Callback done) { held = std::move(done); });
+  std::optional<absl::StatusOr<Response>> result;
+  Search(runner, absl::InfiniteFuture(), result);
+  absl::Notification idle;
+  std::thread waiter([&] {
+    runner.WaitUntilIdle();
+    idle.Notify();
+  });
+  EXPECT_FALSE(idle.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  held(testing::Json(R"({"record_count": 0, "tickets": []})"));
+  waiter.join();
+  EXPECT_TRUE(idle.HasBeenNotified());
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+}
+
+}  // namespace
+}  // namespace halopsa

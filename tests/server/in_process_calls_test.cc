@@ -1,0 +1,134 @@
+#include "server/in_process_calls.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "halopsa/v1/halopsa.pb.h"
+#include "server/error_mapping.h"
+#include "tests/server/mock_halo_api.h"
+
+namespace halopsa {
+namespace {
+
+using ::testing::_;
+using ::testing::AllOf;
+using ::testing::Field;
+using Result = absl::StatusOr<std::unique_ptr<google::protobuf::Message>>;
+
+const google::protobuf::MethodDescriptor& Method(absl::string_view name) {
+  return *v1::CreateTicketRequest::descriptor()->file()->FindServiceByName("HaloPsaService")->FindMethodByName(
+      std::string(name));
+}
+
+class InProcessServiceCallsTest : public ::testing::Test {
+ protected:
+  InProcessServiceCallsTest()
+      : runner_(actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
+                                             "https://default.halopsa.com", "id", "secret", "", "all", ""})}) {}
+
+  // Calls `method`; the answer lands in `result`.
+  void Call(absl::string_view method, std::shared_ptr<const google::protobuf::Message> request,
+            const ServiceCalls::Metadata& metadata, std::optional<Result>& result) {
+    calls_.Call(Method(method), std::move(request), metadata, absl::Now() + absl::Seconds(10),
+                [&result](Result answer) {
+                  EXPECT_FALSE(result.has_value()) << "answered twice";
+                  result = std::move(answer);
+                });
+  }
+
+  static std::shared_ptr<v1::CreateTicketRequest> CreateRequest() {
+    auto request = std::make_shared<v1::CreateTicketRequest>();
+    request->set_summary("Suspicious PowerShell on WS-042");
+    return request;
+  }
+
+  ::testing::StrictMock<testing::MockHaloApi> api_;
+  HaloPsaActions actions_{api_};
+  CallRunner runner_;
+  InProcessServiceCalls calls_{runner_};
+};
+
+TEST_F(InProcessServiceCallsTest, MetadataChoosesTheConnectionAndKeyAndTheResponseHasTheMethodsType) {
+  EXPECT_CALL(api_, Post(AllOf(Field(&CallContext::idempotency_key, "lc-callback-1"),
+                               Field(&CallContext::connection,
+                                     ::testing::Pointee(Field(&HaloConnection::instance_url, "https://acme.halopsa.com")))),
+                         "/api/Tickets", _, _))
+      .WillOnce(testing::AnswerJson(R"({"id": 7, "summary": "Suspicious PowerShell on WS-042"})"));
+  std::optional<Result> result;
+  Call("CreateTicket", CreateRequest(),
+       {{"x-halopsa-instance-url", "https://acme.halopsa.com/"},
+        {"x-halopsa-client-id", "acme-id"},
+        {"x-halopsa-client-secret", "acme-secret"},
+        {"x-idempotency-key", "lc-callback-1"}},
+       result);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  const auto* response = google::protobuf::DynamicCastToGenerated<v1::CreateTicketResponse>(result->value().get());
+  ASSERT_NE(response, nullptr);
+  EXPECT_EQ(response->id(), 7);
+}
+
+TEST_F(InProcessServiceCallsTest, FailuresKeepTheirErrorInfo) {
+  EXPECT_CALL(api_, Post).WillOnce(testing::AnswerStatus(
+      WithErrorInfo(absl::DeadlineExceededError("HaloPSA did not answer"), kReasonUpstreamTimeout)));
+  std::optional<Result> result;
+  Call("CreateTicket", CreateRequest(), {}, result);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(GetErrorInfo(result->status())->reason(), kReasonUpstreamTimeout);
+}
+
+TEST_F(InProcessServiceCallsTest, RequestOfAnotherTypeIsRefusedBeforeAnythingRuns) {
+  std::optional<Result> result;
+  Call("SearchTickets", CreateRequest(), {}, result);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result->status().message()), ::testing::HasSubstr("halopsa.v1.SearchTicketsRequest"));
+}
+
+TEST_F(InProcessServiceCallsTest, MethodOfAnotherServiceIsRefused) {
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("other.proto");
+  file.set_package("other");
+  file.add_message_type()->set_name("Empty");
+  google::protobuf::MethodDescriptorProto* method = file.add_service()->add_method();
+  file.mutable_service(0)->set_name("Other");
+  method->set_name("CreateTicket");
+  method->set_input_type(".other.Empty");
+  method->set_output_type(".other.Empty");
+  google::protobuf::DescriptorPool pool;
+  const google::protobuf::FileDescriptor* built = pool.BuildFile(file);
+  ASSERT_NE(built, nullptr);
+  std::optional<Result> result;
+  calls_.Call(*built->service(0)->method(0), CreateRequest(), {}, absl::Now() + absl::Seconds(10),
+              [&result](Result answer) { result = std::move(answer); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result->status().message()), ::testing::HasSubstr("other.Other.CreateTicket"));
+}
+
+TEST_F(InProcessServiceCallsTest, CancelAllAnswersAtOnceAndTheLateUpstreamAnswerIsDropped) {
+  HaloApi::Callback held;
+  EXPECT_CALL(api_, Post).WillOnce([&held](const CallContext&, std::string, google::protobuf::Value,
+                                           HaloApi::Callback done) { held = std::move(done); });
+  std::optional<Result> result;
+  // The only reference to the request is the call's own: the action still
+  // reads it after the cancellation.
+  Call("CreateTicket", CreateRequest(), {}, result);
+  EXPECT_FALSE(result.has_value());
+  calls_.CancelAll();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kCancelled);
+  held(testing::Json(R"({"id": 8})"));  // "answered twice" would fail here
+  runner_.WaitUntilIdle();
+}
+
+}  // namespace
+}  // namespace halopsa
