@@ -311,7 +311,8 @@ class ActionBench {
   absl::StatusOr<Phase> Measure(Path path, int concurrency) {
     absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> http = ClientTransport(concurrency);
     if (!http.ok()) return http.status();
-    absl::StatusOr<std::unique_ptr<Target>> target = MakeTarget(path, Steady(), http->get());
+    const CallData data = workload_.measured_data ? CallData{workload_.measured_data, true} : Steady();
+    absl::StatusOr<std::unique_ptr<Target>> target = MakeTarget(path, data, http->get());
     if (!target.ok()) return target.status();
 
     // Counters are read outside the CPU window so scraping is not charged.

@@ -32,6 +32,8 @@ struct Workload {
   std::string grpc_method;  // "/halopsa.v1.HaloPsaService/CreateTicket"
   const google::protobuf::Message* request_prototype;
   std::string data;  // the steady-state call's JSON data
+  // The JSON data of the measured phases' call `seq`; empty = always `data`.
+  std::function<std::string(int64_t seq)> measured_data;
   std::vector<CountCase> counts;
 };
 

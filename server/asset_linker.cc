@@ -114,10 +114,9 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
 
   void OnTicket(absl::StatusOr<Value> ticket) {
     if (!Accept(std::move(ticket), "ticket", response_.mutable_ticket())) return;
-    locks_.Run(HostKey(), [self = shared_from_this()](KeyedSerializer::Release release) {
-      self->host_lock_ = std::move(release);
-      self->SearchAssets(1);
-    });
+    // Without the host lock: the asset nearly always exists, and calls for
+    // one host on different tickets need not wait for each other.
+    SearchAssets(1);
   }
 
   void SearchAssets(int page_no) {
@@ -140,7 +139,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     }
     bool more_pages = static_cast<long>(page_no) * kHaloMaxPageSize < page->record_count;
     if (response_.has_asset()) return LinkFound();
-    if (!more_pages) return CreateAsset();
+    if (!more_pages) return AssetMissing();
     if (page_no >= kMaxAssetPages) {
       return Finish(absl::FailedPreconditionError(absl::StrCat(
           "more than ", kMaxAssetPages * kHaloMaxPageSize, " HaloPSA assets mention hostname '",
@@ -149,20 +148,37 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     SearchAssets(page_no + 1);
   }
 
-  void CreateAsset() {
+  // Why no asset may be created for the hostname, if it may not.
+  absl::Status CreationAllowed() const {
     const std::string& host = request_.hostname();
     if (!request_.create_if_missing() && request_.has_create_if_missing()) {
-      return Finish(absl::NotFoundError(
-          absl::StrCat("no HaloPSA asset matches hostname '", host, "' and create_if_missing is false")));
+      return absl::NotFoundError(
+          absl::StrCat("no HaloPSA asset matches hostname '", host, "' and create_if_missing is false"));
     }
     if (!request_.has_client_id()) {
-      return Finish(InvalidField("client_id", absl::StrCat("is required to create the asset for hostname '", host,
-                                                          "': no HaloPSA asset matches it")));
+      return InvalidField("client_id", absl::StrCat("is required to create the asset for hostname '", host,
+                                                   "': no HaloPSA asset matches it"));
     }
     if (!request_.has_asset_type_id()) {
-      return Finish(InvalidField("asset_type_id", absl::StrCat("is required to create the asset for hostname '",
-                                                              host, "': no HaloPSA asset matches it")));
+      return InvalidField("asset_type_id", absl::StrCat("is required to create the asset for hostname '", host,
+                                                       "': no HaloPSA asset matches it"));
     }
+    return absl::OkStatus();
+  }
+
+  // No asset matched. Another call may be creating this host's asset right
+  // now: the creation happens under the host lock, after searching again
+  // there (one more request, only for hosts new to HaloPSA).
+  void AssetMissing() {
+    if (absl::Status allowed = CreationAllowed(); !allowed.ok()) return Finish(std::move(allowed));
+    if (host_lock_) return CreateAsset();
+    locks_.Run(HostKey(), [self = shared_from_this()](KeyedSerializer::Release release) {
+      self->host_lock_ = std::move(release);
+      self->SearchAssets(1);
+    });
+  }
+
+  void CreateAsset() {
     api_.Post(context_, "/api/Asset", ArrayOf(NewAsset(request_)),
               [self = shared_from_this()](absl::StatusOr<Value> asset) { self->OnAssetCreated(std::move(asset)); });
   }

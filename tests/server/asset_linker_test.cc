@@ -75,7 +75,8 @@ TEST_F(AssetLinkerTest, MissingAssetIsCreatedWithClientSiteAndType) {
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
   EXPECT_CALL(api_, Get(_, "/api/Asset",
                         ::testing::AllOf(Contains(Pair("client_id", "12")), Contains(Pair("site_id", "18"))), _))
-      .WillOnce(AnswerJson(R"({"record_count": 0, "assets": []})"));
+      .Times(2)  // again under the host lock before creating
+      .WillRepeatedly(AnswerJson(R"({"record_count": 0, "assets": []})"));
   EXPECT_CALL(api_, Post(_, "/api/Asset", JsonEq(R"([{"inventory_number": "NEW-1", "key_field": "NEW-1",
       "client_id": 12, "site_id": 18, "assettype_id": 1}])"), _))
       .WillOnce(AnswerJson(R"({"id": 40, "inventory_number": "NEW-1"})"));
@@ -215,11 +216,15 @@ TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
   Link(absl::StrFormat(create, 6), second);
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Tickets/6", R"({"id": 6})");
-  // The first holds the host: the second has not searched yet.
+  // Both search at once and find nothing; the first takes the host and
+  // searches again, the second waits for the host.
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
+  ASSERT_EQ(api_.pending(), 1u);
   api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
   api_.Answer("POST", "/api/Asset", R"({"id": 9, "inventory_number": "NEW"})");
-  // The first's ticket write is pending; the host is free again, and the
-  // second's search finds the asset the first created.
+  // The asset exists: the host is free again, and the second's search
+  // under it finds the asset the first created.
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 9, "inventory_number": "NEW"}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 9}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 6, "assets": [{"id": 9}]})");
@@ -228,6 +233,21 @@ TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
   EXPECT_TRUE((*first)->asset_created());
   EXPECT_FALSE((*second)->asset_created());
   EXPECT_EQ((*second)->asset_id(), 9);
+  EXPECT_EQ(locks_.active_keys(), 0u);
+}
+
+TEST_F(ConcurrentLinkTest, LinksOfAnExistingHostToDifferentTicketsDoNotWaitForEachOther) {
+  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
+  Link(R"({"ticket_id": 5, "hostname": "known"})", first);
+  Link(R"({"ticket_id": 6, "hostname": "known"})", second);
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": [{"id": 4}]})");
+  api_.Answer("GET", "/api/Tickets/6", R"({"id": 6, "assets": [{"id": 4}]})");
+  EXPECT_EQ(api_.pending(), 2u);  // both asset searches are out at once
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 4, "inventory_number": "known"}]})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 4, "inventory_number": "known"}]})");
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(second.has_value() && second->ok());
+  EXPECT_EQ(locks_.active_keys(), 0u);
 }
 
 }  // namespace
