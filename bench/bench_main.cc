@@ -61,6 +61,7 @@ namespace {
 
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr int kCountConcurrency = 16;
+constexpr int kRefusedConcurrency = 16;
 constexpr char kGatewaySecret[] = "bench-lc-extension-secret";
 
 enum Path { kDirect, kGrpc, kGateway, kPathCount };
@@ -110,6 +111,8 @@ struct ActionResult {
   std::array<std::optional<double>, kPathCount> cold_tokens;
   std::array<int64_t, kPathCount> cold_errors{};
   std::vector<Count> counts;
+  // Calls refused before any HaloPSA work, at kRefusedConcurrency.
+  std::array<Phase, kPathCount> refused;
 };
 
 // The JSON data of call `seq`, and whether it differs between calls (when
@@ -117,9 +120,14 @@ struct ActionResult {
 struct CallData {
   std::function<std::string(int64_t)> json;
   bool varies = false;
+  // The service refuses it before any HaloPSA work: INVALID_ARGUMENT over
+  // gRPC, HTTP 400 from the gateway.
+  bool refused = false;
 };
 
 bool Is2xx(const net::HttpResponse& response) { return response.status >= 200 && response.status <= 299; }
+
+bool Is400(const net::HttpResponse& response) { return response.status == 400; }
 
 // A gateway success is HTTP 200 with a `data` envelope, not an `error` one.
 bool IsGatewaySuccess(const net::HttpResponse& response) {
@@ -160,6 +168,16 @@ class ActionBench {
         result_.phases[concurrency][path] = *phase;
       }
     }
+    if (!workload_.refused_data.empty()) {
+      // The service's own cost floor: calls answered without HaloPSA.
+      const CallData refused{[data = workload_.refused_data](int64_t) { return data; }, false, true};
+      for (Path path : ServedPaths()) {
+        if (!settings_.measured_paths[path]) continue;
+        absl::StatusOr<Phase> phase = Measure(path, kRefusedConcurrency, refused);
+        if (!phase.ok()) return phase.status();
+        result_.refused[path] = *phase;
+      }
+    }
     absl::StatusOr<ProcessSample> last = SampleProcess(stack_.server_pid());
     absl::StatusOr<ServerCounters> counters = stack_.Counters();
     if (!last.ok()) return last.status();
@@ -183,7 +201,7 @@ class ActionBench {
       case kGrpc:
         return GrpcPathTarget(data);
       case kGateway:
-        return HttpTarget(*http, GatewayScript(data), IsGatewaySuccess, kCallTimeout);
+        return HttpTarget(*http, GatewayScript(data), data.refused ? Is400 : IsGatewaySuccess, kCallTimeout);
       case kDirect:
       case kPathCount:
         break;
@@ -201,7 +219,8 @@ class ActionBench {
       if (!bytes.ok()) return bytes.status();
       payload = [bytes = *bytes](int64_t) { return bytes; };
     }
-    return GrpcTarget(stack_.channel(), workload_.grpc_method, std::move(payload), kCallTimeout);
+    return GrpcTarget(stack_.channel(), workload_.grpc_method, std::move(payload), kCallTimeout,
+                      data.refused ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kOk);
   }
 
   std::function<std::vector<net::HttpRequest>(int64_t)> GatewayScript(const CallData& data) {
@@ -309,9 +328,12 @@ class ActionBench {
   }
 
   absl::StatusOr<Phase> Measure(Path path, int concurrency) {
+    return Measure(path, concurrency, workload_.measured_data ? CallData{workload_.measured_data, true} : Steady());
+  }
+
+  absl::StatusOr<Phase> Measure(Path path, int concurrency, const CallData& data) {
     absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> http = ClientTransport(concurrency);
     if (!http.ok()) return http.status();
-    const CallData data = workload_.measured_data ? CallData{workload_.measured_data, true} : Steady();
     absl::StatusOr<std::unique_ptr<Target>> target = MakeTarget(path, data, http->get());
     if (!target.ok()) return target.status();
 
@@ -413,6 +435,14 @@ Table PhaseTable(const std::vector<ActionResult>& results) {
                       Optional(phase.upstream, 2), Fixed(phase.sim_cpu_us, 1), Fixed(phase.client_cpu_us, 1)});
       }
     }
+    for (Path path : {kGrpc, kGateway}) {
+      const Phase& phase = result.refused[path];
+      if (!phase.ran) continue;
+      table.AddRow({absl::StrCat(result.action, " refused"), absl::StrCat(kRefusedConcurrency), kPathNames[path],
+                    Fixed(phase.throughput, 0), Micros(phase.p50), Micros(phase.p99), Micros(phase.max), "", "",
+                    absl::StrCat(phase.errors, "/", phase.completed), Optional(phase.cpu_us, 1),
+                    Optional(phase.upstream, 2), Fixed(phase.sim_cpu_us, 1), Fixed(phase.client_cpu_us, 1)});
+    }
   }
   return table;
 }
@@ -472,8 +502,12 @@ std::vector<TargetLine> Targets(const std::vector<ActionResult>& results, const 
     for (Path path : {kGrpc, kGateway}) {
       const Phase* phase = FindPhase(result, 16, path);
       const bool measured = phase != nullptr && phase->cpu_us.has_value();
+      const Phase& refused = result.refused[path];
+      const std::string floor = refused.ran && refused.cpu_us
+                                    ? absl::StrCat(" (refused with no HaloPSA work: ", Fixed(*refused.cpu_us, 1), " µs)")
+                                    : "";
       lines.push_back({absl::StrCat(result.action, ": server CPU per call <= 50 µs (", kPathNames[path], ", c=16)"),
-                       measured ? absl::StrCat(Fixed(*phase->cpu_us, 1), " µs") : "-",
+                       measured ? absl::StrCat(Fixed(*phase->cpu_us, 1), " µs", floor) : "-",
                        Judge(measured, measured && *phase->cpu_us <= 50)});
     }
   }
@@ -568,6 +602,13 @@ std::vector<std::string> Failures(const std::vector<ActionResult>& results) {
           failures.push_back(absl::StrCat(result.action, " c=", concurrency, " ", kPathNames[path],
                                           " first error: ", phases[path].first_error));
         }
+      }
+    }
+    for (Path path : {kGrpc, kGateway}) {
+      const Phase& refused = result.refused[path];
+      if (refused.errors > 0) {
+        failures.push_back(absl::StrCat(result.action, " refused ", kPathNames[path],
+                                        " first error: ", refused.first_error));
       }
     }
   }

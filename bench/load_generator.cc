@@ -30,8 +30,12 @@ int64_t NowNs() {
 class GrpcCallTarget final : public Target {
  public:
   GrpcCallTarget(std::shared_ptr<grpc::Channel> channel, std::string method,
-                 std::function<std::string(int64_t)> payload, absl::Duration timeout)
-      : stub_(std::move(channel)), method_(std::move(method)), payload_(std::move(payload)), timeout_(timeout) {}
+                 std::function<std::string(int64_t)> payload, absl::Duration timeout, absl::StatusCode expected)
+      : stub_(std::move(channel)),
+        method_(std::move(method)),
+        payload_(std::move(payload)),
+        timeout_(timeout),
+        expected_(expected) {}
 
   void Start(int64_t seq, Done done) override {
     auto call = std::make_shared<Call>();
@@ -42,11 +46,12 @@ class GrpcCallTarget final : public Target {
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     // The callback owns the call: its context lives until the call ends.
     stub_.UnaryCall(&call->context, method_, grpc::StubOptions(), &call->request, &call->response,
-                    [call](grpc::Status status) {
+                    [call, expected = expected_](grpc::Status status) {
                       Done done = std::move(call->done);
-                      done(status.ok() ? absl::OkStatus()
-                                       : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                                      status.error_message()));
+                      const auto code = static_cast<absl::StatusCode>(status.error_code());
+                      if (code == expected) return done(absl::OkStatus());
+                      done(status.ok() ? absl::UnknownError("the call succeeded")
+                                       : absl::Status(code, status.error_message()));
                     });
   }
 
@@ -62,6 +67,7 @@ class GrpcCallTarget final : public Target {
   const std::string method_;
   const std::function<std::string(int64_t)> payload_;
   const absl::Duration timeout_;
+  const absl::StatusCode expected_;
 };
 
 class HttpScriptTarget final : public Target {
@@ -194,8 +200,10 @@ class Run : public std::enable_shared_from_this<Run> {
 }  // namespace
 
 std::unique_ptr<Target> GrpcTarget(std::shared_ptr<grpc::Channel> channel, std::string method,
-                                   std::function<std::string(int64_t)> payload, absl::Duration timeout) {
-  return std::make_unique<GrpcCallTarget>(std::move(channel), std::move(method), std::move(payload), timeout);
+                                   std::function<std::string(int64_t)> payload, absl::Duration timeout,
+                                   absl::StatusCode expected) {
+  return std::make_unique<GrpcCallTarget>(std::move(channel), std::move(method), std::move(payload), timeout,
+                                          expected);
 }
 
 std::unique_ptr<Target> HttpTarget(net::HttpTransport& transport,

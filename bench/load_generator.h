@@ -34,9 +34,11 @@ class Target {
 };
 
 // A unary HaloPsaService call with the serialized request `payload(seq)`.
-// The response bytes are not parsed: only the status counts.
+// The response bytes are not parsed: only the status counts, and the call
+// succeeds when its code is `expected`.
 std::unique_ptr<Target> GrpcTarget(std::shared_ptr<grpc::Channel> channel, std::string method,
-                                   std::function<std::string(int64_t)> payload, absl::Duration timeout);
+                                   std::function<std::string(int64_t)> payload, absl::Duration timeout,
+                                   absl::StatusCode expected = absl::StatusCode::kOk);
 
 // The HTTP requests of `script(seq)`, one after another; the call succeeds
 // when every answer passes `accept`.

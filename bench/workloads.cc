@@ -36,12 +36,12 @@ std::vector<Workload> MakeWorkloads() {
   const std::string lookup = R"({"type":"client","search":"Contoso"})";
   return {
       {"create_ticket", Method("CreateTicket"), &v1::CreateTicketRequest::default_instance(), create, {},
-       {Steady(create)}},
-      {"update_ticket", Method("UpdateTicket"), &v1::UpdateTicketRequest::default_instance(), update, {},
+       R"({"details":"no summary: refused before any HaloPSA work"})", {Steady(create)}},
+      {"update_ticket", Method("UpdateTicket"), &v1::UpdateTicketRequest::default_instance(), update, {}, "",
        {Steady(update)}},
-      {"search_tickets", Method("SearchTickets"), &v1::SearchTicketsRequest::default_instance(), search, {},
+      {"search_tickets", Method("SearchTickets"), &v1::SearchTicketsRequest::default_instance(), search, {}, "",
        {Steady(search)}},
-      {"add_action", Method("AddAction"), &v1::AddActionRequest::default_instance(), add_action, {},
+      {"add_action", Method("AddAction"), &v1::AddActionRequest::default_instance(), add_action, {}, "",
        {Steady(add_action)}},
       // The service links one asset at a time per ticket (HaloPSA replaces a
       // ticket's whole asset list), so the measured calls go round all 120
@@ -52,8 +52,9 @@ std::vector<Workload> MakeWorkloads() {
        &v1::LinkAssetToTicketRequest::default_instance(),
        LinkGlobexTicket(0),  // linked by the counts before: "already linked"
        [](int64_t seq) { return LinkGlobexTicket(seq % kGlobexTickets); },
+       "",
        {{"asset exists", LinkGlobexTicket, 3, true}, {"already linked", LinkGlobexTicket, 2, true}}},
-      {"lookup_client_site", Method("LookupClientSite"), &v1::LookupClientSiteRequest::default_instance(), lookup, {},
+      {"lookup_client_site", Method("LookupClientSite"), &v1::LookupClientSiteRequest::default_instance(), lookup, {}, "",
        {Steady(lookup)}},
   };
 }

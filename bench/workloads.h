@@ -34,6 +34,9 @@ struct Workload {
   std::string data;  // the steady-state call's JSON data
   // The JSON data of the measured phases' call `seq`; empty = always `data`.
   std::function<std::string(int64_t seq)> measured_data;
+  // JSON data the service refuses before any HaloPSA work (its cost floor);
+  // empty = not measured.
+  std::string refused_data;
   std::vector<CountCase> counts;
 };
 
