@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/error_mapping.h"
 #include "server/halo_payloads.h"
 #include "server/json_values.h"
@@ -74,11 +75,23 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     locks_.Run(absl::StrCat(instance, "\nticket\n", request_.ticket_id()),
                [self = shared_from_this()](KeyedSerializer::Release release) {
                  self->ticket_lock_ = std::move(release);
+                 if (self->OutOfTime("ticket")) return;
                  self->ReadTicket();
                });
   }
 
  private:
+  // A lock can come after the call's deadline (the links ahead of it were
+  // slow): then the call ends at once instead of working past it. With
+  // equal deadlines this bounds every link by its own.
+  bool OutOfTime(absl::string_view lock) {
+    if (absl::Now() < context_.deadline) return false;
+    Finish(WithErrorInfo(absl::DeadlineExceededError(absl::StrCat("the deadline passed while waiting for another link "
+                                                                  "of the same ", lock)),
+                         kReasonUpstreamTimeout));
+    return true;
+  }
+
   void ReadTicket() {
     api_.Get(context_, absl::StrCat("/api/Tickets/", request_.ticket_id()), {},
              [self = shared_from_this()](absl::StatusOr<Value> ticket) { self->OnTicket(std::move(ticket)); });
@@ -174,6 +187,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     if (host_lock_) return CreateAsset();
     locks_.Run(HostKey(), [self = shared_from_this()](KeyedSerializer::Release release) {
       self->host_lock_ = std::move(release);
+      if (self->OutOfTime("hostname")) return;
       self->SearchAssets(1);
     });
   }

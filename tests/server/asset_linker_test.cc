@@ -209,6 +209,21 @@ TEST_F(ConcurrentLinkTest, LinksToOneTicketDoNotOverwriteEachOther) {
   EXPECT_EQ(locks_.active_keys(), 0u);
 }
 
+TEST_F(ConcurrentLinkTest, ALinkWhoseDeadlinePassedWhileWaitingEndsWithoutWorking) {
+  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, late;
+  Link(R"({"ticket_id": 5, "hostname": "a"})", first);
+  context_.deadline = absl::Now() - absl::Seconds(1);  // e.g. the links ahead took its time
+  Link(R"({"ticket_id": 5, "hostname": "b"})", late);
+  EXPECT_FALSE(late.has_value());  // waiting for the ticket
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": [{"id": 1}]})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(api_.pending(), 0u);  // it sent nothing
+  EXPECT_EQ(locks_.active_keys(), 0u);
+}
+
 TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
   std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
   const char* create = R"({"ticket_id": %d, "hostname": "NEW", "client_id": 3, "asset_type_id": 1})";
