@@ -195,6 +195,11 @@ class ActionBench {
 
   CallData Steady() const { return {[data = workload_.data](int64_t) { return data; }, false}; }
 
+  // The calls of the measured phases (and the one the direct path copies).
+  CallData MeasuredData() const {
+    return workload_.measured_data ? CallData{workload_.measured_data, true} : Steady();
+  }
+
   // A target for `path`; HTTP paths use `http`, which must outlive it.
   absl::StatusOr<std::unique_ptr<Target>> MakeTarget(Path path, const CallData& data, net::HttpTransport* http) {
     switch (path) {
@@ -302,7 +307,7 @@ class ActionBench {
   // received them: the direct path replays exactly these.
   absl::StatusOr<std::vector<RecordedRequest>> RecordUpstream() {
     if (absl::Status status = stack_.ClearSimRequests(); !status.ok()) return status;
-    auto counted = Counted(kGrpc, Steady(), 1, 1);
+    auto counted = Counted(kGrpc, MeasuredData(), 1, 1);
     if (!counted.ok()) return counted.status();
     if (counted->first.errors > 0) {
       return absl::InternalError(absl::StrCat(workload_.action, " failed: ", counted->first.first_error));
@@ -327,9 +332,7 @@ class ActionBench {
     return CpuTimes{server->cpu, sim->cpu, client->cpu};
   }
 
-  absl::StatusOr<Phase> Measure(Path path, int concurrency) {
-    return Measure(path, concurrency, workload_.measured_data ? CallData{workload_.measured_data, true} : Steady());
-  }
+  absl::StatusOr<Phase> Measure(Path path, int concurrency) { return Measure(path, concurrency, MeasuredData()); }
 
   absl::StatusOr<Phase> Measure(Path path, int concurrency, const CallData& data) {
     absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> http = ClientTransport(concurrency);

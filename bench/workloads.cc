@@ -50,7 +50,8 @@ std::vector<Workload> MakeWorkloads() {
       {"link_asset_to_ticket",
        Method("LinkAssetToTicket"),
        &v1::LinkAssetToTicketRequest::default_instance(),
-       LinkGlobexTicket(0),  // linked by the counts before: "already linked"
+       // The cold burst's call; CONTOSO-LT-7 is linked to 2884 from then on.
+       R"({"ticket_id":2884,"hostname":"CONTOSO-LT-7","client_id":12,"site_id":18})",
        [](int64_t seq) { return LinkGlobexTicket(seq % kGlobexTickets); },
        "",
        {{"asset exists", LinkGlobexTicket, 3, true}, {"already linked", LinkGlobexTicket, 2, true}}},
