@@ -30,8 +30,6 @@ using google::protobuf::Message;
 
 constexpr size_t kMaxQuotedBytes = 40;
 
-// The offending value as it appeared, shortened (never inside a UTF-8
-// sequence: the text ends up in a JSON envelope).
 // Error texts travel as protobuf strings, which must be UTF-8: a lone
 // surrogate (see HasEncodedSurrogate) in what the caller sent shows as
 // U+FFFD.
@@ -42,6 +40,8 @@ std::string Utf8ForError(std::string text) {
   return text;
 }
 
+// The offending value as it appeared, shortened (never inside a UTF-8
+// sequence: the text ends up in a JSON envelope).
 std::string Quoted(const rapidjson::Value& value) {
   std::string json = Utf8ForError(ToJson(value));
   if (json.size() <= kMaxQuotedBytes) return json;
