@@ -157,7 +157,8 @@ net::ServerResponse ErrorEnvelope(int http_status, absl::string_view message, bo
 }  // namespace
 
 absl::StatusOr<RequestEnvelope> ParseRequestEnvelope(absl::string_view body) {
-  rapidjson::Document document;
+  JsonDocument parsed;
+  rapidjson::Document& document = parsed.get();
   if (absl::Status status = ParseJson(body, document); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("request body is not a JSON envelope: ", status.message()));
   }

@@ -16,7 +16,8 @@ namespace {
 
 // data.secret of a hive record.
 absl::StatusOr<std::string> SecretOf(absl::string_view body, absl::string_view name) {
-  rapidjson::Document document;
+  JsonDocument parsed;
+  rapidjson::Document& document = parsed.get();
   if (ParseJson(body, document).ok() && document.IsObject()) {
     auto data = document.FindMember("data");
     if (data != document.MemberEnd() && data->value.IsObject()) {

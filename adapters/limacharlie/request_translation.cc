@@ -314,7 +314,8 @@ std::string ListByTypeResult(const Message& request, const Message& response) {
 
 absl::StatusOr<std::unique_ptr<Message>> RequestFromData(const ActionSpec& action, absl::string_view data_json) {
   const Descriptor& type = *MethodOf(action).input_type();
-  rapidjson::Document data;
+  JsonDocument parsed;
+  rapidjson::Document& data = parsed.get();
   if (absl::Status status = ParseJson(data_json, data); !status.ok()) return status;
   if (!data.IsObject()) return absl::InvalidArgumentError(absl::StrCat(action.name, ": data must be a JSON object"));
   std::unique_ptr<Message> request(google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type)->New());

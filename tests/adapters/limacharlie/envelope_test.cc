@@ -102,6 +102,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"idempotency_key":5,"heartbeat":{}})", "idempotency_key must be a string"},
         BadCase{"{\"heartbeat\":{\"x\":\"\xff\"}}", "invalid JSON"}));
 
+TEST(ParseEnvelopeTest, EnvelopesBeyondTheFirstParseChunkParseWhole) {
+  // Far more than JsonDocument's 4 KiB first chunk: many members and a long string.
+  std::string extra;
+  for (int i = 0; i < 2000; ++i) absl::StrAppend(&extra, i == 0 ? "" : ",", "\"k", i, "\":", i);
+  const std::string details(100000, 'd');
+  auto envelope = ParseRequestEnvelope(absl::StrCat(R"({"request":{"org":{"oid":"o1"},"action":"create_ticket",)",
+                                                    R"("data":{"details":")", details, R"(","extra":{)", extra, "}}}}"));
+  ASSERT_TRUE(envelope.ok()) << envelope.status();
+  EXPECT_THAT(envelope->data_json, HasSubstr(details));
+  EXPECT_THAT(envelope->data_json, HasSubstr(R"("k1999":1999)"));
+}
+
 TEST(ParseEnvelopeTest, RefusesDeepNesting) {
   std::string deep = R"({"request":{"org":{"oid":"o"},"action":"a","data":{"extra":)";
   for (int i = 0; i < 200; ++i) deep += "[";
