@@ -16,6 +16,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/json_values_dom.h"
 
 namespace halopsa {
 
@@ -45,13 +46,13 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   bool Uint64(uint64_t number) { return Number(static_cast<double>(number)); }
   bool Double(double number) { return Number(number); }
   bool String(const char* text, rapidjson::SizeType length, bool) {
-    if (HasEncodedSurrogate(absl::string_view(text, length))) return false;
+    if (HasEncodedSurrogate(absl::string_view(text, length))) return Refuse(kSurrogate);
     Next()->set_string_value(text, length);
     return true;
   }
   bool StartObject() { return Open(Next()->mutable_struct_value(), nullptr); }
   bool Key(const char* text, rapidjson::SizeType length, bool) {
-    if (HasEncodedSurrogate(absl::string_view(text, length))) return false;
+    if (HasEncodedSurrogate(absl::string_view(text, length))) return Refuse(kSurrogate);
     key_.assign(text, length);
     return true;
   }
@@ -59,7 +60,8 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   bool StartArray() { return Open(nullptr, Next()->mutable_list_value()); }
   bool EndArray(rapidjson::SizeType) { return Close(); }
 
-  bool too_deep() const { return too_deep_; }
+  // Why the builder stopped the parse ("" when it did not).
+  const std::string& refusal() const { return refusal_; }
   Value Take() { return std::move(root_); }
 
  private:
@@ -72,7 +74,7 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   bool Number(double number) {
     // RapidJSON's fast parser turns a number beyond double's range (2.5e309)
     // into infinity, which JSON cannot print back: refuse it.
-    if (!std::isfinite(number)) return false;
+    if (!std::isfinite(number)) return Refuse("a number is beyond a double's range");
     Next()->set_number_value(number);
     return true;
   }
@@ -86,10 +88,7 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   }
   bool Open(Struct* object, google::protobuf::ListValue* list) {
     // Deeper nesting is refused: protobuf walks Values recursively.
-    if (open_.size() >= kMaxJsonDepth) {
-      too_deep_ = true;
-      return false;
-    }
+    if (open_.size() >= kMaxJsonDepth) return Refuse(absl::StrCat("nested deeper than ", kMaxJsonDepth, " levels"));
     open_.push_back({object, list});
     return true;
   }
@@ -97,11 +96,17 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
     open_.pop_back();
     return true;
   }
+  bool Refuse(std::string why) {
+    refusal_ = std::move(why);
+    return false;
+  }
+
+  static constexpr char kSurrogate[] = "a string holds an unpaired surrogate escape";
 
   Value root_;
   std::vector<Container> open_;
   std::string key_;
-  bool too_deep_ = false;
+  std::string refusal_;
 };
 
 void Write(const Value& value, rapidjson::Writer<rapidjson::StringBuffer>& writer) {
@@ -205,6 +210,12 @@ void MergeTopLevel(const Struct& overrides, Struct& target) {
   for (const auto& [key, value] : overrides.fields()) (*target.mutable_fields())[key] = value;
 }
 
+absl::StatusOr<Value> ValueFromDom(const rapidjson::Value& dom) {
+  ValueBuilder builder;
+  if (!dom.Accept(builder)) return absl::InvalidArgumentError(absl::StrCat("invalid JSON: ", builder.refusal()));
+  return builder.Take();
+}
+
 absl::StatusOr<Value> ParseJson(absl::string_view text) {
   ValueBuilder builder;
   rapidjson::Reader reader;
@@ -212,9 +223,8 @@ absl::StatusOr<Value> ParseJson(absl::string_view text) {
   rapidjson::ParseResult parsed = reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, builder);
   if (!parsed) {
     return absl::InvalidArgumentError(
-        builder.too_deep() ? absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels")
-                           : absl::StrCat("malformed JSON at offset ", parsed.Offset(), ": ",
-                                          rapidjson::GetParseError_En(parsed.Code())));
+        absl::StrCat("malformed JSON at offset ", parsed.Offset(), ": ",
+                     builder.refusal().empty() ? rapidjson::GetParseError_En(parsed.Code()) : builder.refusal()));
   }
   return builder.Take();
 }

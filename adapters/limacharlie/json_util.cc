@@ -8,23 +8,35 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/json_values.h"
 
 namespace halopsa::lc {
 namespace {
 
-bool WithinDepth(const rapidjson::Value& root) {
+// What the parse itself lets through: nesting deeper than kMaxJsonDepth,
+// and escaped lone surrogates (see HasEncodedSurrogate), which decode to
+// bytes that are not UTF-8 and would reach protobuf strings and error texts.
+absl::Status CheckParsed(const rapidjson::Value& root) {
   std::vector<std::pair<const rapidjson::Value*, int>> pending = {{&root, 1}};
   while (!pending.empty()) {
     auto [value, depth] = pending.back();
     pending.pop_back();
-    if (depth > kMaxJsonDepth) return false;
+    if (depth > kMaxJsonDepth) {
+      return absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+    }
+    if (value->IsString() && HasEncodedSurrogate(View(*value))) {
+      return absl::InvalidArgumentError("invalid JSON: a string holds an unpaired surrogate escape");
+    }
     if (value->IsObject()) {
-      for (const auto& member : value->GetObject()) pending.emplace_back(&member.value, depth + 1);
+      for (const auto& member : value->GetObject()) {
+        pending.emplace_back(&member.name, depth + 1);
+        pending.emplace_back(&member.value, depth + 1);
+      }
     } else if (value->IsArray()) {
       for (const auto& element : value->GetArray()) pending.emplace_back(&element, depth + 1);
     }
   }
-  return true;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -35,10 +47,7 @@ absl::Status ParseJson(absl::string_view text, rapidjson::Document& document) {
     return absl::InvalidArgumentError(absl::StrCat("invalid JSON at offset ", document.GetErrorOffset(), ": ",
                                                    rapidjson::GetParseError_En(document.GetParseError())));
   }
-  if (!WithinDepth(document)) {
-    return absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
-  }
-  return absl::OkStatus();
+  return CheckParsed(document);
 }
 
 std::string ToJson(const rapidjson::Value& value) {

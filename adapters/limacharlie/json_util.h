@@ -39,8 +39,9 @@ class JsonDocument {
   rapidjson::Document document_;
 };
 
-// Parses `text` (UTF-8 checked) without recursion and checks
-// kMaxJsonDepth. INVALID_ARGUMENT says where parsing failed.
+// Parses `text` (UTF-8 checked, escaped lone surrogates refused) without
+// recursion and checks kMaxJsonDepth. INVALID_ARGUMENT says where parsing
+// failed.
 absl::Status ParseJson(absl::string_view text, rapidjson::Document& document);
 
 // Compact JSON text of `value`.

@@ -20,6 +20,7 @@
 #include "adapters/limacharlie/json_util.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"
+#include "server/json_values_dom.h"
 
 namespace halopsa::lc {
 namespace {
@@ -30,20 +31,10 @@ using google::protobuf::Message;
 
 constexpr size_t kMaxQuotedBytes = 40;
 
-// Error texts travel as protobuf strings, which must be UTF-8: a lone
-// surrogate (see HasEncodedSurrogate) in what the caller sent shows as
-// U+FFFD.
-std::string Utf8ForError(std::string text) {
-  for (size_t i = 0; i + 2 < text.size(); ++i) {
-    if (HasEncodedSurrogate(absl::string_view(text).substr(i, 2))) text.replace(i, 3, "\xEF\xBF\xBD");
-  }
-  return text;
-}
-
 // The offending value as it appeared, shortened (never inside a UTF-8
 // sequence: the text ends up in a JSON envelope).
 std::string Quoted(const rapidjson::Value& value) {
-  std::string json = Utf8ForError(ToJson(value));
+  std::string json = ToJson(value);
   if (json.size() <= kMaxQuotedBytes) return json;
   size_t cut = kMaxQuotedBytes;
   while (cut > 0 && (static_cast<unsigned char>(json[cut]) & 0xC0) == 0x80) --cut;
@@ -90,8 +81,7 @@ std::optional<std::string> ClosestField(const Descriptor& type, absl::string_vie
 
 absl::Status UnknownField(const Descriptor& type, absl::string_view name, absl::string_view parent,
                           absl::string_view action) {
-  const std::string shown = Utf8ForError(std::string(name));
-  std::string message = absl::StrCat("unknown field '", shown, "'");
+  std::string message = absl::StrCat("unknown field '", name, "'");
   if (!parent.empty()) absl::StrAppend(&message, " in ", parent);
   absl::StrAppend(&message, " for ", action);
   if (std::optional<std::string> closest = ClosestField(type, name)) {
@@ -101,7 +91,7 @@ absl::Status UnknownField(const Descriptor& type, absl::string_view name, absl::
     for (int i = 0; i < type.field_count(); ++i) known.push_back(type.field(i)->name());
     absl::StrAppend(&message, "; known fields: ", absl::StrJoin(known, ", "));
   }
-  const std::string field = parent.empty() ? shown : absl::StrCat(parent, ".", shown);
+  const std::string field = parent.empty() ? std::string(name) : absl::StrCat(parent, ".", name);
   return WithErrorInfo(absl::InvalidArgumentError(message), kReasonInvalidField, {{"field", field}});
 }
 
@@ -203,7 +193,7 @@ class RequestReader {
         return absl::OkStatus();
       }
       case FieldDescriptor::CPPTYPE_STRING: {
-        if (!value.IsString() || HasEncodedSurrogate(View(value))) return WrongType(path, "a string", value);
+        if (!value.IsString()) return WrongType(path, "a string", value);
         std::string text(View(value));
         add ? reflection.AddString(&message, &field, std::move(text))
             : reflection.SetString(&message, &field, std::move(text));
@@ -218,9 +208,9 @@ class RequestReader {
       }
       case FieldDescriptor::CPPTYPE_MESSAGE: {
         Message& child = add ? *reflection.AddMessage(&message, &field) : *reflection.MutableMessage(&message, &field);
-        if (IsType(field, *google::protobuf::Value::descriptor())) return JsonValue(value, child, path, false);
+        if (IsType(field, *google::protobuf::Value::descriptor())) return JsonValue(value, child, false);
         if (!value.IsObject()) return WrongType(path, "a JSON object", value);
-        if (IsType(field, *google::protobuf::Struct::descriptor())) return JsonValue(value, child, path, true);
+        if (IsType(field, *google::protobuf::Struct::descriptor())) return JsonValue(value, child, true);
         return Object(value, child, path);
       }
       default:
@@ -229,11 +219,10 @@ class RequestReader {
   }
 
   // A google.protobuf.Value (or, for `as_struct`, Struct) field: the JSON
-  // as it is, through the service's own JSON reader.
-  static absl::Status JsonValue(const rapidjson::Value& value, Message& target, const std::string& path,
-                                bool as_struct) {
-    absl::StatusOr<google::protobuf::Value> parsed = halopsa::ParseJson(ToJson(value));
-    if (!parsed.ok()) return WrongType(path, "valid JSON text", value);
+  // as it is, through the service's own JSON builder.
+  static absl::Status JsonValue(const rapidjson::Value& value, Message& target, bool as_struct) {
+    absl::StatusOr<google::protobuf::Value> parsed = ValueFromDom(value);
+    if (!parsed.ok()) return parsed.status();
     if (as_struct) {
       target.CopyFrom(parsed->struct_value());
     } else {

@@ -6,6 +6,8 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "server/json_values_dom.h"
+
 namespace halopsa {
 namespace {
 
@@ -70,6 +72,18 @@ TEST(JsonValuesTest, RefusesNumbersBeyondTheRangeOfADouble) {
 TEST(JsonValuesTest, AcceptsPairedSurrogateEscapes) {
   EXPECT_EQ(ParseJson(R"("\ud83d\ude00")")->string_value(), "\xF0\x9F\x98\x80");
   EXPECT_EQ(ParseJson(R"("\ud7ff")")->string_value(), "\xED\x9F\xBF");
+}
+
+TEST(JsonValuesTest, ValueFromDomFollowsParseJson) {
+  rapidjson::Document dom;
+  dom.Parse(R"({"b": [true, null, 2.5, "x"], "a": {"n": 3}})");
+  absl::StatusOr<google::protobuf::Value> value = ValueFromDom(dom);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(ToJson(*value), R"({"a":{"n":3},"b":[true,null,2.5,"x"]})");
+
+  dom.Parse(R"({"k": "\udfff"})");  // RapidJSON lets a lone low surrogate through
+  ASSERT_FALSE(dom.HasParseError());
+  EXPECT_THAT(std::string(ValueFromDom(dom).status().message()), HasSubstr("unpaired surrogate"));
 }
 
 TEST(JsonValuesTest, BoundsNesting) {

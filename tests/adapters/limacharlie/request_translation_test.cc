@@ -104,14 +104,13 @@ TEST(RequestFromDataTest, ARepeatedKeyCountsOnceWithItsLastValue) {
 TEST(RequestFromDataTest, EscapedLoneSurrogatesAreRefusedAndNotEchoedAsBrokenUtf8) {
   // RapidJSON decodes a lone low surrogate into bytes that are not UTF-8;
   // protobuf strings (the request's and the error's) must be UTF-8.
-  const absl::Status in_string = TranslateError("create_ticket", R"({"summary":"bad \udfff text"})");
-  EXPECT_THAT(in_string.message(), HasSubstr("summary: must be a string, got \"bad \xEF\xBF\xBD text\""));
-  const absl::Status in_extra = TranslateError("create_ticket", R"({"summary":"s","extra":{"k":"\udfff"}})");
-  EXPECT_THAT(in_extra.message(), HasSubstr("extra: must be valid JSON text"));
-  EXPECT_FALSE(HasEncodedSurrogate(in_extra.message()));
-  const absl::Status in_name = TranslateError("create_ticket", R"({"summ\udfffary":"s"})");
-  EXPECT_THAT(in_name.message(), HasSubstr("unknown field 'summ\xEF\xBF\xBD" "ary'"));
-  EXPECT_FALSE(HasEncodedSurrogate(GetErrorInfo(in_name)->metadata().at("field")));
+  for (const char* data : {R"({"summary":"bad \udfff text"})", R"({"summary":"s","extra":{"k":"\udfff"}})",
+                           R"({"summ\udfffary":"s"})"}) {
+    const absl::Status status = TranslateError("create_ticket", data);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << data;
+    EXPECT_THAT(status.message(), HasSubstr("unpaired surrogate")) << data;
+    EXPECT_FALSE(HasEncodedSurrogate(status.message())) << data;
+  }
 }
 
 TEST(RequestFromDataTest, EnumTakesTheProductPageNames) {
