@@ -35,6 +35,9 @@ ABSL_SHA256=abfe2897f3a30edaa74bc34365afe3c2a3cd012091a97dc7e008f7016adcd5fe
 TSAN_FLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan"
 LAUNCHER=()
 if command -v ccache >/dev/null; then LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+# As in the main build: cache hits across clones (Abseil's sources unpack
+# under each clone's build directory).
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 
 ABSL_DIR=$BUILD_DIR/abseil
 ABSL_PREFIX=$ABSL_DIR/install
