@@ -5,10 +5,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/net/url.h"
 #include "server/json_values.h"
@@ -17,7 +14,6 @@ namespace halopsa::bench {
 namespace {
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);
-constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
 
 std::string StringOf(const google::protobuf::Struct& object, const std::string& key) {
   auto it = object.fields().find(key);
@@ -27,28 +23,14 @@ std::string StringOf(const google::protobuf::Struct& object, const std::string& 
 }  // namespace
 
 absl::StatusOr<ServerCounters> ParseCounters(absl::string_view metrics_text) {
-  ServerCounters counters;
-  bool saw_tokens = false;
-  for (absl::string_view line : absl::StrSplit(metrics_text, '\n')) {
-    if (line.empty() || line.front() == '#') continue;
-    size_t space = line.rfind(' ');
-    if (space == absl::string_view::npos) continue;
-    absl::string_view series = line.substr(0, space);
-    double value = 0;
-    if (!absl::SimpleAtod(line.substr(space + 1), &value)) continue;
-    absl::string_view name = series.substr(0, series.find('{'));
-    if (name == "halopsa_upstream_requests_total") {
-      counters.upstream_requests += value;
-    } else if (name == "halopsa_token_requests_total") {
-      counters.token_requests = value;
-      saw_tokens = true;
-    } else if (name == "halopsa_upstream_connections_opened_total") {
-      counters.connections_opened = value;
-    } else if (name == "halopsa_upstream_open_connections") {
-      counters.open_connections = value;
-    }
+  if (!absl::StrContains(metrics_text, "\nhalopsa_token_requests_total ")) {
+    return absl::NotFoundError("/metrics has no halopsa_token_requests_total");
   }
-  if (!saw_tokens) return absl::NotFoundError("/metrics has no halopsa_token_requests_total");
+  ServerCounters counters;
+  counters.upstream_requests = testing::SumOfMetric(metrics_text, "halopsa_upstream_requests_total");
+  counters.token_requests = testing::SumOfMetric(metrics_text, "halopsa_token_requests_total");
+  counters.connections_opened = testing::SumOfMetric(metrics_text, "halopsa_upstream_connections_opened_total");
+  counters.open_connections = testing::SumOfMetric(metrics_text, "halopsa_upstream_open_connections");
   return counters;
 }
 
@@ -73,7 +55,9 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const StackOptions& options,
   stack->control_ = *std::move(control);
   if (absl::Status status = stack->StartSim(options, label); !status.ok()) return status;
   if (absl::Status status = stack->StartServer(options, label); !status.ok()) return status;
-  if (absl::Status status = stack->WaitUntilReady(kStartTimeout); !status.ok()) return status;
+  if (!stack->channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + kStartTimeout))) {
+    return absl::UnavailableError("no gRPC connection to halopsa-server");
+  }
   return stack;
 }
 
@@ -104,7 +88,7 @@ absl::Status Stack::StartSim(const StackOptions& options, const std::string& lab
     args.push_back(absl::StrCat("--tls_cert=", options.certs_dir, "/server.pem"));
     args.push_back(absl::StrCat("--tls_key=", options.certs_dir, "/server.key"));
   }
-  absl::StatusOr<std::unique_ptr<ChildProcess>> sim = ChildProcess::Spawn(
+  absl::StatusOr<std::unique_ptr<testing::ChildProcess>> sim = testing::ChildProcess::Spawn(
       options.bin_dir + "/halopsa-sim", args, {}, absl::StrCat(options.log_dir, "/", label, "-sim.log"));
   if (!sim.ok()) return sim.status();
   sim_ = *std::move(sim);
@@ -115,57 +99,25 @@ absl::Status Stack::StartSim(const StackOptions& options, const std::string& lab
 }
 
 absl::Status Stack::StartServer(const StackOptions& options, const std::string& label) {
-  for (int* port : {&grpc_port_, &admin_port_}) {
-    absl::StatusOr<int> free = FreeLoopbackPort();
-    if (!free.ok()) return free.status();
-    *port = *free;
-  }
-  std::vector<std::string> args = {absl::StrCat("--grpc_listen=127.0.0.1:", grpc_port_), "--grpc_plaintext",
-                                   absl::StrCat("--admin_listen=127.0.0.1:", admin_port_),
-                                   absl::StrCat("--instance_url=", sim_url_), absl::StrCat("--client_id=", kSimClientId),
-                                   "--allow_private_upstream",
-                                   absl::StrCat("--max_connections_per_host=", options.pool_size),
-                                   "--shutdown_grace=2s",
-                                   // The benchmark measures the service, not a tenant's rate limit.
-                                   "--rate_limit_requests=0"};
-  args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
-  std::vector<std::string> env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
+  testing::ServerProcessOptions server;
+  server.binary = options.bin_dir + "/halopsa-server";
+  server.log_path = absl::StrCat(options.log_dir, "/", label, "-server.log");
+  server.args = {absl::StrCat("--instance_url=", sim_url_), absl::StrCat("--client_id=", kSimClientId),
+                 "--allow_private_upstream", absl::StrCat("--max_connections_per_host=", options.pool_size),
+                 "--shutdown_grace=2s",
+                 // The benchmark measures the service, not a tenant's rate limit.
+                 "--rate_limit_requests=0"};
+  server.args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
+  server.env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
   if (!options.gateway_secret.empty()) {
-    absl::StatusOr<int> free = FreeLoopbackPort();
-    if (!free.ok()) return free.status();
-    gateway_port_ = *free;
-    env.push_back(absl::StrCat("HALOPSA_GATEWAY_LISTEN=127.0.0.1:", gateway_port_));
-    env.push_back(absl::StrCat("LC_EXTENSION_SECRET=", options.gateway_secret));
+    server.gateway = true;
+    server.env.push_back(absl::StrCat("LC_EXTENSION_SECRET=", options.gateway_secret));
   }
-  absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Spawn(
-      options.bin_dir + "/halopsa-server", args, env, absl::StrCat(options.log_dir, "/", label, "-server.log"));
-  if (!server.ok()) return server.status();
-  server_ = *std::move(server);
-  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials());
-  return absl::OkStatus();
-}
-
-absl::Status Stack::WaitUntilReady(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  const std::string readyz = absl::StrCat("http://127.0.0.1:", admin_port_, "/readyz");
-  while (true) {
-    absl::StatusOr<net::HttpResponse> answer = Fetch(*control_, {"GET", readyz, {}, ""}, absl::Seconds(1));
-    if (answer.ok() && answer->status == 200) break;
-    if (server_->WaitForExit(absl::ZeroDuration()).ok() || absl::Now() > deadline) {
-      return absl::UnavailableError(absl::StrCat("halopsa-server did not become ready, see ", server_->log_path()));
-    }
-    absl::SleepFor(kPollInterval);  // polling another process
-  }
-  if (!channel_->WaitForConnected(absl::ToChronoTime(deadline))) {
-    return absl::UnavailableError("no gRPC connection to halopsa-server");
-  }
-  if (gateway_port_ == 0) return absl::OkStatus();
-  // Any HTTP answer means the gateway listens.
-  const std::string gateway = absl::StrCat("http://127.0.0.1:", gateway_port_, "/");
-  while (!Fetch(*control_, {"GET", gateway, {}, ""}, absl::Seconds(1)).ok()) {
-    if (absl::Now() > deadline) return absl::UnavailableError("the gateway does not listen");
-    absl::SleepFor(kPollInterval);
-  }
+  server.start_timeout = kStartTimeout;
+  absl::StatusOr<std::unique_ptr<testing::ServerProcess>> started = testing::ServerProcess::Start(std::move(server));
+  if (!started.ok()) return started.status();
+  server_ = *std::move(started);
+  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->grpc_port()), grpc::InsecureChannelCredentials());
   return absl::OkStatus();
 }
 
@@ -177,7 +129,7 @@ absl::StatusOr<std::string> Stack::Get(const std::string& url) {
 }
 
 absl::StatusOr<ServerCounters> Stack::Counters() {
-  absl::StatusOr<std::string> text = Get(absl::StrCat("http://127.0.0.1:", admin_port_, "/metrics"));
+  absl::StatusOr<std::string> text = server_->Metrics();
   if (!text.ok()) return text.status();
   return ParseCounters(*text);
 }
@@ -229,10 +181,10 @@ absl::StatusOr<std::vector<RecordedRequest>> Stack::SimRequests() {
 
 bool ServerHasGateway(const std::string& bin_dir, const std::string& log_dir) {
   const std::string log = log_dir + "/server-help.log";
-  absl::StatusOr<std::unique_ptr<ChildProcess>> help =
-      ChildProcess::Spawn(bin_dir + "/halopsa-server", {"--help"}, {}, log);
+  absl::StatusOr<std::unique_ptr<testing::ChildProcess>> help =
+      testing::ChildProcess::Spawn(bin_dir + "/halopsa-server", {"--help"}, {}, log);
   if (!help.ok() || !(*help)->WaitForExit(absl::Seconds(10)).ok()) return false;
-  absl::StatusOr<std::string> text = ReadFile(log);
+  absl::StatusOr<std::string> text = testing::ReadFile(log);
   return text.ok() && absl::StrContains(*text, "gateway_listen");
 }
 

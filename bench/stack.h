@@ -14,7 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "adapters/net/beast_http_transport.h"
-#include "bench/process.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/server_process.h"
 
 namespace grpc {
 class Channel;
@@ -69,8 +70,8 @@ class Stack {
   const std::string& sim_url() const { return sim_url_; }
   pid_t server_pid() const { return server_->pid(); }
   pid_t sim_pid() const { return sim_->pid(); }
-  int grpc_port() const { return grpc_port_; }
-  int gateway_port() const { return gateway_port_; }  // 0: no gateway served
+  int grpc_port() const { return server_->grpc_port(); }
+  int gateway_port() const { return server_->gateway_port(); }  // 0: no gateway served
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   // Trusts the simulator's CA: for load generators talking to it directly.
   net::BeastTransportOptions ClientTransportOptions(size_t max_connections) const;
@@ -86,18 +87,14 @@ class Stack {
   Stack() = default;
   absl::Status StartSim(const StackOptions& options, const std::string& label);
   absl::Status StartServer(const StackOptions& options, const std::string& label);
-  absl::Status WaitUntilReady(absl::Duration timeout);
   absl::StatusOr<std::string> Get(const std::string& url);
 
-  std::unique_ptr<ChildProcess> sim_;
-  std::unique_ptr<ChildProcess> server_;
+  std::unique_ptr<testing::ChildProcess> sim_;
+  std::unique_ptr<testing::ServerProcess> server_;
   std::unique_ptr<net::BeastHttpTransport> control_;
   std::shared_ptr<grpc::Channel> channel_;
   std::string sim_url_;
   std::string ca_file_;
-  int grpc_port_ = 0;
-  int admin_port_ = 0;
-  int gateway_port_ = 0;
 };
 
 // True when this halopsa-server build serves the LimaCharlie gateway (its

@@ -1,12 +1,14 @@
-#ifndef HALOPSA_BENCH_PROCESS_H_
-#define HALOPSA_BENCH_PROCESS_H_
+#ifndef HALOPSA_TESTS_TESTING_CHILD_PROCESS_H_
+#define HALOPSA_TESTS_TESTING_CHILD_PROCESS_H_
 
-// The benchmark runs halopsa-sim and halopsa-server as real child processes
-// so the CPU time and memory it reports are theirs alone.
+// Real child processes (halopsa-server, halopsa-sim) for the benchmark, which
+// measures their CPU time and memory alone, and for the multi-replica tests,
+// which kill them mid-call.
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace halopsa::bench {
+namespace halopsa::testing {
 
 // A child process whose stdout and stderr go to a log file.
 class ChildProcess {
@@ -36,10 +38,15 @@ class ChildProcess {
   // The rest of the first log line that starts with `prefix`, once written.
   // Fails when the process exits first or `timeout` passes.
   absl::StatusOr<std::string> WaitForLine(absl::string_view prefix, absl::Duration timeout);
+  // The first whole log line `matches` accepts, under the same bounds.
+  absl::StatusOr<std::string> WaitForMatchingLine(const std::function<bool(absl::string_view)>& matches,
+                                                  absl::Duration timeout);
   // The exit code once the process has exited; DEADLINE_EXCEEDED after `timeout`.
   absl::StatusOr<int> WaitForExit(absl::Duration timeout);
   // SIGTERM, then SIGKILL when it is still running after `grace`; reaps it.
   void Stop(absl::Duration grace = absl::Seconds(5));
+  // SIGKILL, as a crash would (no drain); reaps it.
+  void Kill();
 
  private:
   ChildProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
@@ -59,12 +66,8 @@ struct ProcessSample {
 
 absl::StatusOr<ProcessSample> SampleProcess(pid_t pid);
 
-// A port nothing listens on right now (bound to 127.0.0.1:0 and released),
-// for the child processes' listeners whose ports they do not print.
-absl::StatusOr<int> FreeLoopbackPort();
-
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-}  // namespace halopsa::bench
+}  // namespace halopsa::testing
 
-#endif  // HALOPSA_BENCH_PROCESS_H_
+#endif  // HALOPSA_TESTS_TESTING_CHILD_PROCESS_H_

@@ -1,11 +1,8 @@
-#include "bench/process.h"
+#include "tests/testing/child_process.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +19,7 @@
 
 extern char** environ;
 
-namespace halopsa::bench {
+namespace halopsa::testing {
 namespace {
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(20);
@@ -72,7 +69,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const std::str
   pid_t pid = fork();
   if (pid == 0) {
     // Only async-signal-safe calls until exec. The child dies with the
-    // benchmark, so a crashed run leaves no server behind.
+    // parent, so a crashed run leaves no server behind.
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(127);
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(log, STDOUT_FILENO) < 0 || dup2(log, STDERR_FILENO) < 0) {
@@ -100,16 +97,24 @@ bool ChildProcess::Reap(bool block) {
 }
 
 absl::StatusOr<std::string> ChildProcess::WaitForLine(absl::string_view prefix, absl::Duration timeout) {
+  absl::StatusOr<std::string> line =
+      WaitForMatchingLine([prefix](absl::string_view text) { return absl::StartsWith(text, prefix); }, timeout);
+  if (!line.ok()) return line.status();
+  return std::string(absl::StripAsciiWhitespace(absl::string_view(*line).substr(prefix.size())));
+}
+
+absl::StatusOr<std::string> ChildProcess::WaitForMatchingLine(const std::function<bool(absl::string_view)>& matches,
+                                                              absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
     absl::StatusOr<std::string> log = ReadFile(log_path_);
     if (log.ok()) {
       for (absl::string_view line : absl::StrSplit(*log, '\n')) {
-        if (absl::ConsumePrefix(&line, prefix)) return std::string(absl::StripAsciiWhitespace(line));
+        if (matches(line)) return std::string(line);
       }
     }
     if (Reap(false)) return absl::FailedPreconditionError(absl::StrCat("exited with ", exit_code_, ", see ", log_path_));
-    if (absl::Now() > deadline) return absl::DeadlineExceededError(absl::StrCat("no '", prefix, "' in ", log_path_));
+    if (absl::Now() > deadline) return absl::DeadlineExceededError(absl::StrCat("awaited line not in ", log_path_));
     absl::SleepFor(kPollInterval);  // polling another process's output
   }
 }
@@ -127,6 +132,11 @@ void ChildProcess::Stop(absl::Duration grace) {
   if (Reap(false)) return;
   kill(pid_, SIGTERM);
   if (WaitForExit(grace).ok()) return;
+  Kill();
+}
+
+void ChildProcess::Kill() {
+  if (Reap(false)) return;
   kill(pid_, SIGKILL);
   Reap(true);
 }
@@ -161,23 +171,6 @@ absl::StatusOr<ProcessSample> SampleProcess(pid_t pid) {
   return sample;
 }
 
-absl::StatusOr<int> FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return ErrnoError("socket", errno);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    int error = errno;
-    close(fd);
-    return ErrnoError("bind 127.0.0.1:0", error);
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -186,4 +179,4 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return content.str();
 }
 
-}  // namespace halopsa::bench
+}  // namespace halopsa::testing
