@@ -34,6 +34,7 @@ namespace halopsa {
 namespace {
 
 using lc::testing::Config;
+using lc::testing::Delivered;
 using lc::testing::FakeLimaCharlie;
 using lc::testing::Reply;
 using lc::testing::TestOrg;
@@ -43,8 +44,6 @@ constexpr char kClientId[] = "fault-suite-client";
 constexpr char kHaloSecret[] = "fault-suite-halo-secret";
 constexpr int kActions = 3000;
 constexpr int kWorkers = 16;
-// LimaCharlie retries retriable failures; this bounds the imitation.
-constexpr int kMaxDeliveries = 15;
 constexpr int kTickets = 24;  // existing tickets that notes, links and updates go to
 constexpr int kHosts = 40;
 
@@ -71,12 +70,6 @@ struct Action {
   int ticket_id = 0;     // the existing ticket it touches, if any
   std::string marker;    // summary or note text that must appear exactly once
   std::string hostname;  // link_asset_to_ticket
-};
-
-struct Outcome {
-  int deliveries = 0;
-  int final_status = 0;
-  std::string last_error;
 };
 
 class FaultInjectionTest : public ::testing::Test {
@@ -123,17 +116,9 @@ class FaultInjectionTest : public ::testing::Test {
 
   // Delivers like LimaCharlie: again, same key, while the answer is a
   // retriable failure.
-  Outcome Deliver(const FakeLimaCharlie& lc, const Action& action, const std::string& key) {
+  Delivered Deliver(const FakeLimaCharlie& lc, const Action& action, const std::string& key) {
     const std::string envelope = lc::testing::RequestEnvelope(org_, action.name, action.data, HaloConfig(), key);
-    Outcome outcome;
-    while (outcome.deliveries < kMaxDeliveries) {
-      ++outcome.deliveries;
-      Reply reply = lc.Send(envelope);
-      outcome.final_status = reply.status;
-      outcome.last_error = reply.error();
-      if (reply.status == 200 || (reply.status == 400 && reply.retriable() == false)) break;
-    }
-    return outcome;
+    return lc::testing::DeliverUntilDone([&](int) { return lc.Send(envelope); });
   }
 
   std::vector<int> CreateTickets(int count) {
@@ -197,15 +182,8 @@ class FaultInjectionTest : public ::testing::Test {
   std::FILE* log_sink_ = std::tmpfile();
 };
 
-int CountContaining(const std::vector<google::protobuf::Struct>& objects, const std::string& field,
-                    const std::string& text) {
-  int count = 0;
-  for (const auto& object : objects) {
-    auto value = object.fields().find(field);
-    if (value != object.fields().end() && absl::StrContains(value->second.string_value(), text)) ++count;
-  }
-  return count;
-}
+using testing::AssetIdsOf;
+using testing::CountContaining;
 
 TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost) {
   // Looser than the simulator's window, so bursts meet 429 too.
@@ -216,7 +194,7 @@ TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost)
   const std::vector<Action> actions = MixedActions(tickets);
   ASSERT_TRUE(sim_->SetFaults(SuiteFaults()).ok());
 
-  std::vector<Outcome> outcomes(actions.size());
+  std::vector<Delivered> outcomes(actions.size());
   std::atomic<size_t> next{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
@@ -263,27 +241,16 @@ TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost)
       lost += copies == 0 ? 1 : 0;
       EXPECT_EQ(copies, 1) << action.marker;
     } else if (action.name == "link_asset_to_ticket") {
-      std::vector<int> asset_ids;
-      for (const auto& asset : assets) {
-        if (asset.fields().at("inventory_number").string_value() == action.hostname) {
-          asset_ids.push_back(static_cast<int>(asset.fields().at("id").number_value()));
-        }
-      }
+      const std::vector<int> asset_ids = AssetIdsOf(assets, action.hostname);
       EXPECT_EQ(asset_ids.size(), 1u) << action.hostname;
       if (asset_ids.empty()) continue;
-      const std::optional<google::protobuf::Struct> ticket = sim_->ticket(action.ticket_id);
-      bool linked = false;
-      for (const auto& asset : ticket->fields().at("assets").list_value().values()) {
-        linked |= static_cast<int>(asset.struct_value().fields().at("id").number_value()) == asset_ids[0];
-      }
+      const bool linked = testing::Links(*sim_->ticket(action.ticket_id), asset_ids[0]);
       lost += linked ? 0 : 1;
       EXPECT_TRUE(linked) << action.hostname << " on ticket " << action.ticket_id;
     }
   }
   for (int i = 0; i < kHosts; ++i) {
-    const std::string host = absl::StrCat("fault-host-", i);
-    int copies = 0;
-    for (const auto& asset : assets) copies += asset.fields().at("inventory_number").string_value() == host ? 1 : 0;
+    const int copies = static_cast<int>(AssetIdsOf(assets, absl::StrCat("fault-host-", i)).size());
     duplicates += copies > 1 ? copies - 1 : 0;
   }
 

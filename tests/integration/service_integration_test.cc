@@ -21,6 +21,7 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
+#include "tests/integration/grpc_errors.h"
 #include "tests/integration/health_probe.h"
 #include "tests/testing/test_support.h"
 
@@ -33,6 +34,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::Pair;
 using google::protobuf::Struct;
+using testing::ErrorInfoOf;
 
 constexpr char kCertDir[] = HALOPSA_TESTDATA_DIR "/certs/";
 constexpr char kClientId[] = "it-client";
@@ -43,16 +45,6 @@ Message FromJson(const std::string& json) {
   Message message;
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message).ok()) << json;
   return message;
-}
-
-std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
-  google::rpc::Status rich;
-  if (!rich.ParseFromString(status.error_details())) return std::nullopt;
-  for (const auto& detail : rich.details()) {
-    google::rpc::ErrorInfo info;
-    if (detail.UnpackTo(&info)) return info;
-  }
-  return std::nullopt;
 }
 
 double Number(const Struct& object, const std::string& key) { return object.fields().at(key).number_value(); }

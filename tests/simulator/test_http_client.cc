@@ -166,8 +166,8 @@ bool TestHttpClient::WaitForClose() { return impl_->WaitForClose(); }
 
 absl::StatusOr<TestResponse> Fetch(int port, bool tls, const std::string& method,
                                    const std::string& target, const std::string& body,
-                                   const TestHeaders& headers) {
-  absl::StatusOr<std::unique_ptr<TestHttpClient>> client = TestHttpClient::Connect(port, tls);
+                                   const TestHeaders& headers, absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<TestHttpClient>> client = TestHttpClient::Connect(port, tls, timeout);
   if (!client.ok()) return client.status();
   return (*client)->Send(method, target, body, headers);
 }

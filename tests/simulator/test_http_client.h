@@ -52,10 +52,11 @@ class TestHttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-// One request on a fresh connection.
+// One request on a fresh connection; each step gives up after `timeout`.
 absl::StatusOr<TestResponse> Fetch(int port, bool tls, const std::string& method,
                                    const std::string& target, const std::string& body = "",
-                                   const TestHeaders& headers = {});
+                                   const TestHeaders& headers = {},
+                                   absl::Duration timeout = absl::Seconds(5));
 
 }  // namespace halopsa::testing
 

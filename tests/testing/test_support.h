@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "google/protobuf/struct.pb.h"
 #include "simulator/halo_simulator.h"
 
 namespace halopsa::testing {
@@ -38,6 +41,39 @@ inline std::string ReadCapturedLog(std::FILE* file) {
   size_t n;
   while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
   return text;
+}
+
+// How many of `objects` (the simulator's tickets or notes) have `text` in
+// their string `field`.
+inline int CountContaining(const std::vector<google::protobuf::Struct>& objects, const std::string& field,
+                           const std::string& text) {
+  int count = 0;
+  for (const auto& object : objects) {
+    auto value = object.fields().find(field);
+    if (value != object.fields().end() && absl::StrContains(value->second.string_value(), text)) ++count;
+  }
+  return count;
+}
+
+// The ids of the simulator's assets whose inventory number is `hostname`.
+inline std::vector<int> AssetIdsOf(const std::vector<google::protobuf::Struct>& assets, const std::string& hostname) {
+  std::vector<int> ids;
+  for (const auto& asset : assets) {
+    if (asset.fields().at("inventory_number").string_value() == hostname) {
+      ids.push_back(static_cast<int>(asset.fields().at("id").number_value()));
+    }
+  }
+  return ids;
+}
+
+// Whether the simulator's `ticket` lists asset `asset_id`.
+inline bool Links(const google::protobuf::Struct& ticket, int asset_id) {
+  auto assets = ticket.fields().find("assets");
+  if (assets == ticket.fields().end()) return false;
+  for (const auto& asset : assets->second.list_value().values()) {
+    if (static_cast<int>(asset.struct_value().fields().at("id").number_value()) == asset_id) return true;
+  }
+  return false;
 }
 
 }  // namespace halopsa::testing

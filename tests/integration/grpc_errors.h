@@ -1,0 +1,26 @@
+#ifndef HALOPSA_TESTS_INTEGRATION_GRPC_ERRORS_H_
+#define HALOPSA_TESTS_INTEGRATION_GRPC_ERRORS_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <optional>
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace halopsa::testing {
+
+// The google.rpc.ErrorInfo among a failed call's details, if any.
+inline std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return std::nullopt;
+  for (const auto& detail : rich.details()) {
+    google::rpc::ErrorInfo info;
+    if (detail.UnpackTo(&info)) return info;
+  }
+  return std::nullopt;
+}
+
+}  // namespace halopsa::testing
+
+#endif  // HALOPSA_TESTS_INTEGRATION_GRPC_ERRORS_H_
