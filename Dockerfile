@@ -29,6 +29,7 @@ RUN apt-get update \
       libabsl20220623 \
       libgrpc++1.51 \
       libgrpc29 \
+      libhiredis0.14 \
       libprotobuf32 \
       libssl3 \
       libstdc++6 \

@@ -64,6 +64,12 @@ ABSL_FLAG(int, max_upstream_attempts, 6, "requests one call may send to HaloPSA,
 ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(60), "longest wait between two attempts (429/503 back off "
           "exponentially from 2 s, other transient failures from 250 ms, with jitter)");
 ABSL_FLAG(absl::Duration, default_deadline, absl::Seconds(30), "work bound of calls that carry no gRPC deadline");
+ABSL_FLAG(std::string, redis_url, "",
+          "Redis holding the state replicas share (redis://[[user]:password@]host:port/db or unix:///path); "
+          "empty = this process only (one replica)");
+ABSL_FLAG(absl::Duration, redis_unready_after, absl::Seconds(10),
+          "/readyz answers 503 once Redis has been unreachable this long");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1), "bound of one Redis command (within the call's deadline)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20), "time calls in flight get to finish on SIGTERM");
 
 namespace {
@@ -150,6 +156,9 @@ halopsa::ServerConfig ReadConfig() {
   // LimaCharlie's API is reached under the same trust and address rules as HaloPSA.
   config.lc_api_transport = config.transport;
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  config.redis_url = absl::GetFlag(FLAGS_redis_url);
+  config.redis_unready_after = absl::GetFlag(FLAGS_redis_unready_after);
+  config.redis_timeout = absl::GetFlag(FLAGS_redis_timeout);
   return config;
 }
 

@@ -13,6 +13,11 @@
 #include "adapters/halopsa/halo_rest_client.h"
 #include "adapters/limacharlie/service_client.h"
 #include "adapters/net/http_server.h"
+#include "adapters/redis/redis_client.h"
+#include "adapters/redis/redis_link_locks.h"
+#include "adapters/redis/redis_outcome_journal.h"
+#include "adapters/redis/redis_request_budget.h"
+#include "adapters/redis/redis_url.h"
 #include "app/admin_endpoints.h"
 #include "server/grpc_service.h"
 #include "server/halopsa_actions.h"
@@ -31,6 +36,12 @@ struct ServerApp::Parts {
   std::unique_ptr<net::BeastHttpTransport> transport;
   std::unique_ptr<TokenCache> tokens;
   std::unique_ptr<TenantRateLimiter> limiter;
+  // Redis mode only: the client (on the transport's io_context, so it goes
+  // before the transport) and the shared state built on it.
+  std::unique_ptr<redis::RedisClient> redis;
+  std::unique_ptr<RequestBudget> shared_budget;
+  std::unique_ptr<UnknownOutcomeJournal> shared_journal;
+  std::unique_ptr<LinkLocks> shared_link_locks;
   std::unique_ptr<HaloRestClient> halo;
   // Runs the REST client's delayed sends, so it goes before the client.
   std::unique_ptr<net::TimerThread> scheduler;
@@ -88,6 +99,40 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(const S
 }
 
 }  // namespace
+
+absl::Status ServerApp::ConnectSharedState(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  if (c.redis_url.empty()) return absl::OkStatus();
+  absl::StatusOr<redis::RedisEndpoint> endpoint = redis::ParseRedisUrl(c.redis_url, "redis_url (HALOPSA_REDIS_URL)");
+  if (!endpoint.ok()) return endpoint.status();
+  if (c.redis_timeout <= absl::ZeroDuration() || c.redis_unready_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("redis_timeout must be positive and redis_unready_after not negative");
+  }
+  redis::RedisOptions options;
+  options.endpoint = *endpoint;
+  options.command_timeout = c.redis_timeout;
+  options.on_state_change = [logger = parts.logger.get(), where = endpoint->Describe()](bool up,
+                                                                                        absl::string_view why) {
+    logger->Log(up ? LogLevel::kInfo : LogLevel::kWarning, "shared_state",
+                {{"state", up ? "up" : "down"}, {"redis", where}, {"error", why}});
+  };
+  parts.redis = redis::RedisClient::Start(parts.transport->io_context(), std::move(options));
+  parts.shared_budget = std::make_unique<redis::RedisRequestBudget>(*parts.redis, c.rate_limit, *parts.limiter);
+  parts.shared_journal = std::make_unique<redis::RedisOutcomeJournal>(*parts.redis);
+  parts.shared_link_locks = std::make_unique<redis::RedisLinkLocks>(*parts.redis);
+  const redis::RedisClient* client = parts.redis.get();
+  parts.registry.AddCallback("halopsa_shared_state_up", "1 while the shared state (Redis) answers, else 0.", "gauge",
+                             [client] { return client->up() ? 1.0 : 0.0; });
+  parts.registry.AddCallback("halopsa_shared_state_errors_total",
+                             "Failed Redis commands and connection attempts.", "counter",
+                             [client] { return static_cast<double>(client->errors()); });
+  parts.registry.AddCallback("halopsa_shared_state_commands_total", "Commands sent to Redis.", "counter",
+                             [client] { return static_cast<double>(client->commands_sent()); });
+  parts.registry.AddCallback("halopsa_shared_state_round_trips_total",
+                             "Writes to Redis that sent commands (pipelined commands share one).", "counter",
+                             [client] { return static_cast<double>(client->round_trips()); });
+  return absl::OkStatus();
+}
 
 absl::Status ServerApp::StartGateway(Parts& parts) {
   const ServerConfig& c = parts.config;
@@ -154,12 +199,15 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
         "rate_limit_requests must be >= 0, rate_limit_window and max_backoff positive, max_upstream_attempts >= 1");
   }
   parts->limiter = std::make_unique<TenantRateLimiter>(c.rate_limit);
+  if (absl::Status shared = ConnectSharedState(*parts); !shared.ok()) return shared;
   parts->scheduler = std::make_unique<net::TimerThread>();
+  RequestBudget& budget = parts->shared_budget ? *parts->shared_budget : *parts->limiter;
   parts->halo = std::make_unique<HaloRestClient>(
-      HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, *parts->limiter,
+      HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, budget,
                                    parts->metrics.get()},
       c.retry);
-  parts->actions = std::make_unique<HaloPsaActions>(*parts->halo);
+  parts->actions = std::make_unique<HaloPsaActions>(
+      *parts->halo, SharedState{parts->shared_journal.get(), parts->shared_link_locks.get()});
   parts->runner = std::make_unique<CallRunner>(
       *parts->actions,
       ServiceOptions{c.default_connection, c.default_deadline, c.max_calls_in_flight, parts->logger.get(),
@@ -201,7 +249,12 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
     net::HttpServerOptions admin_options;
     admin_options.listen = c.admin_listen;
     absl::StatusOr<std::unique_ptr<net::HttpServer>> admin = net::HttpServer::Start(
-        admin_options, AdminHandler(parts->registry, [ready = &parts->ready] { return ready->load(); }));
+        admin_options, AdminHandler(parts->registry, [p = parts.get()] {
+          // A replica that cannot coordinate with the others for a while
+          // leaves the load balancer; a short blip does not flap it.
+          bool shared_state_ok = !p->redis || p->redis->down_for() <= p->config.redis_unready_after;
+          return p->ready.load() && shared_state_ok;
+        }));
     if (!admin.ok()) return admin.status();
     parts->admin = *std::move(admin);
   }
@@ -243,6 +296,9 @@ void ServerApp::Shutdown() {
   parts_->server->Wait();
   // The gateway's calls do not go through the gRPC server.
   parts_->runner->WaitUntilIdle();
+  // Commands still in flight (releases, journal clean-ups) end now, while
+  // what their callbacks touch still exists.
+  if (parts_->redis) parts_->redis->Close();
 }
 
 const TokenCache& ServerApp::tokens() const { return *parts_->tokens; }

@@ -52,6 +52,15 @@ struct ServerConfig {
   std::string gateway_service_target;
   // Transport to LimaCharlie's API (hive secrets).
   net::BeastTransportOptions lc_api_transport;
+
+  // Where cross-call state lives (gateway replies, the unknown-outcome
+  // journal, request budgets, link locks): empty = in this process (one
+  // replica), else a Redis URL shared by every replica (README).
+  std::string redis_url;
+  // /readyz answers 503 once Redis has been unreachable this long.
+  absl::Duration redis_unready_after = absl::Seconds(10);
+  // Bound of one Redis command (within the call's deadline).
+  absl::Duration redis_timeout = absl::Seconds(1);
 };
 
 // The composition root: builds the transport, token cache, HaloPSA REST
@@ -82,6 +91,7 @@ class ServerApp {
   struct Parts;
   explicit ServerApp(std::unique_ptr<Parts> parts);
   static absl::Status StartGateway(Parts& parts);
+  static absl::Status ConnectSharedState(Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

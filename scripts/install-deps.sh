@@ -9,6 +9,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev rapidjson-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl ca-certificates
+  libhiredis-dev redis-server
   "$@"
 )
 

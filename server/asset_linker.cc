@@ -66,30 +66,36 @@ Value AssetListWith(const Struct& ticket, int asset_id) {
 
 class AssetLink : public std::enable_shared_from_this<AssetLink> {
  public:
-  AssetLink(HaloApi& api, KeyedSerializer& locks, CallContext context, v1::LinkAssetToTicketRequest request,
+  AssetLink(HaloApi& api, LinkLocks& locks, CallContext context, v1::LinkAssetToTicketRequest request,
             Reply<v1::LinkAssetToTicketResponse> done)
       : api_(api), locks_(locks), context_(std::move(context)), request_(std::move(request)), done_(std::move(done)) {}
 
   void Start() {
     const std::string& instance = context_.connection->instance_url;
-    locks_.Run(absl::StrCat(instance, "\nticket\n", request_.ticket_id()),
-               [self = shared_from_this()](KeyedSerializer::Release release) {
-                 self->ticket_lock_ = std::move(release);
-                 if (self->OutOfTime("ticket")) return;
-                 self->ReadTicket();
-               });
+    locks_.Acquire(absl::StrCat(instance, "\nticket\n", request_.ticket_id()), context_.deadline,
+                   [self = shared_from_this()](absl::StatusOr<LinkLocks::Release> lock) {
+                     if (self->Locked(std::move(lock), "ticket", self->ticket_lock_)) self->ReadTicket();
+                   });
   }
 
  private:
   // A lock can come after the call's deadline (the links ahead of it were
   // slow): then the call ends at once instead of working past it. With
-  // equal deadlines this bounds every link by its own.
-  bool OutOfTime(absl::string_view lock) {
-    if (absl::Now() < context_.deadline) return false;
-    Finish(WithErrorInfo(absl::DeadlineExceededError(absl::StrCat("the deadline passed while waiting for another link "
-                                                                  "of the same ", lock)),
+  // equal deadlines this bounds every link by its own. Without the lock
+  // (shared locks unreachable) the link must not go ahead either.
+  bool Locked(absl::StatusOr<LinkLocks::Release> lock, absl::string_view what, LinkLocks::Release& slot) {
+    if (lock.ok()) {
+      slot = *std::move(lock);
+      return true;
+    }
+    if (lock.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      Finish(lock.status());
+      return false;
+    }
+    Finish(WithErrorInfo(absl::DeadlineExceededError(
+                             absl::StrCat("the deadline passed while waiting for another link of the same ", what)),
                          kReasonUpstreamTimeout));
-    return true;
+    return false;
   }
 
   void ReadTicket() {
@@ -185,10 +191,8 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   void AssetMissing() {
     if (absl::Status allowed = CreationAllowed(); !allowed.ok()) return Finish(std::move(allowed));
     if (host_lock_) return CreateAsset();
-    locks_.Run(HostKey(), [self = shared_from_this()](KeyedSerializer::Release release) {
-      self->host_lock_ = std::move(release);
-      if (self->OutOfTime("hostname")) return;
-      self->SearchAssets(1);
+    locks_.Acquire(HostKey(), context_.deadline, [self = shared_from_this()](absl::StatusOr<LinkLocks::Release> lock) {
+      if (self->Locked(std::move(lock), "hostname", self->host_lock_)) self->SearchAssets(1);
     });
   }
 
@@ -233,9 +237,9 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   }
 
   HaloApi& api_;
-  KeyedSerializer& locks_;
-  KeyedSerializer::Release ticket_lock_;
-  KeyedSerializer::Release host_lock_;
+  LinkLocks& locks_;
+  LinkLocks::Release ticket_lock_;
+  LinkLocks::Release host_lock_;
   const CallContext context_;
   const v1::LinkAssetToTicketRequest request_;
   Reply<v1::LinkAssetToTicketResponse> done_;
@@ -244,7 +248,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
 
 }  // namespace
 
-void LinkAsset(HaloApi& api, KeyedSerializer& locks, const CallContext& context,
+void LinkAsset(HaloApi& api, LinkLocks& locks, const CallContext& context,
                const v1::LinkAssetToTicketRequest& request, Reply<v1::LinkAssetToTicketResponse> done) {
   std::make_shared<AssetLink>(api, locks, context, request, std::move(done))->Start();
 }

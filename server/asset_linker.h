@@ -2,7 +2,7 @@
 #define HALOPSA_SERVER_ASSET_LINKER_H_
 
 #include "server/halopsa_actions.h"
-#include "server/keyed_serializer.h"
+#include "server/link_locks.h"
 
 namespace halopsa {
 
@@ -13,11 +13,11 @@ namespace halopsa {
 // the ticket's asset list with the asset added — or writes nothing when the
 // asset is already linked. The write is checked in HaloPSA's answer.
 //
-// Within this process, links to one ticket run one at a time (read-merge-
-// write never loses another link's asset), and so do lookups-or-creates of
-// one hostname (concurrent links of a new host create one asset); `locks`
-// holds both, always taken ticket first.
-void LinkAsset(HaloApi& api, KeyedSerializer& locks, const CallContext& context,
+// Links to one ticket run one at a time (read-merge-write never loses
+// another link's asset), and so do creates of one hostname's asset
+// (concurrent links of a new host create one asset); `locks` holds both, in
+// this process or for every replica, always taken ticket first.
+void LinkAsset(HaloApi& api, LinkLocks& locks, const CallContext& context,
                const v1::LinkAssetToTicketRequest& request, Reply<v1::LinkAssetToTicketResponse> done);
 
 }  // namespace halopsa

@@ -40,6 +40,11 @@ inline constexpr absl::string_view kReasonUpstreamRateLimited = "UPSTREAM_RATE_L
 inline constexpr absl::string_view kReasonOverloaded = "OVERLOADED";
 // The service stopped before the call could be sent upstream.
 inline constexpr absl::string_view kReasonShuttingDown = "SHUTTING_DOWN";
+// Replicas share their coordination state in Redis, and Redis cannot be
+// reached (or did not answer in time): a call that needs that state
+// (keyed creates, links, gateway writes) is refused rather than run
+// uncoordinated. UNAVAILABLE, retriable.
+inline constexpr absl::string_view kReasonSharedStateUnavailable = "SHARED_STATE_UNAVAILABLE";
 inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
 inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
 inline constexpr absl::string_view kReasonLimaCharlieApi = "LIMACHARLIE_API_ERROR";

@@ -6,7 +6,7 @@
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/halo_api.h"
 #include "server/idempotent_create.h"
-#include "server/keyed_serializer.h"
+#include "server/link_locks.h"
 
 namespace halopsa {
 
@@ -17,9 +17,21 @@ using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>)>;
 // validates its request first (INVALID_ARGUMENT before anything goes
 // upstream), then runs asynchronously; `done` runs exactly once, possibly
 // before the method returns when the request is rejected.
+// Where the state that keeps calls from being done twice lives. Null
+// members: in this process (one replica); the composition root passes the
+// Redis ones when several replicas share it.
+struct SharedState {
+  UnknownOutcomeJournal* journal = nullptr;
+  LinkLocks* link_locks = nullptr;
+};
+
 class HaloPsaActions {
  public:
-  explicit HaloPsaActions(HaloApi& api) : api_(api), creates_(api) {}
+  explicit HaloPsaActions(HaloApi& api, SharedState shared = {})
+      : api_(api),
+        journal_(shared.journal != nullptr ? *shared.journal : own_journal_),
+        link_locks_(shared.link_locks != nullptr ? *shared.link_locks : own_link_locks_),
+        creates_(api, journal_) {}
 
   void CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                     Reply<v1::CreateTicketResponse> done);
@@ -36,8 +48,11 @@ class HaloPsaActions {
 
  private:
   HaloApi& api_;
+  InMemoryOutcomeJournal own_journal_;
+  LocalLinkLocks own_link_locks_;
+  UnknownOutcomeJournal& journal_;
+  LinkLocks& link_locks_;
   IdempotentCreates creates_;  // create_ticket and add_action
-  KeyedSerializer link_locks_;
 };
 
 }  // namespace halopsa

@@ -159,13 +159,18 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
   }
 
   void Start() {
-    if (!journal_.Contains(journal_key_)) return Post();
-    // A retry after an unknown outcome: the earlier attempt may have written.
-    Lookup([self = shared_from_this()](Found found) {
-      // A failed lookup cannot tell, and writing anyway could duplicate.
-      if (!found.ok()) return self->done_(found.status());
-      if (*found) return self->Succeed(**std::move(found));
-      self->Post();
+    journal_.Begin(journal_key_, context_.deadline, [self = shared_from_this()](absl::StatusOr<bool> earlier) {
+      // Without the journal nothing tells whether an earlier attempt wrote.
+      if (!earlier.ok()) return self->done_(earlier.status());
+      if (!*earlier) return self->Post();
+      // A retry after an unknown outcome (or of an attempt that never
+      // finished): the earlier attempt may have written.
+      self->Lookup([self](Found found) {
+        // A failed lookup cannot tell, and writing anyway could duplicate.
+        if (!found.ok()) return self->done_(found.status());
+        if (*found) return self->Succeed(**std::move(found));
+        self->Post();
+      });
     });
   }
 
@@ -177,7 +182,10 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
 
   void OnPosted(absl::StatusOr<Value> answer) {
     if (answer.ok()) return Succeed(*std::move(answer));
-    if (!IsOutcomeUnknown(answer.status())) return done_(answer.status());
+    if (!IsOutcomeUnknown(answer.status())) {
+      journal_.Remove(journal_key_);  // HaloPSA answered: nothing was written
+      return done_(answer.status());
+    }
     journal_.Add(journal_key_);
     if (absl::Now() >= context_.deadline) return done_(answer.status());
     // Whatever the lookup cannot confirm stays unknown: the original error
@@ -221,20 +229,35 @@ std::string IdempotencyToken(absl::string_view idempotency_key) {
   return absl::StrCat("exthalopsa", absl::BytesToHexString(half));
 }
 
-UnknownOutcomeJournal::UnknownOutcomeJournal(JournalLimits limits, Clock clock)
+InMemoryOutcomeJournal::InMemoryOutcomeJournal(JournalLimits limits, Clock clock)
     : limits_(limits), clock_(std::move(clock)) {}
 
-void UnknownOutcomeJournal::Erase(std::list<Entry>::iterator entry) {
+void InMemoryOutcomeJournal::Erase(std::list<Entry>::iterator entry) {
   by_key_.erase(entry->key);  // before the key's storage goes
   oldest_first_.erase(entry);
 }
 
-void UnknownOutcomeJournal::DropExpired(absl::Time now) {
+void InMemoryOutcomeJournal::DropExpired(absl::Time now) {
   while (!oldest_first_.empty() && now - oldest_first_.front().added >= limits_.ttl) Erase(oldest_first_.begin());
 }
 
-void UnknownOutcomeJournal::Add(const std::string& key) {
+void InMemoryOutcomeJournal::Begin(const std::string& key, absl::Time /*deadline*/, Checked done) {
+  bool earlier;
+  {
+    absl::MutexLock lock(&mutex_);
+    DropExpired(clock_());
+    earlier = by_key_.contains(key);
+    AddLocked(key);
+  }
+  done(earlier);
+}
+
+void InMemoryOutcomeJournal::Add(const std::string& key) {
   absl::MutexLock lock(&mutex_);
+  AddLocked(key);
+}
+
+void InMemoryOutcomeJournal::AddLocked(const std::string& key) {
   absl::Time now = clock_();
   DropExpired(now);
   if (auto it = by_key_.find(key); it != by_key_.end()) Erase(it->second);
@@ -243,18 +266,18 @@ void UnknownOutcomeJournal::Add(const std::string& key) {
   while (oldest_first_.size() > limits_.max_keys) Erase(oldest_first_.begin());
 }
 
-bool UnknownOutcomeJournal::Contains(const std::string& key) {
+bool InMemoryOutcomeJournal::Contains(const std::string& key) {
   absl::MutexLock lock(&mutex_);
   DropExpired(clock_());
   return by_key_.contains(key);
 }
 
-void UnknownOutcomeJournal::Remove(const std::string& key) {
+void InMemoryOutcomeJournal::Remove(const std::string& key) {
   absl::MutexLock lock(&mutex_);
   if (auto it = by_key_.find(key); it != by_key_.end()) Erase(it->second);
 }
 
-size_t UnknownOutcomeJournal::size() const {
+size_t InMemoryOutcomeJournal::size() const {
   absl::MutexLock lock(&mutex_);
   return oldest_first_.size();
 }

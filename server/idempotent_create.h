@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -29,25 +30,46 @@ namespace halopsa {
 // word, so that HaloPSA's search finds it whole.
 std::string IdempotencyToken(absl::string_view idempotency_key);
 
+// Keys of keyed creates that may have written without their caller
+// learning of it: attempts whose outcome was unknown, and attempts under way
+// (whose process may die before it knows). The next attempt with such a key
+// looks for the earlier object before it writes. Kept in this process
+// (InMemoryOutcomeJournal) or shared by every replica (Redis).
+class UnknownOutcomeJournal {
+ public:
+  using Checked = absl::AnyInvocable<void(absl::StatusOr<bool>)>;
+
+  virtual ~UnknownOutcomeJournal() = default;
+
+  // Before a keyed create writes: marks `key` as under way and tells `done`
+  // whether an earlier attempt may already have written. Fails (reason
+  // SHARED_STATE_UNAVAILABLE) when that cannot be told: the create must then
+  // not write. `done` runs exactly once, maybe before Begin returns.
+  virtual void Begin(const std::string& key, absl::Time deadline, Checked done) = 0;
+  // The attempt's outcome is unknown: keeps `key` (as the newest).
+  virtual void Add(const std::string& key) = 0;
+  // The attempt's object is known, or it surely wrote nothing: forgets `key`.
+  virtual void Remove(const std::string& key) = 0;
+};
+
 struct JournalLimits {
   size_t max_keys = 10000;
   // LimaCharlie stops retrying well within a day.
   absl::Duration ttl = absl::Hours(24);
 };
 
-// Keys of creates whose outcome is unknown, so that their retry looks for
-// the earlier object before writing. Bounded in count (the oldest go first)
-// and in age; thread-safe.
-class UnknownOutcomeJournal {
+// The journal of one process, bounded in count (the oldest go first) and in
+// age; thread-safe.
+class InMemoryOutcomeJournal final : public UnknownOutcomeJournal {
  public:
   using Clock = absl::AnyInvocable<absl::Time()>;
 
-  explicit UnknownOutcomeJournal(JournalLimits limits = {}, Clock clock = &absl::Now);
+  explicit InMemoryOutcomeJournal(JournalLimits limits = {}, Clock clock = &absl::Now);
 
-  // Adds `key`, or makes it the newest again.
-  void Add(const std::string& key);
+  void Begin(const std::string& key, absl::Time deadline, Checked done) override;
+  void Add(const std::string& key) override;
+  void Remove(const std::string& key) override;
   bool Contains(const std::string& key);
-  void Remove(const std::string& key);
   size_t size() const;
 
  private:
@@ -56,6 +78,7 @@ class UnknownOutcomeJournal {
     absl::Time added;
   };
 
+  void AddLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Erase(std::list<Entry>::iterator entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void DropExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
@@ -71,13 +94,13 @@ struct CreateKind;  // what differs between a ticket and an action (in the .cc)
 
 // POST /api/Tickets and POST /api/Actions of one object. Without an
 // idempotency key in the context: exactly that one POST. With one: the
-// object carries the key's marker and the create follows the journal above;
+// object carries the key's marker and the create follows `journal`;
 // `done` gets the create's answer or, when an earlier attempt's object was
 // found, that object as HaloPSA answers it (so the caller cannot tell them
 // apart). Only a journaled key or an unknown outcome costs lookups.
 class IdempotentCreates {
  public:
-  explicit IdempotentCreates(HaloApi& api) : api_(api) {}
+  IdempotentCreates(HaloApi& api, UnknownOutcomeJournal& journal) : api_(api), journal_(journal) {}
 
   void CreateTicket(const CallContext& context, google::protobuf::Struct ticket, HaloApi::Callback done);
   void AddAction(const CallContext& context, google::protobuf::Struct action, HaloApi::Callback done);
@@ -87,7 +110,7 @@ class IdempotentCreates {
               HaloApi::Callback done);
 
   HaloApi& api_;
-  UnknownOutcomeJournal journal_;
+  UnknownOutcomeJournal& journal_;
 };
 
 }  // namespace halopsa

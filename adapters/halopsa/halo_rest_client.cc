@@ -93,12 +93,16 @@ void HaloRestClient::Start(std::shared_ptr<Call> call) {
 }
 
 void HaloRestClient::TakeSlot(std::shared_ptr<Call> call, std::string token) {
-  absl::StatusOr<absl::Time> slot = deps_.limiter.Reserve(call->limit_key, call->context.deadline);
-  if (!slot.ok()) return call->done(slot.status());
-  if (*slot <= absl::Now()) return Send(std::move(call), std::move(token));
-  deps_.scheduler.RunAt(*slot, [this, call = std::move(call), token = std::move(token)]() mutable {
-    if (stopping_.load()) return call->done(ShuttingDown());
-    Send(std::move(call), std::move(token));
+  const std::string tenant = call->limit_key;
+  const absl::Time deadline = call->context.deadline;
+  deps_.limiter.Reserve(tenant, deadline, [this, call = std::move(call), token = std::move(token)](
+                                              absl::StatusOr<absl::Time> slot) mutable {
+    if (!slot.ok()) return call->done(slot.status());
+    if (*slot <= absl::Now()) return Send(std::move(call), std::move(token));
+    deps_.scheduler.RunAt(*slot, [this, call = std::move(call), token = std::move(token)]() mutable {
+      if (stopping_.load()) return call->done(ShuttingDown());
+      Send(std::move(call), std::move(token));
+    });
   });
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "adapters/halopsa/rate_limiter.h"
+#include "adapters/halopsa/request_budget.h"
 #include "adapters/halopsa/retry_policy.h"
 #include "adapters/halopsa/token_cache.h"
 #include "adapters/net/http_transport.h"
@@ -17,7 +18,7 @@ namespace halopsa {
 
 // HaloApi over HTTP: bearer tokens from the TokenCache, JSON bodies, HaloPSA
 // status codes mapped by error_mapping. Every request first takes a slot
-// from the tenant's rate limiter. On a 401 the token is dropped, a new one
+// from the tenant's request budget. On a 401 the token is dropped, a new one
 // fetched and the call sent again at once. Other failures are
 // retried by ClassifyAttempt's rules with exponential backoff and jitter,
 // while the call's deadline leaves room: a create whose outcome is unknown
@@ -30,7 +31,7 @@ class HaloRestClient final : public HaloApi {
     net::HttpTransport& transport;
     TokenCache& tokens;
     net::Scheduler& scheduler;
-    TenantRateLimiter& limiter;
+    RequestBudget& limiter;  // this process' or the replicas' shared one
     ServiceMetrics* metrics = nullptr;  // may be null
   };
 

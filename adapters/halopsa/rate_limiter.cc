@@ -8,7 +8,7 @@
 
 namespace halopsa {
 
-absl::StatusOr<absl::Time> TenantRateLimiter::Reserve(const std::string& tenant, absl::Time deadline) {
+absl::StatusOr<absl::Time> TenantRateLimiter::ReserveNow(const std::string& tenant, absl::Time deadline) {
   const absl::Time now = options_.clock();
   if (options_.max_requests <= 0) return now;
   absl::MutexLock lock(&mu_);
@@ -22,22 +22,11 @@ absl::StatusOr<absl::Time> TenantRateLimiter::Reserve(const std::string& tenant,
   }
   absl::Time slot = std::max(now, state.paused_until);
   if (state.slots.size() >= limit) slot = std::max(slot, state.slots[state.slots.size() - limit] + options_.window);
-  if (slot >= deadline) {
-    return WithRetryDelay(
-        WithErrorInfo(absl::UnavailableError(absl::StrCat(
-                          "HaloPSA rate limit: no request slot for this tenant before the call's deadline (limit ",
-                          options_.max_requests, " per ", absl::FormatDuration(options_.window), ")")),
-                      kReasonUpstreamRateLimited),
-        slot - now);
-  }
+  if (slot >= deadline) return NoSlotBeforeDeadline(options_, slot - now);
   // Slots are handed out in time order, so those after `now` are a suffix.
   const size_t waiting = static_cast<size_t>(
       state.slots.end() - std::upper_bound(state.slots.begin(), state.slots.end(), now));
-  if (waiting >= options_.max_waiting) {
-    return WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
-                             "too many calls waiting for a HaloPSA rate-limit slot (", waiting, ")")),
-                         kReasonOverloaded);
-  }
+  if (waiting >= options_.max_waiting) return TooManyWaiting(waiting);
   state.slots.push_back(slot);
   return slot;
 }
@@ -70,6 +59,21 @@ TenantRateLimiter::Tenant& TenantRateLimiter::Find(const std::string& tenant, ab
     }
   }
   return tenants_[tenant];
+}
+
+absl::Status NoSlotBeforeDeadline(const RateLimitOptions& options, absl::Duration retry_after) {
+  return WithRetryDelay(
+      WithErrorInfo(absl::UnavailableError(absl::StrCat(
+                        "HaloPSA rate limit: no request slot for this tenant before the call's deadline (limit ",
+                        options.max_requests, " per ", absl::FormatDuration(options.window), ")")),
+                    kReasonUpstreamRateLimited),
+      retry_after);
+}
+
+absl::Status TooManyWaiting(size_t waiting) {
+  return WithErrorInfo(
+      absl::ResourceExhaustedError(absl::StrCat("too many calls waiting for a HaloPSA rate-limit slot (", waiting, ")")),
+      kReasonOverloaded);
 }
 
 std::string RateLimitKey(absl::string_view instance_url, absl::string_view client_id) {

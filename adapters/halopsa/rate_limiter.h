@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "adapters/halopsa/request_budget.h"
 
 namespace halopsa {
 
@@ -27,23 +28,21 @@ struct RateLimitOptions {
 };
 
 // Client-side rolling-window rate limit per HaloPSA tenant (instance URL and
-// client id), so a burst queues instead of tripping Halo's 429. Each Reserve
-// takes the earliest slot that keeps the window's count within the limit;
-// slots are handed out first come, first served. Thread-safe.
-class TenantRateLimiter {
+// client id) in this process, so a burst queues instead of tripping Halo's
+// 429. Each reservation takes the earliest slot that keeps the window's
+// count within the limit; slots are handed out first come, first served.
+// Thread-safe.
+class TenantRateLimiter final : public RequestBudget {
  public:
   explicit TenantRateLimiter(RateLimitOptions options) : options_(std::move(options)) {}
 
-  // The time at which one request for `tenant` may be sent (now, or later),
-  // with that slot reserved. Fails without reserving when the slot would
-  // come after `deadline` (UNAVAILABLE, reason UPSTREAM_RATE_LIMITED, with a
-  // RetryInfo) or when max_waiting requests already wait (RESOURCE_EXHAUSTED,
-  // reason OVERLOADED).
-  absl::StatusOr<absl::Time> Reserve(const std::string& tenant, absl::Time deadline);
+  // RequestBudget::Reserve, answered at once.
+  absl::StatusOr<absl::Time> ReserveNow(const std::string& tenant, absl::Time deadline);
 
-  // HaloPSA answered 429 anyway (others share the tenant's limit): no slot
-  // for `tenant` before `until`.
-  void PauseUntil(const std::string& tenant, absl::Time until);
+  void Reserve(const std::string& tenant, absl::Time deadline, Reserved done) override {
+    done(ReserveNow(tenant, deadline));
+  }
+  void PauseUntil(const std::string& tenant, absl::Time until) override;
 
   size_t tenants() const;
 
@@ -61,6 +60,12 @@ class TenantRateLimiter {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Tenant> tenants_ ABSL_GUARDED_BY(mu_);
 };
+
+// Why a request got no slot: the earliest would come at or after the call's
+// deadline (UNAVAILABLE, UPSTREAM_RATE_LIMITED, RetryInfo `retry_after`),
+// or `waiting` requests already wait (RESOURCE_EXHAUSTED, OVERLOADED).
+absl::Status NoSlotBeforeDeadline(const RateLimitOptions& options, absl::Duration retry_after);
+absl::Status TooManyWaiting(size_t waiting);
 
 // The limiter's key for a connection: instance URL and client id.
 std::string RateLimitKey(absl::string_view instance_url, absl::string_view client_id);

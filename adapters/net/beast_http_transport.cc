@@ -813,6 +813,8 @@ void BeastHttpTransport::Send(HttpRequest request, absl::Time deadline, Callback
   impl_->Send(std::move(request), deadline, std::move(done));
 }
 
+asio::io_context& BeastHttpTransport::io_context() { return impl_->io(); }
+
 size_t BeastHttpTransport::open_connections() const { return impl_->open_connections(); }
 
 size_t BeastHttpTransport::connections_opened() const { return impl_->connections_opened(); }

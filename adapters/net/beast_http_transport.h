@@ -9,6 +9,10 @@
 #include "absl/time/time.h"
 #include "adapters/net/http_transport.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace halopsa::net {
 
 struct BeastTransportOptions {
@@ -50,6 +54,11 @@ class BeastHttpTransport final : public HttpTransport {
   BeastHttpTransport& operator=(const BeastHttpTransport&) = delete;
 
   void Send(HttpRequest request, absl::Time deadline, Callback done) override;
+
+  // The event loop the transport's threads run: other clients of the
+  // service's own (Redis) run on it too. Valid while the transport lives;
+  // their work must end before it is destroyed.
+  boost::asio::io_context& io_context();
 
   size_t open_connections() const;    // upstream connections open right now
   size_t connections_opened() const;  // upstream connections ever opened

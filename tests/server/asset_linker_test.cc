@@ -10,6 +10,7 @@
 
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/server/mock_shared_state.h"
 
 namespace halopsa {
 namespace {
@@ -35,7 +36,7 @@ class AssetLinkerTest : public ::testing::Test {
   }
 
   StrictMock<MockHaloApi> api_;
-  KeyedSerializer locks_;
+  LocalLinkLocks locks_;
   CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
@@ -186,7 +187,7 @@ class ConcurrentLinkTest : public ::testing::Test {
   }
 
   HeldHaloApi api_;
-  KeyedSerializer locks_;
+  LocalLinkLocks locks_;
   CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
@@ -263,6 +264,48 @@ TEST_F(ConcurrentLinkTest, LinksOfAnExistingHostToDifferentTicketsDoNotWaitForEa
   ASSERT_TRUE(first.has_value() && first->ok());
   ASSERT_TRUE(second.has_value() && second->ok());
   EXPECT_EQ(locks_.active_keys(), 0u);
+}
+
+}  // namespace
+}  // namespace halopsa
+
+namespace halopsa {
+namespace {
+
+TEST(SharedLinkLocksTest, ALinkWithoutItsLockWritesNothingAndSaysWhy) {
+  StrictMock<testing::MockHaloApi> api;  // no upstream call at all
+  StrictMock<testing::MockLinkLocks> locks;
+  absl::Status unavailable =
+      WithErrorInfo(absl::UnavailableError("shared state (Redis) unavailable"), kReasonSharedStateUnavailable);
+  EXPECT_CALL(locks, Acquire(::testing::HasSubstr("\nticket\n77"), _, _))
+      .WillOnce([&](const std::string&, absl::Time, LinkLocks::Acquired acquired) { acquired(unavailable); });
+  CallContext context{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
+  v1::LinkAssetToTicketRequest request;
+  request.set_ticket_id(77);
+  request.set_hostname("ws-9");
+  auto result = testing::RunAction<v1::LinkAssetToTicketResponse>(
+      [&](auto done) { LinkAsset(api, locks, context, request, std::move(done)); });
+  EXPECT_EQ(result.status(), unavailable);
+}
+
+TEST(SharedLinkLocksTest, TheLockIsAskedForWithTheCallsDeadlineAndReleasedOnce) {
+  StrictMock<testing::MockHaloApi> api;
+  StrictMock<testing::MockLinkLocks> locks;
+  const absl::Time deadline = absl::Now() + absl::Seconds(7);
+  int releases = 0;
+  EXPECT_CALL(locks, Acquire(_, deadline, _)).WillOnce([&](const std::string&, absl::Time, LinkLocks::Acquired acquired) {
+    acquired(LinkLocks::Release([&releases] { ++releases; }));
+  });
+  EXPECT_CALL(api, Get(_, "/api/Tickets/77", _, _))
+      .WillOnce(AnswerStatus(FromHaloHttpStatus(404, "/api/Tickets/77", "no such ticket")));
+  CallContext context{std::make_shared<HaloConnection>(), deadline, nullptr, ""};
+  v1::LinkAssetToTicketRequest request;
+  request.set_ticket_id(77);
+  request.set_hostname("ws-9");
+  auto result = testing::RunAction<v1::LinkAssetToTicketResponse>(
+      [&](auto done) { LinkAsset(api, locks, context, request, std::move(done)); });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(releases, 1);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "server/error_mapping.h"
 #include "server/halopsa_actions.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/server/mock_shared_state.h"
 
 namespace halopsa {
 namespace {
@@ -19,10 +20,12 @@ using ::testing::ElementsAre;
 using ::testing::InSequence;
 using ::testing::Pair;
 using ::testing::StrictMock;
+using testing::AnswerBegin;
 using testing::AnswerJson;
 using testing::AnswerStatus;
 using testing::JsonEq;
 using testing::MockHaloApi;
+using testing::MockOutcomeJournal;
 using testing::RunAction;
 
 constexpr char kKey[] = "lc-callback-7f3a";
@@ -46,7 +49,7 @@ TEST(IdempotencyTokenTest, IsOneWordOfThePrefixAndSha256Hex) {
 
 class FakeClock {
  public:
-  UnknownOutcomeJournal::Clock AsClock() {
+  InMemoryOutcomeJournal::Clock AsClock() {
     return [this] { return now_; };
   }
   void Advance(absl::Duration d) { now_ += d; }
@@ -55,9 +58,9 @@ class FakeClock {
   absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
 };
 
-TEST(UnknownOutcomeJournalTest, DropsTheOldestBeyondItsBound) {
+TEST(InMemoryOutcomeJournalTest, DropsTheOldestBeyondItsBound) {
   FakeClock clock;
-  UnknownOutcomeJournal journal(JournalLimits{2, absl::Hours(24)}, clock.AsClock());
+  InMemoryOutcomeJournal journal(JournalLimits{2, absl::Hours(24)}, clock.AsClock());
   journal.Add("a");
   journal.Add("b");
   journal.Add("a");  // newest again
@@ -68,9 +71,9 @@ TEST(UnknownOutcomeJournalTest, DropsTheOldestBeyondItsBound) {
   EXPECT_TRUE(journal.Contains("c"));
 }
 
-TEST(UnknownOutcomeJournalTest, ForgetsKeysAfterTheirTtl) {
+TEST(InMemoryOutcomeJournalTest, ForgetsKeysAfterTheirTtl) {
   FakeClock clock;
-  UnknownOutcomeJournal journal(JournalLimits{10, absl::Hours(24)}, clock.AsClock());
+  InMemoryOutcomeJournal journal(JournalLimits{10, absl::Hours(24)}, clock.AsClock());
   journal.Add("old");
   clock.Advance(absl::Hours(23));
   journal.Add("young");
@@ -81,8 +84,20 @@ TEST(UnknownOutcomeJournalTest, ForgetsKeysAfterTheirTtl) {
   EXPECT_EQ(journal.size(), 1u);
 }
 
-TEST(UnknownOutcomeJournalTest, RemovesKeys) {
-  UnknownOutcomeJournal journal;
+TEST(InMemoryOutcomeJournalTest, BeginTellsWhetherAnEarlierAttemptMayHaveWrittenAndMarksTheKey) {
+  InMemoryOutcomeJournal journal;
+  std::optional<absl::StatusOr<bool>> first, second;
+  journal.Begin("k", absl::InfiniteFuture(), [&](absl::StatusOr<bool> earlier) { first = earlier; });
+  journal.Begin("k", absl::InfiniteFuture(), [&](absl::StatusOr<bool> earlier) { second = earlier; });
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_FALSE(**first);
+  EXPECT_TRUE(**second) << "the first attempt had not finished";
+  journal.Remove("k");
+  EXPECT_FALSE(journal.Contains("k"));
+}
+
+TEST(InMemoryOutcomeJournalTest, RemovesKeys) {
+  InMemoryOutcomeJournal journal;
   journal.Add("a");
   journal.Remove("a");
   journal.Remove("never added");
@@ -325,6 +340,61 @@ TEST_F(IdempotentCreateTest, KeyOfAnUnknownTicketDoesNotMakeAnActionLookUp) {
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 2884})"));
   EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
   EXPECT_TRUE(AddAction().ok());
+}
+
+}  // namespace
+}  // namespace halopsa
+
+namespace halopsa {
+namespace {
+
+// The create's conversation with its journal, whichever holds it.
+class JournalTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<v1::CreateTicketResponse> CreateTicket() {
+    v1::CreateTicketRequest request;
+    request.set_summary("s");
+    return RunAction<v1::CreateTicketResponse>(
+        [&](Reply<v1::CreateTicketResponse> done) { actions_.CreateTicket(context_, request, std::move(done)); });
+  }
+
+  StrictMock<MockHaloApi> api_;
+  StrictMock<MockOutcomeJournal> journal_;
+  HaloPsaActions actions_{api_, SharedState{.journal = &journal_}};
+  CallContext context_{
+      std::make_shared<HaloConnection>(HaloConnection{"https://acme.halopsa.com", "id", "secret", "", "all", ""}),
+      absl::InfiniteFuture(), nullptr, kKey};
+  const std::string journal_key_ = absl::StrCat("/api/Tickets\nhttps://acme.halopsa.com\n", kKey);
+};
+
+TEST_F(JournalTest, WithoutTheJournalNothingIsWritten) {
+  absl::Status unavailable =
+      WithErrorInfo(absl::UnavailableError("shared state (Redis) unavailable"), kReasonSharedStateUnavailable);
+  EXPECT_CALL(journal_, Begin(journal_key_, context_.deadline, _)).WillOnce(AnswerBegin(unavailable));
+  EXPECT_EQ(CreateTicket().status(), unavailable);  // and no POST: the API mock is strict
+}
+
+TEST_F(JournalTest, AnAttemptThatNeverFinishedMakesTheNextLookBeforeWriting) {
+  InSequence in_order;
+  EXPECT_CALL(journal_, Begin(journal_key_, _, _)).WillOnce(AnswerBegin(true));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"record_count": 0, "tickets": []})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 9})"));
+  EXPECT_CALL(journal_, Remove(journal_key_));
+  EXPECT_EQ(IdOf(CreateTicket()), 9);
+}
+
+TEST_F(JournalTest, AKnownFailureForgetsTheKeyAndAnUnknownOutcomeKeepsIt) {
+  InSequence in_order;
+  EXPECT_CALL(journal_, Begin(journal_key_, _, _)).WillOnce(AnswerBegin(false));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
+      .WillOnce(AnswerStatus(FromHaloHttpStatus(400, "/api/Tickets", "no client")));
+  EXPECT_CALL(journal_, Remove(journal_key_));
+  EXPECT_CALL(journal_, Begin(journal_key_, _, _)).WillOnce(AnswerBegin(false));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
+  EXPECT_CALL(journal_, Add(journal_key_));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"record_count": 0, "tickets": []})"));
+  EXPECT_EQ(CreateTicket().status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
 }
 
 }  // namespace

@@ -253,7 +253,7 @@ TEST_F(HaloRestClientTest, CreateIsResentAfter429WithALongBackoffThatHoldsTheTen
 
   // Meanwhile no other request of this tenant gets a slot before the retry.
   const absl::StatusOr<absl::Time> other =
-      limiter.Reserve(RateLimitKey(connection_->instance_url, connection_->client_id), absl::InfiniteFuture());
+      limiter.ReserveNow(RateLimitKey(connection_->instance_url, connection_->client_id), absl::InfiniteFuture());
   // The backoff, then the wait for the paused tenant's slot (the fake
   // scheduler runs tasks early).
   std::vector<absl::Time> waits = scheduler_.RunScheduled();
