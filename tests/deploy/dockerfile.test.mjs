@@ -15,7 +15,7 @@ import { builtBinary, K8S_DIR, REPO_ROOT } from './lib/repo.mjs';
 
 const BINARIES = ['halopsa-server', 'halopsa-cli', 'halopsa-sim'];
 const REQUIRED_RUNTIME_PACKAGES = [
-  'ca-certificates', 'libabsl20220623', 'libgrpc++1.51', 'libprotobuf32', 'libssl3', 'libstdc++6', 'zlib1g',
+  'ca-certificates', 'libabsl20220623', 'libgrpc++1.51', 'libhiredis0.14', 'libprotobuf32', 'libssl3', 'libstdc++6', 'zlib1g',
 ];
 
 const stages = parseDockerfile(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'));

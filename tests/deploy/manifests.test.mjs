@@ -10,7 +10,9 @@ import { K8S_DIR } from './lib/repo.mjs';
 import { schemaProblems } from './lib/schema.mjs';
 
 const SECRET_TEMPLATE = path.join(K8S_DIR, 'base/secret.example.yaml');
+const REDIS_SECRET_TEMPLATE = path.join(K8S_DIR, 'components/redis/secret.example.yaml');
 const secretTemplate = () => loadYamlDocuments(SECRET_TEMPLATE)[0];
+const secretTemplates = () => [SECRET_TEMPLATE, REDIS_SECRET_TEMPLATE].map((f) => loadYamlDocuments(f)[0]);
 
 const overlays = readdirSync(path.join(K8S_DIR, 'overlays')).map((d) => `overlays/${d}`);
 const targets = ['base', ...overlays];
@@ -29,30 +31,36 @@ for (const target of targets) {
 
   test(`${target}: passes the deployment policy`, () => {
     const objects = render(path.join(K8S_DIR, target));
-    const options = { secretTemplate: secretTemplate(), requirePinnedImage: target !== 'base' };
+    const options = { secretTemplates: secretTemplates(), requirePinnedImage: target !== 'base' };
     assert.deepEqual(policyProblems(objects, options), []);
   });
 }
 
-test('the Secret template is schema-valid and holds placeholders only', async () => {
-  const template = secretTemplate();
-  assert.deepEqual(await schemaProblems(template), []);
-  assert.deepEqual(secretTemplateProblems(template), []);
-  assert.deepEqual(Object.keys(template.stringData).sort(), ['halopsa-client-secret', 'lc-extension-secret']);
+test('the Secret templates are schema-valid and hold placeholders only', async () => {
+  for (const template of secretTemplates()) {
+    assert.deepEqual(await schemaProblems(template), []);
+    assert.deepEqual(secretTemplateProblems(template), []);
+  }
+  assert.deepEqual(Object.keys(secretTemplate().stringData).sort(), ['halopsa-client-secret', 'lc-extension-secret']);
+  assert.deepEqual(Object.keys(secretTemplates()[1].stringData), ['redis-password']);
 });
 
 test('base renders the expected objects', () => {
   const ids = render(path.join(K8S_DIR, 'base')).map(idOf).sort();
   assert.deepEqual(ids.filter((id) => !id.includes('/ConfigMap/')), [
     'apps/v1/Deployment//halopsa',
+    'apps/v1/StatefulSet//halopsa-redis',
     'autoscaling/v2/HorizontalPodAutoscaler//halopsa',
     'networking.k8s.io/v1/NetworkPolicy//halopsa-allow-grpc',
     'networking.k8s.io/v1/NetworkPolicy//halopsa-allow-metrics',
     'networking.k8s.io/v1/NetworkPolicy//halopsa-allow-webhook',
     'networking.k8s.io/v1/NetworkPolicy//halopsa-egress',
+    'networking.k8s.io/v1/NetworkPolicy//halopsa-egress-redis',
+    'networking.k8s.io/v1/NetworkPolicy//halopsa-redis',
     'policy/v1/PodDisruptionBudget//halopsa',
     'v1/Service//halopsa-grpc',
     'v1/Service//halopsa-grpc-headless',
+    'v1/Service//halopsa-redis',
     'v1/Service//halopsa-webhook',
     'v1/ServiceAccount//halopsa',
   ]);
@@ -102,4 +110,41 @@ test('example overlay: namespace, pinned image, merged config, gRPC TLS and HPA 
   assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 10]);
   const metrics = find(objects, 'NetworkPolicy', 'halopsa-allow-metrics');
   assert.equal(metrics.spec.ingress[0].from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], 'observability');
+});
+
+test('base: the fleet shares state in the redis component, with one request budget for the tenant', () => {
+  const objects = render(path.join(K8S_DIR, 'base'));
+  const container = serverContainer(objects);
+  const names = container.env.map((e) => e.name);
+  // The kubelet expands $(REDIS_PASSWORD) only from a variable defined before.
+  assert.ok(names.indexOf('REDIS_PASSWORD') < names.indexOf('HALOPSA_REDIS_URL'));
+  const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
+  assert.deepEqual(env.REDIS_PASSWORD.valueFrom, { secretKeyRef: { name: 'halopsa-redis', key: 'redis-password' } });
+  assert.equal(env.HALOPSA_REDIS_URL.value, 'redis://:$(REDIS_PASSWORD)@halopsa-redis:6379/0');
+  // Hosted HaloPSA's 300 per 5 minutes for the whole fleet, no longer a per-pod share.
+  const config = find(objects, 'ConfigMap').data;
+  assert.deepEqual([config.HALOPSA_RATE_LIMIT_REQUESTS, config.HALOPSA_RATE_LIMIT_WINDOW], ['300', '5m']);
+
+  const redis = find(objects, 'StatefulSet', 'halopsa-redis');
+  assert.equal(redis.spec.replicas, 1);
+  const args = redis.spec.template.spec.containers[0].command;
+  assert.deepEqual(args.slice(args.indexOf('--maxmemory-policy'), args.indexOf('--maxmemory-policy') + 2), ['--maxmemory-policy', 'noeviction']);
+  assert.doesNotMatch(JSON.stringify(redis), /requirepass [^%]/, 'the password is never on a command line');
+  const ingress = find(objects, 'NetworkPolicy', 'halopsa-redis').spec.ingress;
+  assert.deepEqual(ingress, [{
+    from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'halopsa', 'app.kubernetes.io/instance': 'halopsa' } } }],
+    ports: [{ protocol: 'TCP', port: 6379 }],
+  }]);
+});
+
+test('single-replica overlay: one pod, Recreate, no autoscaler, no disruption budget, no Redis', () => {
+  const objects = render(path.join(K8S_DIR, 'overlays/single-replica'));
+  const deployment = find(objects, 'Deployment', 'halopsa');
+  assert.equal(deployment.spec.replicas, 1);
+  assert.deepEqual(deployment.spec.strategy, { type: 'Recreate' });
+  for (const kind of ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'StatefulSet']) assert.equal(find(objects, kind), undefined, kind);
+  assert.deepEqual(objects.filter((o) => /redis/.test(o.metadata.name)).map(idOf), []);
+  const names = serverContainer(objects).env.map((e) => e.name);
+  assert.deepEqual(names.filter((n) => /REDIS/.test(n)), []);
+  assert.ok(names.includes('HALOPSA_GRPC_LISTEN'), 'the base env is kept');
 });

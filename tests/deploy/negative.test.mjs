@@ -34,11 +34,12 @@ async function problemsOf(k8sDir, target) {
     if (error instanceof KustomizeError) return [error.message];
     throw error;
   }
-  const secretTemplate = loadYamlDocuments(path.join(k8sDir, 'base/secret.example.yaml'))[0];
+  const secretTemplates = ['base/secret.example.yaml', 'components/redis/secret.example.yaml']
+    .map((f) => loadYamlDocuments(path.join(k8sDir, f))[0]);
   return [
     ...(await Promise.all(objects.map(schemaProblems))).flat(),
-    ...policyProblems(objects, { secretTemplate, requirePinnedImage: target !== 'base' }),
-    ...secretTemplateProblems(secretTemplate),
+    ...policyProblems(objects, { secretTemplates, requirePinnedImage: target !== 'base' }),
+    ...secretTemplates.flatMap(secretTemplateProblems),
   ];
 }
 
@@ -47,10 +48,12 @@ test('an unbroken copy has no problems (so each case below fails for its own rea
   cpSync(K8S_DIR, dir, { recursive: true });
   assert.deepEqual(await problemsOf(dir, 'base'), []);
   assert.deepEqual(await problemsOf(dir, 'overlays/example'), []);
+  assert.deepEqual(await problemsOf(dir, 'overlays/single-replica'), []);
 });
 
 const BASE = 'base';
 const EXAMPLE = 'overlays/example';
+const SINGLE = 'overlays/single-replica';
 const cases = [
   // Schema: unknown fields (a typo the API server's strict validation rejects) and wrong types.
   ['a misspelt field (readinesProbe)', BASE, 'base/deployment.yaml',
@@ -131,7 +134,7 @@ const cases = [
   // Services, selectors, network policy.
   ['a Service selecting no pods', BASE, 'base/services.yaml',
     '    app.kubernetes.io/instance: halopsa\n  ports:', '    app.kubernetes.io/instance: halopsa-typo\n  ports:',
-    /Service\/halopsa-grpc: selector matches 0 Deployments/],
+    /Service\/halopsa-grpc: selector matches 0 workloads/],
   ['a Service targeting a port no container has', BASE, 'base/services.yaml',
     'targetPort: webhook', 'targetPort: http',
     /targets http, which no container exposes/],
@@ -163,6 +166,71 @@ const cases = [
   ['a namespace not enforcing the restricted Pod Security Standard', EXAMPLE, 'overlays/example/namespace.yaml',
     'enforce: restricted', 'enforce: baseline',
     /does not enforce the restricted Pod Security Standard/],
+  // More than one pod only with the shared state in Redis.
+  ['the base without its Redis (the autoscaler may run 6 pods)', BASE, 'base/kustomization.yaml',
+    'components:\n  - ../components/redis\n', '',
+    /Deployment\/halopsa: allows 6 replicas without HALOPSA_REDIS_URL/],
+  ['an empty HALOPSA_REDIS_URL under the autoscaler', EXAMPLE, 'components/redis/deployment-patch.yaml',
+    'value: redis://:$(REDIS_PASSWORD)@halopsa-redis:6379/0', 'value: ""',
+    /Deployment\/halopsa: allows 10 replicas without HALOPSA_REDIS_URL/],
+  ['a single-replica overlay scaled to 2', SINGLE, 'overlays/single-replica/deployment-patch.yaml',
+    '  replicas: 1', '  replicas: 2',
+    /Deployment\/halopsa: allows 2 replicas without HALOPSA_REDIS_URL/],
+  ['a single-replica overlay that keeps the autoscaler', SINGLE, 'overlays/single-replica/kustomization.yaml',
+    '  - path: remove/hpa.yaml\n', '',
+    /Deployment\/halopsa: allows 6 replicas without HALOPSA_REDIS_URL/],
+  ['a single replica rolled by RollingUpdate', SINGLE, 'overlays/single-replica/deployment-patch.yaml',
+    '    type: Recreate\n    rollingUpdate: null\n', '    type: RollingUpdate\n',
+    /without HALOPSA_REDIS_URL the strategy must be Recreate/],
+  ['a single replica under a PodDisruptionBudget', SINGLE, 'overlays/single-replica/kustomization.yaml',
+    '  - path: remove/pdb.yaml\n', '',
+    /a PodDisruptionBudget on its single replica blocks every node drain/],
+  // The Redis itself, and the way to it.
+  ['a second Redis pod behind the one Service', BASE, 'components/redis/statefulset.yaml',
+    '  replicas: 1', '  replicas: 2',
+    /StatefulSet\/halopsa-redis may run 2 pods; a standalone Redis is exactly one/],
+  ['Redis admitting every pod of the namespace', BASE, 'components/redis/networkpolicy.yaml',
+    '        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: halopsa\n              app.kubernetes.io/instance: halopsa\n      ports:',
+    '        - podSelector: {}\n      ports:',
+    /StatefulSet\/halopsa-redis: an ingress peer other than Deployment\/halopsa's pods/],
+  ['Redis admitting another namespace', BASE, 'components/redis/networkpolicy.yaml',
+    '        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: halopsa\n              app.kubernetes.io/instance: halopsa\n      ports:',
+    '        - namespaceSelector:\n            matchLabels:\n              team: other\n      ports:',
+    /StatefulSet\/halopsa-redis: an ingress peer other than/],
+  ['halopsa without egress to Redis', BASE, 'components/redis/kustomization.yaml',
+    '  - networkpolicy.yaml\n', '',
+    /no egress rule of its pods admits TCP 6379 to StatefulSet\/halopsa-redis's pods/],
+  ['the URL before the password it expands', BASE, 'components/redis/deployment-patch.yaml',
+    '            - name: REDIS_PASSWORD\n              valueFrom:\n                secretKeyRef:\n                  name: halopsa-redis\n                  key: redis-password\n            - name: HALOPSA_REDIS_URL\n              value: redis://:$(REDIS_PASSWORD)@halopsa-redis:6379/0\n',
+    '            - name: HALOPSA_REDIS_URL\n              value: redis://:$(REDIS_PASSWORD)@halopsa-redis:6379/0\n            - name: REDIS_PASSWORD\n              valueFrom:\n                secretKeyRef:\n                  name: halopsa-redis\n                  key: redis-password\n',
+    /HALOPSA_REDIS_URL refers to \$\(REDIS_PASSWORD\), which is not defined before it/],
+  ['a Redis password in plain manifests', BASE, 'components/redis/deployment-patch.yaml',
+    'redis://:$(REDIS_PASSWORD)@', 'redis://:hunter2@',
+    /HALOPSA_REDIS_URL carries a password in the manifests/],
+  ['the Redis password from a key the Secret lacks', BASE, 'components/redis/deployment-patch.yaml',
+    'key: redis-password', 'key: password',
+    /REDIS_PASSWORD reads key password, which Secret halopsa-redis does not have/],
+  ['the Redis password from a Secret Redis does not use', BASE, 'components/redis/deployment-patch.yaml',
+    'name: halopsa-redis\n', 'name: halopsa-secrets\n',
+    /its password comes from Secret halopsa-secrets, which StatefulSet\/halopsa-redis does not mount/],
+  ['a Secret in the environment for anything but the Redis URL', BASE, 'components/redis/deployment-patch.yaml',
+    'value: redis://:$(REDIS_PASSWORD)@halopsa-redis:6379/0', 'value: redis://halopsa-redis:6379/0',
+    /REDIS_PASSWORD takes a Secret into the environment; mount it as a file/],
+  ['a Redis init container running as root', BASE, 'components/redis/statefulset.yaml',
+    '            runAsUser: 999\n', '            runAsUser: 0\n',
+    /StatefulSet\/halopsa-redis container auth-config: runs as uid 0, not a fixed non-root uid/],
+  ['Redis with its Secret mounted writable', BASE, 'components/redis/statefulset.yaml',
+    '              mountPath: /etc/redis/secret\n              readOnly: true\n      volumes:', '              mountPath: /etc/redis/secret\n      volumes:',
+    /StatefulSet\/halopsa-redis container redis: Secret volume secret is mounted writable/],
+  ['Redis without a liveness probe', BASE, 'components/redis/statefulset.yaml',
+    '          livenessProbe:\n', '          x-livenessProbe:\n',
+    /StatefulSet\/halopsa-redis container redis: no livenessProbe/],
+  ['an init container without limits', BASE, 'components/redis/statefulset.yaml',
+    '              cpu: 100m\n              memory: 32Mi', '              cpu: 100m',
+    /container auth-config: no memory limit/],
+  ['a two-document file of $patch: delete (kustomize v5 panics on it)', SINGLE, 'overlays/single-replica/remove/hpa.yaml',
+    '$patch: delete\n', '$patch: delete\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: halopsa\n$patch: delete\n',
+    /must be alone in its file/],
 ];
 
 for (const [what, target, file, from, to, expected] of cases) {

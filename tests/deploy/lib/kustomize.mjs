@@ -1,6 +1,7 @@
 // Renders a kustomization the way `kustomize build` (v5) does, for the subset
 // of kustomize that deploy/k8s uses: resources, components, namespace,
-// images, patches (strategic merge, matched by kind and name) and
+// images, patches (strategic merge, matched by kind and name, with
+// `$patch: delete` for a whole object or a list item) and
 // configMapGenerator (literals, with the content-hash name suffix). Anything
 // outside that subset throws instead of rendering something kustomize would
 // not, and kustomize-parity.test.mjs compares the output with the real
@@ -160,15 +161,26 @@ function withoutNulls(value) {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
 }
 
+// The one directive supported: `$patch: delete` on an object or list item.
+function deletes(patch) {
+  for (const [field, value] of Object.entries(patch)) {
+    if (field.startsWith('$') && !(field === '$patch' && value === 'delete')) {
+      fail(`patch directive ${field}: ${JSON.stringify(value)} is outside the supported subset`);
+    }
+  }
+  return patch.$patch === 'delete';
+}
+
 // Strategic merge patch: maps merge, null deletes a key, lists with a merge
 // key merge item by item (patch items first, then the remaining original
-// items, which is kustomize's order), other lists are replaced.
+// items, which is kustomize's order; an item with `$patch: delete` removes
+// its match), other lists are replaced.
 function strategicMerge(original, patch, parentField) {
   if (!isObject(patch)) return clone(patch);
+  if (deletes(patch)) fail(`$patch: delete is supported on whole objects and merge-keyed list items only`);
   if (!isObject(original)) return withoutNulls(patch);
   const out = clone(original);
   for (const [field, value] of Object.entries(patch)) {
-    if (field.startsWith('$')) fail(`patch directive ${field} is outside the supported subset`);
     if (value === null) {
       delete out[field];
     } else if (Array.isArray(value) && Array.isArray(original[field]) && MERGE_KEYS.has(`${parentField}.${field}`)) {
@@ -182,11 +194,12 @@ function strategicMerge(original, patch, parentField) {
 
 function mergeList(original, patch, key, field) {
   const used = new Set();
-  const merged = patch.map((item) => {
+  const merged = patch.flatMap((item) => {
     const match = original.find((o) => isObject(o) && isObject(item) && o[key] === item[key]);
-    if (!match) return withoutNulls(item);
-    used.add(match);
-    return strategicMerge(match, item, field);
+    if (match) used.add(match);
+    if (isObject(item) && deletes(item)) return [];
+    if (!match) return [withoutNulls(item)];
+    return [strategicMerge(match, item, field)];
   });
   return [...merged, ...original.filter((o) => !used.has(o)).map(clone)];
 }
@@ -197,7 +210,11 @@ function applyPatches(state, patches, dir, file) {
       fail(`${file}: only "patches: - path: <strategic merge patch>" is supported`);
     }
     const patchFile = localPath(dir, entry.path, file);
-    for (const patch of loadYamlDocuments(patchFile)) {
+    const patches = loadYamlDocuments(patchFile);
+    if (patches.filter(deletes).length > 0 && patches.length > 1) {
+      fail(`${patchFile}: a $patch: delete document must be alone in its file (kustomize v5 panics otherwise)`);
+    }
+    for (const patch of patches) {
       const matches = state.objects.filter(
         (o) =>
           o.kind === patch.kind &&
@@ -209,6 +226,11 @@ function applyPatches(state, patches, dir, file) {
         fail(`${patchFile}: patch for ${patch.kind} ${patch.metadata?.name} matches ${matches.length} resources`);
       }
       const target = matches[0];
+      if (deletes(patch)) {
+        state.objects.splice(state.objects.indexOf(target), 1);
+        state.generated.delete(target);
+        continue;
+      }
       const merged = strategicMerge(target, patch, '');
       for (const k of Object.keys(target)) delete target[k];
       Object.assign(target, merged);
