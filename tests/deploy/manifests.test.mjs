@@ -148,3 +148,14 @@ test('single-replica overlay: one pod, Recreate, no autoscaler, no disruption bu
   assert.deepEqual(names.filter((n) => /REDIS/.test(n)), []);
   assert.ok(names.includes('HALOPSA_GRPC_LISTEN'), 'the base env is kept');
 });
+
+test('managed-redis overlay: the URL whole from a Secret, no in-cluster Redis, egress to its address', () => {
+  const objects = render(path.join(K8S_DIR, 'overlays/managed-redis'));
+  assert.equal(find(objects, 'StatefulSet'), undefined);
+  assert.equal(find(objects, 'Service', 'halopsa-redis'), undefined);
+  const env = serverContainer(objects).env.filter((e) => /REDIS/.test(e.name));
+  assert.deepEqual(env, [{ name: 'HALOPSA_REDIS_URL', valueFrom: { secretKeyRef: { name: 'halopsa-redis-url', key: 'url' } } }]);
+  const egress = find(objects, 'NetworkPolicy', 'halopsa-egress-managed-redis').spec.egress;
+  assert.deepEqual(egress[0].ports, [{ protocol: 'TCP', port: 6379 }]);
+  assert.deepEqual(find(objects, 'HorizontalPodAutoscaler').spec.maxReplicas, 6, 'the fleet scales as the base');
+});

@@ -49,11 +49,13 @@ test('an unbroken copy has no problems (so each case below fails for its own rea
   assert.deepEqual(await problemsOf(dir, 'base'), []);
   assert.deepEqual(await problemsOf(dir, 'overlays/example'), []);
   assert.deepEqual(await problemsOf(dir, 'overlays/single-replica'), []);
+  assert.deepEqual(await problemsOf(dir, 'overlays/managed-redis'), []);
 });
 
 const BASE = 'base';
 const EXAMPLE = 'overlays/example';
 const SINGLE = 'overlays/single-replica';
+const MANAGED = 'overlays/managed-redis';
 const cases = [
   // Schema: unknown fields (a typo the API server's strict validation rejects) and wrong types.
   ['a misspelt field (readinesProbe)', BASE, 'base/deployment.yaml',
@@ -173,17 +175,20 @@ const cases = [
   ['an empty HALOPSA_REDIS_URL under the autoscaler', EXAMPLE, 'components/redis/deployment-patch.yaml',
     'value: redis://:$(REDIS_PASSWORD)@halopsa-redis:6379/0', 'value: ""',
     /Deployment\/halopsa: allows 10 replicas without HALOPSA_REDIS_URL/],
+  ['a managed Redis whose URL is dropped', MANAGED, 'overlays/managed-redis/kustomization.yaml',
+    'patches:\n  - path: deployment-patch.yaml\n', '',
+    /Deployment\/halopsa: allows 6 replicas without HALOPSA_REDIS_URL/],
   ['a single-replica overlay scaled to 2', SINGLE, 'overlays/single-replica/deployment-patch.yaml',
     '  replicas: 1', '  replicas: 2',
     /Deployment\/halopsa: allows 2 replicas without HALOPSA_REDIS_URL/],
   ['a single-replica overlay that keeps the autoscaler', SINGLE, 'overlays/single-replica/kustomization.yaml',
-    '  - path: remove/hpa.yaml\n', '',
+    '  - path: remove-hpa.yaml\n', '',
     /Deployment\/halopsa: allows 6 replicas without HALOPSA_REDIS_URL/],
   ['a single replica rolled by RollingUpdate', SINGLE, 'overlays/single-replica/deployment-patch.yaml',
     '    type: Recreate\n    rollingUpdate: null\n', '    type: RollingUpdate\n',
     /without HALOPSA_REDIS_URL the strategy must be Recreate/],
   ['a single replica under a PodDisruptionBudget', SINGLE, 'overlays/single-replica/kustomization.yaml',
-    '  - path: remove/pdb.yaml\n', '',
+    '  - path: remove-pdb.yaml\n', '',
     /a PodDisruptionBudget on its single replica blocks every node drain/],
   // The Redis itself, and the way to it.
   ['a second Redis pod behind the one Service', BASE, 'components/redis/statefulset.yaml',
@@ -228,7 +233,7 @@ const cases = [
   ['an init container without limits', BASE, 'components/redis/statefulset.yaml',
     '              cpu: 100m\n              memory: 32Mi', '              cpu: 100m',
     /container auth-config: no memory limit/],
-  ['a two-document file of $patch: delete (kustomize v5 panics on it)', SINGLE, 'overlays/single-replica/remove/hpa.yaml',
+  ['a two-document file of $patch: delete (kustomize v5 panics on it)', SINGLE, 'overlays/single-replica/remove-hpa.yaml',
     '$patch: delete\n', '$patch: delete\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: halopsa\n$patch: delete\n',
     /must be alone in its file/],
 ];
