@@ -2,11 +2,13 @@
 # and admin listener in one process), plus halopsa-cli and halopsa-sim.
 #
 #   docker build -t ext-halopsa:<version> .      (BuildKit: Docker 23 or later)
+#   podman build -t ext-halopsa:<version> .      (buildah 1.28 / podman 4.3 or later)
 #
 # The build stage runs the project's own scripts, so the image is built by the
 # same steps as CI. tests/deploy (scripts/validate-manifests.sh) checks this
 # file offline: stages, the runtime package list against the libraries the
-# binaries link, the user and the ports.
+# binaries link, the user and the ports; scripts/image-test.sh (in CI) builds
+# it with podman and runs the binaries from the image.
 
 FROM debian:12 AS build
 WORKDIR /src
