@@ -101,7 +101,8 @@ if [ "${1:-}" = --run-in-namespace ]; then
   printf 'requirepass %s\n' "$REDIS_PASSWORD" >"$WORK/redis-auth.conf"
   redis-server --include "$WORK/redis-auth.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
     --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-  PIDS+=($!)
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
   wait_for env REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping || fail "redis-server did not start"
 
   as_image_user /usr/local/bin/halopsa-sim --listen=127.0.0.1:0 --tls_cert=/tmp/secrets/server.pem \
@@ -117,7 +118,7 @@ if [ "${1:-}" = --run-in-namespace ]; then
     HALOPSA_GRPC_LISTEN=127.0.0.1:0 HALOPSA_GRPC_PLAINTEXT=true \
     HALOPSA_GATEWAY_LISTEN=127.0.0.1:0 LC_EXTENSION_SECRET_FILE=/tmp/secrets/lc-extension-secret \
     HALOPSA_ADMIN_LISTEN=127.0.0.1:0 \
-    HALOPSA_REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0" \
+    HALOPSA_REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0" HALOPSA_REDIS_UNREADY_AFTER=1s \
     "$CHROOT" --userspec=$RUNTIME_UID:$RUNTIME_UID "$ROOT" /usr/local/bin/halopsa-server >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -149,6 +150,12 @@ if [ "${1:-}" = --run-in-namespace ]; then
   keys=$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" dbsize)
   [ "$keys" -gt 0 ] || fail "halopsa-server kept nothing in Redis (dbsize $keys)"
   echo "ok   halopsa-server keeps its shared state in Redis ($keys keys)"
+
+  kill -KILL "$REDIS_PID"
+  readyz_answers() { [ "$(http_status "$ADMIN_PORT" /readyz)" = "$1" ]; }
+  wait_for readyz_answers 503 || fail "/readyz did not turn 503 with Redis gone"
+  [ "$(http_status "$ADMIN_PORT" /healthz)" = 200 ] || fail "/healthz did not answer 200 with Redis gone"
+  echo "ok   with Redis gone, /readyz answers 503 after HALOPSA_REDIS_UNREADY_AFTER and /healthz 200"
   if grep -qF "$REDIS_PASSWORD" "$WORK/server.log"; then fail "the Redis password is in the server's log"; fi
   echo "ok   the Redis password is not in the server's log"
   exit 0
