@@ -28,74 +28,76 @@ took() { echo "   took $((SECONDS - step_started))s"; }
 
 # --- inside a private mount namespace: run the image's binaries -------------
 # Mounts made here vanish with the namespace, whatever happens.
-if [ "${1:-}" = --run-in-namespace ]; then
-  IMAGE_ROOT=$2
-  WORK=$(mktemp -d /tmp/halopsa-image-run.XXXXXX)
-  ROOT="$WORK/root"
-  mkdir "$ROOT"
-  PIDS=()
-  cleanup() {
-    [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
-    umount -R "$ROOT" 2>/dev/null || umount -R -l "$ROOT" 2>/dev/null || true
-    # Never into the image, should it still be mounted.
-    rm -rf --one-file-system "$WORK"
-  }
-  trap cleanup EXIT
-  mount --bind "$IMAGE_ROOT" "$ROOT"
+
+# The image's root read-only, with a tmpfs /tmp, /proc and /dev (as a pod).
+mount_image_root() {
+  mount --bind "$1" "$ROOT"
   mount -o remount,bind,ro "$ROOT"
   mount -t tmpfs -o size=64m,mode=1777 tmpfs "$ROOT/tmp"
   mount -t proc proc "$ROOT/proc"
   mount --rbind /dev "$ROOT/dev"
-  CHROOT=$(command -v chroot)
-  as_image_user() { "$CHROOT" --userspec=$RUNTIME_UID:$RUNTIME_UID "$ROOT" "$@"; }
-  fail() {
-    echo "FAIL: $*"
-    for log in "$WORK"/*.log; do echo "--- $log"; tail -20 "$log"; done
-    exit 1
-  }
+}
 
-  # A loopback TCP port nobody listens on (from /proc/net/tcp{,6}), for
-  # redis-server, which cannot take port 0.
-  used_ports() {
-    local hex
-    awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 |
-      while read -r hex; do echo $((16#$hex)); done
-  }
-  free_port() {
-    local port
-    while :; do
-      port=$((20000 + RANDOM % 30000))
-      used_ports | grep -qx "$port" || { echo "$port"; return; }
-    done
-  }
-  # Waits (bounded) until "$@" succeeds.
-  wait_for() {
-    local deadline=$((SECONDS + 30))
-    until "$@" >/dev/null 2>&1; do
-      [ $SECONDS -lt $deadline ] || return 1
-      sleep 0.1
-    done
-  }
-  # HTTP status of GET path on 127.0.0.1:port, with bash's /dev/tcp (no curl
-  # on a fresh Debian).
-  http_status() {
-    local status
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
-    read -r -t 5 _ status _ <&3 || true
-    exec 3<&-
-    echo "${status:-none}"
-  }
+cleanup_run() {
+  [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  umount -R "$ROOT" 2>/dev/null || umount -R -l "$ROOT" 2>/dev/null || true
+  # Never into the image, should it still be mounted.
+  rm -rf --one-file-system "$WORK"
+}
 
-  # Files the pod would get from its Secrets, owned by the image's user.
+fail() {
+  echo "FAIL: $*"
+  for log in "$WORK"/*.log; do echo "--- $log"; tail -20 "$log"; done
+  exit 1
+}
+
+as_image_user() { "$CHROOT" --userspec=$RUNTIME_UID:$RUNTIME_UID "$ROOT" "$@"; }
+
+# A loopback TCP port nobody listens on (from /proc/net/tcp{,6}), for
+# redis-server, which cannot take port 0.
+free_port() {
+  local port used
+  used=$(awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 |
+    while read -r hex; do echo $((16#$hex)); done)
+  while :; do
+    port=$((20000 + RANDOM % 30000))
+    grep -qx "$port" <<<"$used" || { echo "$port"; return; }
+  done
+}
+
+# Waits (bounded) until "$@" succeeds.
+wait_for() {
+  local deadline=$((SECONDS + 30))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+# HTTP status of GET path on 127.0.0.1:port, with bash's /dev/tcp (no curl
+# on a fresh Debian).
+http_status() {
+  local status
+  exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
+  read -r -t 5 _ status _ <&3 || true
+  exec 3<&-
+  echo "${status:-none}"
+}
+answers() { [ "$(http_status "$ADMIN_PORT" "$1")" = "$2" ]; }
+
+# Files the pod would get from its Secrets, owned by the image's user.
+write_secrets() {
   mkdir "$ROOT/tmp/secrets"
   cp tests/testdata/certs/{server.pem,server.key,ca.pem} "$ROOT/tmp/secrets/"
   openssl rand -hex 32 >"$ROOT/tmp/secrets/lc-extension-secret"
   echo sim-secret >"$ROOT/tmp/secrets/halopsa-client-secret"
   chown -R $RUNTIME_UID:$RUNTIME_UID "$ROOT/tmp/secrets"
   chmod 0500 "$ROOT/tmp/secrets"
+}
 
+start_redis() {
   REDIS_PORT=$(free_port)
   REDIS_PASSWORD=$(openssl rand -hex 24)
   printf 'requirepass %s\n' "$REDIS_PASSWORD" >"$WORK/redis-auth.conf"
@@ -104,13 +106,19 @@ if [ "${1:-}" = --run-in-namespace ]; then
   REDIS_PID=$!
   PIDS+=("$REDIS_PID")
   wait_for env REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping || fail "redis-server did not start"
+}
 
+start_simulator() {
   as_image_user /usr/local/bin/halopsa-sim --listen=127.0.0.1:0 --tls_cert=/tmp/secrets/server.pem \
     --tls_key=/tmp/secrets/server.key --client_id=sim-client --client_secret=sim-secret >"$WORK/sim.log" 2>&1 &
   PIDS+=($!)
   wait_for grep -q '^halopsa-sim listening on ' "$WORK/sim.log" || fail "halopsa-sim did not start"
   SIM_URL=$(sed -n 's/^halopsa-sim listening on //p' "$WORK/sim.log")
+}
 
+# halopsa-server on port 0 everywhere, configured as in deploy/k8s (files for
+# secrets) against the simulator and Redis; its ports from its start-up line.
+start_server() {
   env -i PATH=/usr/local/bin:/usr/bin:/bin \
     HALOPSA_INSTANCE_URL="$SIM_URL" HALOPSA_CLIENT_ID=sim-client \
     HALOPSA_CLIENT_SECRET_FILE=/tmp/secrets/halopsa-client-secret \
@@ -123,18 +131,23 @@ if [ "${1:-}" = --run-in-namespace ]; then
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   wait_for grep -q '"msg":"started"' "$WORK/server.log" || fail "halopsa-server did not start"
-  # The ports it bound, from its "started" log line.
   bound_port() { sed -n "s/.*\"msg\":\"started\".*\"$1\":\([0-9]*\).*/\1/p" "$WORK/server.log"; }
   GRPC_PORT=$(bound_port grpc_port) GATEWAY_PORT=$(bound_port gateway_port) ADMIN_PORT=$(bound_port admin_port)
-  cli() { as_image_user /usr/local/bin/halopsa-cli --target="127.0.0.1:$GRPC_PORT" --timeout=10s "$@"; }
+}
+
+cli() { as_image_user /usr/local/bin/halopsa-cli --target="127.0.0.1:$GRPC_PORT" --timeout=10s "$@"; }
+
+check_serving() {
   wait_for cli health || fail "halopsa-server did not become healthy"
   [ "$(ps -o uid= -p "$SERVER_PID" | tr -d ' ')" = $RUNTIME_UID ] || fail "halopsa-server does not run as uid $RUNTIME_UID"
   echo "ok   halopsa-server, halopsa-sim and halopsa-cli run from the image as uid $RUNTIME_UID"
-
-  [ "$(http_status "$ADMIN_PORT" /healthz)" = 200 ] || fail "/healthz did not answer 200"
-  [ "$(http_status "$ADMIN_PORT" /readyz)" = 200 ] || fail "/readyz did not answer 200"
+  answers /healthz 200 || fail "/healthz did not answer 200"
+  answers /readyz 200 || fail "/readyz did not answer 200"
   echo "ok   /healthz and /readyz answer 200"
+}
 
+check_creates() {
+  local created hooked
   created=$(cli create_ticket '{"summary": "image test", "client_id": 12, "site_id": 18}' 2>&1) ||
     fail "create_ticket: $created"
   grep -q '"id"' <<<"$created" || fail "create_ticket answered without an id: $created"
@@ -146,18 +159,36 @@ if [ "${1:-}" = --run-in-namespace ]; then
     fail "webhook create_ticket: $hooked"
   grep -q '"id"' <<<"$hooked" || fail "webhook create_ticket answered without an id: $hooked"
   echo "ok   create_ticket through the signed webhook gateway"
+}
 
+check_shared_state() {
+  local keys
   keys=$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" dbsize)
   [ "$keys" -gt 0 ] || fail "halopsa-server kept nothing in Redis (dbsize $keys)"
   echo "ok   halopsa-server keeps its shared state in Redis ($keys keys)"
-
   kill -KILL "$REDIS_PID"
-  readyz_answers() { [ "$(http_status "$ADMIN_PORT" /readyz)" = "$1" ]; }
-  wait_for readyz_answers 503 || fail "/readyz did not turn 503 with Redis gone"
-  [ "$(http_status "$ADMIN_PORT" /healthz)" = 200 ] || fail "/healthz did not answer 200 with Redis gone"
+  wait_for answers /readyz 503 || fail "/readyz did not turn 503 with Redis gone"
+  answers /healthz 200 || fail "/healthz did not answer 200 with Redis gone"
   echo "ok   with Redis gone, /readyz answers 503 after HALOPSA_REDIS_UNREADY_AFTER and /healthz 200"
   if grep -qF "$REDIS_PASSWORD" "$WORK/server.log"; then fail "the Redis password is in the server's log"; fi
   echo "ok   the Redis password is not in the server's log"
+}
+
+if [ "${1:-}" = --run-in-namespace ]; then
+  WORK=$(mktemp -d /tmp/halopsa-image-run.XXXXXX)
+  ROOT="$WORK/root"
+  mkdir "$ROOT"
+  PIDS=()
+  CHROOT=$(command -v chroot)
+  trap cleanup_run EXIT
+  mount_image_root "$2"
+  write_secrets
+  start_redis
+  start_simulator
+  start_server
+  check_serving
+  check_creates
+  check_shared_state
   exit 0
 fi
 
