@@ -103,6 +103,7 @@ const server = builtBinary('halopsa-server');
 test('the library check notices a missing runtime package', { skip: noDpkg || (!server && 'halopsa-server is not built') }, () => {
   const without = (name) => debian.runtimeLibraryProblems(server, runtimePackages.filter((p) => p !== name));
   assert.ok(without('libgrpc29').includes('libgpr.so.29: linked directly, but its package libgrpc29 is not named'));
+  assert.ok(without('libhiredis0.14').includes('libhiredis.so.0.14: from libhiredis0.14, which the image does not install'));
   assert.ok(without('libssl3').some((p) => /^libssl\.so\.3: linked directly, but its package libssl3 is not named$/.test(p)));
   const onlyCa = debian.runtimeLibraryProblems(server, ['ca-certificates']);
   assert.ok(onlyCa.includes('libprotobuf.so.32: from libprotobuf32, which the image does not install'), onlyCa.join('\n'));
