@@ -195,7 +195,7 @@ fi
 # --- outside: install, base images, build ------------------------------------
 [ "$(id -u)" -eq 0 ] || { echo "scripts/image-test.sh needs root (podman build, chroot, mounts)"; exit 2; }
 total_started=$SECONDS
-./scripts/install-deps.sh podman debootstrap redis-server
+./scripts/install-deps.sh podman debootstrap
 
 CACHE=${IMAGE_TEST_CACHE:-/var/cache/ext-halopsa/image-test}
 MAX_DAYS=${IMAGE_TEST_BASE_MAX_DAYS:-7}
