@@ -166,7 +166,7 @@ check_shared_state() {
   keys=$(REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" dbsize)
   [ "$keys" -gt 0 ] || fail "halopsa-server kept nothing in Redis (dbsize $keys)"
   echo "ok   halopsa-server keeps its shared state in Redis ($keys keys)"
-  kill -KILL "$REDIS_PID"
+  { kill -KILL "$REDIS_PID" && wait "$REDIS_PID"; } 2>/dev/null || true
   wait_for answers /readyz 503 || fail "/readyz did not turn 503 with Redis gone"
   answers /healthz 200 || fail "/healthz did not answer 200 with Redis gone"
   echo "ok   with Redis gone, /readyz answers 503 after HALOPSA_REDIS_UNREADY_AFTER and /healthz 200"
