@@ -3,6 +3,8 @@
 #include <hiredis/async.h>
 #include <openssl/sha.h>
 
+#include <csignal>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -347,6 +349,10 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
 };
 
 std::unique_ptr<RedisClient> RedisClient::Start(asio::io_context& io, RedisOptions options) {
+  // hiredis writes with write(), not send(MSG_NOSIGNAL): a Redis that died
+  // with commands in flight must fail the write (EPIPE, then a reconnect),
+  // not end the whole process with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_shared<Impl>(io, std::move(options));
   impl->Start();
   return std::unique_ptr<RedisClient>(new RedisClient(std::move(impl)));
