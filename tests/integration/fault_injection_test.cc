@@ -6,6 +6,7 @@
 // endpoint). LimaCharlie's retry behaviour is imitated: a 500 envelope is
 // delivered again with the same idempotency key. Afterwards the
 // simulator's state must hold every ticket, note and link exactly once.
+// Each test runs twice: with the state in process, and in a real Redis.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@
 #include "tests/adapters/limacharlie/lc_test_client.h"
 #include "tests/integration/lc_over_http.h"
 #include "tests/simulator/test_http_client.h"
+#include "tests/testing/redis_server_process.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -72,12 +74,20 @@ struct Action {
   std::string hostname;  // link_asset_to_ticket
 };
 
-class FaultInjectionTest : public ::testing::Test {
+// Where the cross-call state lives (HALOPSA_REDIS_URL empty or set).
+enum class SharedState { kInProcess, kRedis };
+
+class FaultInjectionTest : public ::testing::TestWithParam<SharedState> {
  protected:
   void SetUp() override {
     auto simulator = testing::StartTlsSimulator(kClientId, kHaloSecret, /*threads=*/2);
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
+    if (GetParam() == SharedState::kRedis) {
+      auto redis = testing::RedisServerProcess::Start();
+      ASSERT_TRUE(redis.ok()) << redis.status();
+      redis_ = *std::move(redis);
+    }
   }
 
   // halopsa-server's wiring with the gateway; `rate_limit` per tenant.
@@ -93,6 +103,7 @@ class FaultInjectionTest : public ::testing::Test {
     config.gateway.signing_secret = kSigningSecret;
     config.gateway.lc_api_url = "http://127.0.0.1:1";  // no hive secrets in this suite
     config.rate_limit = std::move(rate_limit);
+    if (redis_) config.redis_url = redis_->url();
     // Short waits keep the suite quick; the policy is the production one.
     config.retry.transient_backoff = absl::Milliseconds(5);
     config.retry.rate_limited_backoff = absl::Milliseconds(100);
@@ -178,6 +189,7 @@ class FaultInjectionTest : public ::testing::Test {
 
   TestOrg org_;
   std::unique_ptr<sim::HaloSimulator> sim_;
+  std::unique_ptr<testing::RedisServerProcess> redis_;  // Redis mode only
   std::unique_ptr<ServerApp> app_;
   std::FILE* log_sink_ = std::tmpfile();
 };
@@ -185,7 +197,7 @@ class FaultInjectionTest : public ::testing::Test {
 using testing::AssetIdsOf;
 using testing::CountContaining;
 
-TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost) {
+TEST_P(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost) {
   // Looser than the simulator's window, so bursts meet 429 too.
   StartApp(RateLimitOptions{.max_requests = 400, .window = absl::Seconds(1)});
   ASSERT_NE(app_, nullptr);
@@ -256,10 +268,10 @@ TEST_F(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost)
 
   // The figures the README quotes.
   std::printf(
-      "fault suite: %d actions in %.1f s, %d deliveries (%d LimaCharlie retries); upstream %lld requests, "
+      "fault suite (%s): %d actions in %.1f s, %d deliveries (%d LimaCharlie retries); upstream %lld requests, "
       "%lld failed by injection (%.1f%%: %lld 429, %lld 5xx before, %lld dropped before, %lld 500 after, "
       "%lld dropped after), %lld token revocations, %lld delayed; failed actions %zu, duplicates %d, lost %d\n",
-      kActions, absl::ToDoubleSeconds(elapsed), deliveries, deliveries - kActions,
+      redis_ ? "Redis" : "in process", kActions, absl::ToDoubleSeconds(elapsed), deliveries, deliveries - kActions,
       static_cast<long long>(faults.requests), static_cast<long long>(faults.failed()),
       faults.requests > 0 ? 100.0 * static_cast<double>(faults.failed()) / static_cast<double>(faults.requests) : 0.0,
       static_cast<long long>(faults.rate_limited), static_cast<long long>(faults.errors_before),
@@ -287,7 +299,7 @@ std::vector<int> SearchBurst(const FakeLimaCharlie& lc, const std::string& envel
   return statuses;
 }
 
-TEST_F(FaultInjectionTest, ABurstQueuesForTheTenantsRateLimitInsteadOfTripping429) {
+TEST_P(FaultInjectionTest, ABurstQueuesForTheTenantsRateLimitInsteadOfTripping429) {
   // The simulator allows 20 per rolling second; the service keeps a margin.
   StartApp(RateLimitOptions{.max_requests = 20, .window = absl::Milliseconds(1200)});
   ASSERT_NE(app_, nullptr);
@@ -302,7 +314,7 @@ TEST_F(FaultInjectionTest, ABurstQueuesForTheTenantsRateLimitInsteadOfTripping42
   EXPECT_EQ(sim_->fault_counters().rate_limited, 0) << "the burst waited for slots instead";
 }
 
-TEST_F(FaultInjectionTest, RateLimitedPastTheDeadlineIsARetriableFailure) {
+TEST_P(FaultInjectionTest, RateLimitedPastTheDeadlineIsARetriableFailure) {
   StartApp(RateLimitOptions{.max_requests = 0});  // only Halo's limit
   ASSERT_NE(app_, nullptr);
   // After the token request, every request of the next minute gets 429.
@@ -316,6 +328,12 @@ TEST_F(FaultInjectionTest, RateLimitedPastTheDeadlineIsARetriableFailure) {
   EXPECT_THAT(reply.error(), ::testing::HasSubstr("429"));
   EXPECT_GE(sim_->fault_counters().rate_limited, 2) << "it backed off and tried again before giving up";
 }
+
+INSTANTIATE_TEST_SUITE_P(SharedState, FaultInjectionTest,
+                         ::testing::Values(SharedState::kInProcess, SharedState::kRedis),
+                         [](const ::testing::TestParamInfo<SharedState>& info) {
+                           return info.param == SharedState::kRedis ? "Redis" : "InProcess";
+                         });
 
 }  // namespace
 }  // namespace halopsa
