@@ -285,6 +285,8 @@ class ActionBench {
       if (path != kDirect) {
         phase.cpu_us = per_call(cpu_before->server, cpu_after->server);
         phase.upstream = (counters_after->upstream_requests - counters_before->upstream_requests) / calls;
+        phase.redis_round_trips = (counters_after->redis_round_trips - counters_before->redis_round_trips) / calls;
+        phase.redis_commands = (counters_after->redis_commands - counters_before->redis_commands) / calls;
       }
     }
     return phase;

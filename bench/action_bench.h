@@ -46,6 +46,10 @@ struct Phase {
   double sim_cpu_us = 0;           // simulator CPU per completed call
   double client_cpu_us = 0;        // this process's (the load generator's) CPU per completed call
   std::optional<double> upstream;  // server upstream requests per completed call
+  // Redis mode: the server's Redis round trips (writes to Redis, pipelined
+  // commands sharing one) and commands per completed call.
+  std::optional<double> redis_round_trips;
+  std::optional<double> redis_commands;
 };
 
 struct Count {

@@ -34,6 +34,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "bench/action_bench.h"
+#include "bench/redis_mode.h"
 #include "bench/stack.h"
 #include "bench/table.h"
 #include "bench/workloads.h"
@@ -54,6 +55,9 @@ ABSL_FLAG(int, pool_size, 16, "the server's max_connections_per_host");
 ABSL_FLAG(int, sim_threads, 2, "simulator threads");
 ABSL_FLAG(int, count_calls, 50, "calls per path whose upstream requests are counted one by one");
 ABSL_FLAG(int, cold_burst, 256, "calls sent at once to a freshly started server");
+ABSL_FLAG(bool, redis, true,
+          "also measure creates, notes, links and searches at concurrency 16 with the shared state in a real "
+          "redis-server beside in process");
 
 namespace halopsa::bench {
 namespace {
@@ -332,6 +336,9 @@ int Main() {
     tls_results.push_back(RunAction(tls, Workloads().front(), /*with_counts=*/false, "create_ticket-tls"));
   }
 
+  std::vector<ModePair> redis_pairs;
+  if (absl::GetFlag(FLAGS_redis)) redis_pairs = RunBesideRedis(settings, wanted);
+
   const std::string setup = absl::StrFormat(
       "%d CPUs, loopback, simulator over plain HTTP (%d threads), server pool %d connections, gateway %s; "
       "%.1f s measured per phase after %.1f s warm-up; latencies in µs; +p50/+p99 = path minus direct at the same "
@@ -344,12 +351,24 @@ int Main() {
   const Table resources = ResourceTable(results, settings.stack.pool_size);
   const Table tls_phases = PhaseTable(tls_results);
   const Table targets = TargetTable(Targets(results, settings));
-  const std::vector<std::string> failures = Failures(results);
+  std::vector<ActionResult> all_results = results;
+  for (const ModePair& pair : redis_pairs) {
+    all_results.push_back(pair.in_process);
+    all_results.push_back(pair.redis);
+  }
+  const std::vector<std::string> failures = Failures(all_results);
 
   std::cout << "\nhalopsa benchmark: " << setup << "\n\n"
             << phases.Text() << "\n"
             << resources.Text() << "\n";
   if (!tls_results.empty()) std::cout << "Simulator over TLS:\n" << tls_phases.Text() << "\n";
+  const Table redis_modes = RedisModeTable(redis_pairs);
+  const Table redis_targets = RedisRoundTripTargets(redis_pairs);
+  if (!redis_pairs.empty()) {
+    std::cout << "Shared state in process / in Redis (concurrency 16):\n"
+              << redis_modes.Text() << "\n"
+              << redis_targets.Text() << "\n";
+  }
   std::cout << targets.Text();
   for (const std::string& failure : failures) std::cout << "! " << failure << "\n";
 
@@ -357,6 +376,11 @@ int Main() {
   report << "## Benchmark\n\n" << setup << "\n\n### Throughput and latency\n\n" << phases.Markdown()
          << "\n### Resources and upstream traffic\n\n" << resources.Markdown() << "\n";
   if (!tls_results.empty()) report << "### Simulator over TLS\n\n" << tls_phases.Markdown() << "\n";
+  if (!redis_pairs.empty()) {
+    report << "### Shared state in process / in Redis (concurrency 16)\n\n"
+           << redis_modes.Markdown() << "\n"
+           << redis_targets.Markdown() << "\n";
+  }
   report << "### Targets\n\n" << targets.Markdown();
   if (!failures.empty()) report << "\nErrors:\n\n";
   for (const std::string& failure : failures) report << "- " << failure << "\n";

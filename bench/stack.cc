@@ -31,6 +31,8 @@ absl::StatusOr<ServerCounters> ParseCounters(absl::string_view metrics_text) {
   counters.token_requests = testing::SumOfMetric(metrics_text, "halopsa_token_requests_total");
   counters.connections_opened = testing::SumOfMetric(metrics_text, "halopsa_upstream_connections_opened_total");
   counters.open_connections = testing::SumOfMetric(metrics_text, "halopsa_upstream_open_connections");
+  counters.redis_commands = testing::SumOfMetric(metrics_text, "halopsa_shared_state_commands_total");
+  counters.redis_round_trips = testing::SumOfMetric(metrics_text, "halopsa_shared_state_round_trips_total");
   return counters;
 }
 
@@ -104,15 +106,15 @@ absl::Status Stack::StartServer(const StackOptions& options, const std::string& 
   server.log_path = absl::StrCat(options.log_dir, "/", label, "-server.log");
   server.args = {absl::StrCat("--instance_url=", sim_url_), absl::StrCat("--client_id=", kSimClientId),
                  "--allow_private_upstream", absl::StrCat("--max_connections_per_host=", options.pool_size),
-                 "--shutdown_grace=2s",
-                 // The benchmark measures the service, not a tenant's rate limit.
-                 "--rate_limit_requests=0"};
+                 "--shutdown_grace=2s", absl::StrCat("--rate_limit_requests=", options.rate_limit_requests),
+                 absl::StrCat("--rate_limit_window=", options.rate_limit_window)};
   server.args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
   server.env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
   if (!options.gateway_secret.empty()) {
     server.gateway = true;
     server.env.push_back(absl::StrCat("LC_EXTENSION_SECRET=", options.gateway_secret));
   }
+  if (!options.redis_url.empty()) server.env.push_back(absl::StrCat("HALOPSA_REDIS_URL=", options.redis_url));
   server.start_timeout = kStartTimeout;
   absl::StatusOr<std::unique_ptr<testing::ServerProcess>> started = testing::ServerProcess::Start(std::move(server));
   if (!started.ok()) return started.status();

@@ -35,6 +35,12 @@ struct StackOptions {
   int pool_size = 16;  // the server's max_connections_per_host
   // Non-empty: serve the LimaCharlie gateway with this signing secret.
   std::string gateway_secret;
+  // Non-empty: keep the shared state in this Redis (HALOPSA_REDIS_URL).
+  std::string redis_url;
+  // The server's budget per HaloPSA tenant; 0 = none (the benchmark
+  // measures the service, not a tenant's rate limit).
+  int rate_limit_requests = 0;
+  std::string rate_limit_window = "5m";
 };
 
 // Counters from the server's /metrics.
@@ -43,6 +49,8 @@ struct ServerCounters {
   double token_requests = 0;
   double connections_opened = 0;
   double open_connections = 0;
+  double redis_commands = 0;     // halopsa_shared_state_commands_total
+  double redis_round_trips = 0;  // halopsa_shared_state_round_trips_total
 };
 
 // Parses the Prometheus text of /metrics.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark command (issue 6): builds Release binaries with the
 # benchmarks into build-bench/, runs halopsa-bench (halopsa-sim and
-# halopsa-server on loopback; about 3 minutes on 2 cores), then the
-# micro-benchmarks, and leaves everything in build-bench/bench-report.md.
+# halopsa-server on loopback, then creates, notes, links and searches again
+# with the shared state in a real redis-server beside in process; about 5
+# minutes on 2 cores), then the micro-benchmarks, and leaves everything in
+# build-bench/bench-report.md.
 # Arguments go to halopsa-bench, e.g. ./scripts/bench.sh --quick for a smoke
 # run; BUILD_DIR overrides the build directory.
 set -euo pipefail
