@@ -2,6 +2,8 @@
 // the environment as HALOPSA_<NAME>), wires the service and serves until
 // SIGTERM or SIGINT.
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
@@ -50,6 +52,15 @@ ABSL_FLAG(std::string, ca_file, "", "PEM bundle trusted for HaloPSA TLS in addit
 ABSL_FLAG(bool, allow_insecure_http, false, "allow plain http:// HaloPSA URLs (local use and tests only)");
 ABSL_FLAG(bool, allow_private_upstream, false,
           "allow HaloPSA URLs that resolve to loopback, private, link-local or metadata addresses");
+ABSL_FLAG(std::string, allowed_upstreams, "",
+          "comma-separated host names and CIDR ranges that HaloPSA and LimaCharlie URLs may use although private "
+          "(e.g. halo.corp.example,10.20.0.0/16): a scoped allow_private_upstream");
+ABSL_FLAG(int, gateway_max_connections, 1024,
+          "open webhook connections at most; when full, the longest idle one is closed for a newcomer");
+ABSL_FLAG(int, gateway_max_connections_per_source, 256,
+          "open webhook connections from one peer address at most (behind an ingress, its address)");
+ABSL_FLAG(absl::Duration, connection_idle_timeout, absl::Seconds(10),
+          "gateway and admin connections wait at most this long for a request's first byte");
 ABSL_FLAG(int, io_threads, 2, "threads running upstream network I/O");
 ABSL_FLAG(int, max_connections_per_host, 16, "upper bound of pooled HTTPS connections per HaloPSA host");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(5), "bound on DNS + TCP connect + TLS handshake");
@@ -139,6 +150,10 @@ halopsa::ServerConfig ReadConfig() {
   config.transport.extra_ca_file = absl::GetFlag(FLAGS_ca_file);
   config.transport.allow_insecure_http = absl::GetFlag(FLAGS_allow_insecure_http);
   config.transport.allow_private_addresses = absl::GetFlag(FLAGS_allow_private_upstream);
+  absl::StatusOr<halopsa::net::UpstreamAllowance> allowed =
+      halopsa::net::UpstreamAllowance::Parse(absl::GetFlag(FLAGS_allowed_upstreams));
+  if (!allowed.ok()) Fail(absl::StrCat("allowed_upstreams: ", allowed.status().message()));
+  config.transport.allowed_upstreams = *std::move(allowed);
   config.transport.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
   config.transport.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   config.transport.io_timeout = absl::GetFlag(FLAGS_io_timeout);
@@ -149,6 +164,10 @@ halopsa::ServerConfig ReadConfig() {
   config.max_calls_in_flight = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_calls_in_flight)));
   config.retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
   config.gateway_listen = absl::GetFlag(FLAGS_gateway_listen);
+  config.gateway_max_connections = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_gateway_max_connections)));
+  config.gateway_max_connections_per_source =
+      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_gateway_max_connections_per_source)));
+  config.connection_idle_timeout = absl::GetFlag(FLAGS_connection_idle_timeout);
   config.gateway.signing_secret = Secret(absl::GetFlag(FLAGS_lc_extension_secret),
                                          absl::GetFlag(FLAGS_lc_extension_secret_file), "lc_extension_secret");
   config.gateway.lc_api_url = std::string(absl::StripSuffix(absl::GetFlag(FLAGS_lc_api_url), "/"));
@@ -177,6 +196,14 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil leaves lock-order checking on; it costs on every lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  // Every connection is a descriptor: take the hard limit, so the
+  // connection caps, not the descriptor limit, decide who is refused.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   // Block the shutdown signals in every thread; main waits for them below.
   sigset_t signals;

@@ -4,13 +4,17 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <unistd.h>
+
 #include <fstream>
+#include <thread>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/halopsa/halo_rest_client.h"
+#include "adapters/limacharlie/actions.h"
 #include "adapters/limacharlie/service_client.h"
 #include "adapters/net/http_server.h"
 #include "adapters/redis/redis_client.h"
@@ -21,7 +25,9 @@
 #include "app/admin_endpoints.h"
 #include "server/grpc_service.h"
 #include "server/halopsa_actions.h"
+#include "server/error_mapping.h"
 #include "server/in_process_calls.h"
+#include "server/json_values.h"
 #include "server/service_metrics.h"
 
 namespace halopsa {
@@ -63,6 +69,23 @@ struct ServerApp::Parts {
 };
 
 namespace {
+
+// Time the answers given at the end of a drain get to be written.
+constexpr absl::Duration kLastAnswersTime = absl::Seconds(2);
+
+constexpr size_t kAdminMaxConnections = 64;
+constexpr size_t kAdminMaxConnectionsPerSource = 16;
+
+constexpr size_t kMaxGrpcReceiveBytes = 2 * kRequestJsonLimits.max_bytes;
+
+// VmRSS from /proc/self/statm (pages), for the memory-near-limit alert.
+double ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  double size_pages = 0;
+  double resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
   std::ifstream file(path);
@@ -153,7 +176,9 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
   }
   lc::GatewayOptions options = c.gateway;
   options.observer = [metrics = parts.metrics.get(), logger = parts.logger.get()](const lc::GatewayCall& call) {
-    std::string kind(call.action.empty() ? call.kind : call.action);
+    // Label values come from known names only: anything a caller invents
+    // counts under one label.
+    std::string kind(call.action.empty() ? call.kind : (lc::FindAction(call.action) != nullptr ? call.action : "unknown"));
     metrics->gateway_requests.With({kind, absl::StrCat(call.http_status)}).Increment();
     metrics->gateway_latency.With({kind}).Observe(absl::ToDoubleSeconds(call.duration));
     if (call.replayed) metrics->idempotency_replays.With({}).Increment();
@@ -165,6 +190,9 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
                  {"http_status", static_cast<int64_t>(call.http_status)},
                  {"replayed", call.replayed},
                  {"duration_ms", absl::ToDoubleMilliseconds(call.duration)}});
+    if (!call.error_report.empty()) {
+      logger->Log(LogLevel::kWarning, "limacharlie_error_report", {{"org", call.org}, {"error", call.error_report}});
+    }
   };
   parts.gateway = std::make_unique<lc::Gateway>(std::move(options), std::move(service), *parts.lc_api_transport);
   net::HttpServerOptions http;
@@ -173,12 +201,21 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
   // gateway, which answers 413 with an envelope; the HTTP server cuts off
   // only what is far beyond.
   http.max_body_bytes = 2 * c.gateway.max_body_bytes;
+  http.idle_timeout = c.connection_idle_timeout;
+  http.max_connections = c.gateway_max_connections;
+  http.max_connections_per_source = c.gateway_max_connections_per_source;
+  http.shutdown_grace = c.shutdown_grace;
   absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
       http, [gateway = parts.gateway.get()](net::ServerRequest request, net::Responder respond) {
         gateway->Handle(std::move(request), std::move(respond));
       });
   if (!server.ok()) return server.status();
   parts.gateway_http = *std::move(server);
+  const net::HttpServer* gateway_http = parts.gateway_http.get();
+  parts.registry.AddCallback("halopsa_gateway_open_connections", "Open webhook connections now.", "gauge",
+                             [gateway_http] { return static_cast<double>(gateway_http->open_connections()); });
+  parts.registry.AddCallback("halopsa_gateway_max_connections", "The cap of open webhook connections.", "gauge",
+                             [cap = http.max_connections] { return static_cast<double>(cap); });
   return absl::OkStatus();
 }
 
@@ -222,6 +259,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
                               [tokens] { return static_cast<double>(tokens->cache_hits()); });
   parts->registry.AddCallback("halopsa_upstream_open_connections", "Open connections to HaloPSA hosts.", "gauge",
                               [upstream] { return static_cast<double>(upstream->open_connections()); });
+  parts->registry.AddCallback("halopsa_resident_memory_bytes", "Resident memory of halopsa-server.", "gauge",
+                              ResidentBytes);
   parts->registry.AddCallback("halopsa_upstream_connections_opened_total", "Connections ever opened to HaloPSA.",
                               "counter", [upstream] { return static_cast<double>(upstream->connections_opened()); });
 
@@ -238,6 +277,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Requests up to twice the request limit arrive and are refused with
+  // INVALID_ARGUMENT naming it (the service checks them before parsing);
+  // gRPC itself refuses anything larger with RESOURCE_EXHAUSTED.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxGrpcReceiveBytes));
   parts->server = builder.BuildAndStart();
   if (!parts->server || parts->grpc_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", c.grpc_listen));
@@ -248,6 +291,11 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   if (!c.admin_listen.empty()) {
     net::HttpServerOptions admin_options;
     admin_options.listen = c.admin_listen;
+    // Its own slots, never the gateway's: the kubelet's probes and the
+    // scrapes get through a gateway flood, and one peer cannot take them all.
+    admin_options.idle_timeout = c.connection_idle_timeout;
+    admin_options.max_connections = kAdminMaxConnections;
+    admin_options.max_connections_per_source = kAdminMaxConnectionsPerSource;
     absl::StatusOr<std::unique_ptr<net::HttpServer>> admin = net::HttpServer::Start(
         admin_options, AdminHandler(parts->registry, [p = parts.get()] {
           // A replica that cannot coordinate with the others for a while
@@ -279,26 +327,48 @@ int ServerApp::gateway_port() const { return parts_->gateway_http ? parts_->gate
 
 int ServerApp::admin_port() const { return parts_->admin ? parts_->admin->port() : 0; }
 
+// One grace for every listener: from SIGTERM, new connections are refused
+// and /readyz answers 503; webhooks and RPCs in flight are answered as they
+// complete, until the grace ends. What still runs then gets a retriable
+// answer (its creates are in the unknown-outcome journal already).
 void ServerApp::Shutdown() {
   absl::MutexLock lock(&parts_->shutdown_mutex);
   if (parts_->shut_down) return;
   parts_->shut_down = true;
-  parts_->ready = false;
-  parts_->logger->Log(LogLevel::kInfo, "draining", {{"grace_s", absl::ToDoubleSeconds(parts_->config.shutdown_grace)}});
-  parts_->server->GetHealthCheckService()->SetServingStatus(false);
-  // Webhooks in flight finish first: they still need the gRPC server.
-  if (parts_->gateway_http) parts_->gateway_http->Shutdown();
-  parts_->server->Shutdown(absl::ToChronoTime(absl::Now() + parts_->config.shutdown_grace));
-  // Calls still waiting for a rate-limit slot or a retry end now instead of
-  // holding the pod past its grace period.
-  parts_->halo->StopWaiting();
-  parts_->scheduler->RunWaitingNow();
-  parts_->server->Wait();
-  // The gateway's calls do not go through the gRPC server.
-  parts_->runner->WaitUntilIdle();
+  Parts& parts = *parts_;
+  const absl::Time deadline = absl::Now() + parts.config.shutdown_grace;
+  parts.ready = false;
+  parts.logger->Log(LogLevel::kInfo, "draining", {{"grace_s", absl::ToDoubleSeconds(parts.config.shutdown_grace)}});
+  parts.server->GetHealthCheckService()->SetServingStatus(false);
+  if (parts.gateway_http) parts.gateway_http->StopAccepting();
+  // gRPC stops listening at once and cancels what is left after the
+  // deadline; by then AbandonRemaining has answered it.
+  std::thread grpc_stop(
+      [&parts, deadline] { parts.server->Shutdown(absl::ToChronoTime(deadline + kLastAnswersTime)); });
+  const bool webhooks_answered = !parts.gateway_http || parts.gateway_http->WaitUntilClosed(deadline);
+  const bool calls_answered = parts.runner->WaitUntilIdle(deadline);
+  if (!webhooks_answered || !calls_answered) AbandonRemaining(parts);
+  if (parts.gateway) parts.gateway->Stop();  // answers the webhooks still waiting: retriable
+  if (parts.gateway_http) parts.gateway_http->Shutdown(absl::Now() + kLastAnswersTime);
+  grpc_stop.join();
+  // Calls still waiting for a rate-limit slot or a retry end now; the
+  // others end by their deadlines.
+  parts.halo->StopWaiting();
+  parts.scheduler->RunWaitingNow();
+  parts.server->Wait();
+  parts.runner->WaitUntilIdle(absl::InfiniteFuture());
   // Commands still in flight (releases, journal clean-ups) end now, while
   // what their callbacks touch still exists.
-  if (parts_->redis) parts_->redis->Close();
+  if (parts.redis) parts.redis->Close();
+}
+
+void ServerApp::AbandonRemaining(Parts& parts) {
+  parts.logger->Log(LogLevel::kWarning, "drain_grace_over", {});
+  // Creates whose answer this process will not see need no entry here: the
+  // unknown-outcome journal holds their keys from before their POST, so
+  // their retries, on any replica sharing it, look before writing.
+  parts.service->AbandonAll(WithErrorInfo(
+      absl::UnavailableError("ext-halopsa stopped before the call finished; retry"), kReasonShuttingDown));
 }
 
 const TokenCache& ServerApp::tokens() const { return *parts_->tokens; }

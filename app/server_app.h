@@ -46,6 +46,12 @@ struct ServerConfig {
 
   // The LimaCharlie webhook gateway; empty listen = none.
   std::string gateway_listen;
+  // Its connections: at most this many open (the longest idle is closed for
+  // a newcomer when full), at most this many from one peer address.
+  size_t gateway_max_connections = 1024;
+  size_t gateway_max_connections_per_source = 256;
+  // Gateway and admin connections: wait for a request's first byte this long.
+  absl::Duration connection_idle_timeout = absl::Seconds(10);
   lc::GatewayOptions gateway;
   // HaloPsaService the gateway calls: empty = this process (direct calls,
   // no gRPC), else a host:port (plaintext, e.g. a sidecar or local service).
@@ -75,8 +81,10 @@ class ServerApp {
   // The bound gRPC port (useful when listening on port 0).
   int grpc_port() const;
 
-  // Health turns NOT_SERVING, calls in flight get `shutdown_grace` to
-  // finish, then the upstream transport stops. Idempotent.
+  // Health and /readyz turn NOT_SERVING, the gRPC and gateway listeners
+  // refuse new connections, calls and webhooks in flight get
+  // `shutdown_grace` to finish; then what is left is answered retriable and
+  // its creates journaled. Idempotent.
   void Shutdown();
 
   // The bound admin port; 0 without an admin listener.
@@ -92,6 +100,7 @@ class ServerApp {
   explicit ServerApp(std::unique_ptr<Parts> parts);
   static absl::Status StartGateway(Parts& parts);
   static absl::Status ConnectSharedState(Parts& parts);
+  static void AbandonRemaining(Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -110,6 +110,7 @@ absl::Status Stack::StartServer(const StackOptions& options, const std::string& 
                  absl::StrCat("--rate_limit_window=", options.rate_limit_window)};
   server.args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
   server.env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
+  server.env.insert(server.env.end(), options.server_env.begin(), options.server_env.end());
   if (!options.gateway_secret.empty()) {
     server.gateway = true;
     server.env.push_back(absl::StrCat("LC_EXTENSION_SECRET=", options.gateway_secret));

@@ -41,6 +41,8 @@ struct StackOptions {
   // measures the service, not a tenant's rate limit).
   int rate_limit_requests = 0;
   std::string rate_limit_window = "5m";
+  // Added to halopsa-server's environment ("NAME=value"), e.g. LD_PRELOAD.
+  std::vector<std::string> server_env;
 };
 
 // Counters from the server's /metrics.

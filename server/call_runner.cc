@@ -98,12 +98,16 @@ CallRunner::Admission CallRunner::Admit(absl::string_view method, MetadataLookup
 void CallRunner::End(const CallRecord& record, const absl::Status& status) {
   absl::Duration elapsed = absl::Now() - record.start;
   std::string code = absl::StatusCodeToString(status.code());
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
   if (options_.metrics != nullptr) {
     options_.metrics->rpc_calls.With({std::string(record.method), code}).Increment();
     options_.metrics->rpc_latency.With({std::string(record.method)}).Observe(absl::ToDoubleSeconds(elapsed));
+    if (!status.ok()) {
+      // Reasons come from the service's own constants, never from a caller.
+      options_.metrics->rpc_errors.With({std::string(record.method), info ? info->reason() : code}).Increment();
+    }
   }
   if (options_.logger != nullptr) {
-    std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
     options_.logger->Log(status.ok() ? LogLevel::kInfo : LogLevel::kWarning, "rpc",
                          {{"method", record.method},
                           {"org", record.org},
@@ -118,8 +122,19 @@ void CallRunner::End(const CallRecord& record, const absl::Status& status) {
   --calls_in_flight_;
 }
 
-void CallRunner::WaitUntilIdle() {
-  absl::MutexLock lock(&mu_, absl::Condition(this, &CallRunner::Idle));
+void CallRunner::Refuse(absl::string_view method, MetadataLookup metadata, const absl::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++calls_in_flight_;  // End() takes it out again
+  }
+  End(CallRecord{method, ValueOrEmpty(metadata, kOrgIdHeader), ValueOrEmpty(metadata, kRequestIdHeader), absl::Now(),
+                 std::make_shared<CallStats>()},
+      status);
+}
+
+bool CallRunner::WaitUntilIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithDeadline(absl::Condition(this, &CallRunner::Idle), deadline);
 }
 
 }  // namespace halopsa

@@ -101,8 +101,13 @@ class CallRunner {
                        });
   }
 
-  // Blocks until every call that Run started has ended.
-  void WaitUntilIdle();
+  // Counts and logs a call refused before it could run (e.g. a request
+  // over its limits, refused before parsing) like any other call's end.
+  void Refuse(absl::string_view method, MetadataLookup metadata, const absl::Status& status);
+
+  // Blocks until every call that Run started has ended, or `deadline`;
+  // true when they all ended.
+  bool WaitUntilIdle(absl::Time deadline);
 
  private:
   // What the call's log line needs when it ends.

@@ -46,6 +46,9 @@ inline constexpr absl::string_view kReasonShuttingDown = "SHUTTING_DOWN";
 // uncoordinated. UNAVAILABLE, retriable.
 inline constexpr absl::string_view kReasonSharedStateUnavailable = "SHARED_STATE_UNAVAILABLE";
 inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
+// A request over one of kRequestJsonLimits (or a body size limit); the
+// ErrorInfo metadata names the limit and its value. INVALID_ARGUMENT.
+inline constexpr absl::string_view kReasonRequestTooLarge = "REQUEST_TOO_LARGE";
 inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
 inline constexpr absl::string_view kReasonLimaCharlieApi = "LIMACHARLIE_API_ERROR";
 

@@ -1,15 +1,86 @@
 #include "server/grpc_service.h"
 
-#include <optional>
-#include <utility>
+#include <grpcpp/support/proto_buffer_writer.h>
 
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "server/error_mapping.h"
+#include "server/request_limits.h"
 
 namespace halopsa {
+namespace {
+
+// The request's bytes in one piece (at most the server's receive limit).
+std::string Flatten(const grpc::ByteBuffer& bytes) {
+  std::vector<grpc::Slice> slices;
+  std::string flat;
+  if (!bytes.Dump(&slices).ok()) return flat;
+  flat.reserve(bytes.Length());
+  for (const grpc::Slice& slice : slices) flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  return flat;
+}
+
+// `request` from `bytes`, once they are within kRequestJsonLimits.
+absl::Status Decode(const grpc::ByteBuffer& bytes, google::protobuf::Message& request) {
+  const std::string wire = Flatten(bytes);
+  if (absl::Status within = CheckSerializedRequest(wire, *request.GetDescriptor()); !within.ok()) return within;
+  if (!request.ParseFromString(wire)) return absl::InvalidArgumentError("request is not a valid protobuf message");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// The reactors of the calls not answered yet, by call number: each is taken
+// out exactly once, by its action's answer or by AbandonAll.
+class HaloPsaGrpcService::Unanswered {
+ public:
+  uint64_t Add(grpc::ServerUnaryReactor* reactor) {
+    absl::MutexLock lock(&mu_);
+    reactors_.emplace(next_id_, reactor);
+    return next_id_++;
+  }
+
+  grpc::ServerUnaryReactor* Take(uint64_t id) {
+    absl::MutexLock lock(&mu_);
+    auto it = reactors_.find(id);
+    if (it == reactors_.end()) return nullptr;
+    grpc::ServerUnaryReactor* reactor = it->second;
+    reactors_.erase(it);
+    return reactor;
+  }
+
+  std::vector<grpc::ServerUnaryReactor*> TakeAll() {
+    absl::MutexLock lock(&mu_);
+    std::vector<grpc::ServerUnaryReactor*> all;
+    for (const auto& [id, reactor] : reactors_) all.push_back(reactor);
+    reactors_.clear();
+    return all;
+  }
+
+ private:
+  absl::Mutex mu_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<uint64_t, grpc::ServerUnaryReactor*> reactors_ ABSL_GUARDED_BY(mu_);
+};
+
+HaloPsaGrpcService::HaloPsaGrpcService(CallRunner& runner)
+    : runner_(runner), unanswered_(std::make_shared<Unanswered>()) {}
+
+HaloPsaGrpcService::~HaloPsaGrpcService() = default;
+
+void HaloPsaGrpcService::AbandonAll(const absl::Status& status) {
+  for (grpc::ServerUnaryReactor* reactor : unanswered_->TakeAll()) reactor->Finish(ToGrpcStatus(status));
+}
 
 template <typename Request, typename Response>
-grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext* context, const Request& request,
-                                                    Response* response, absl::string_view method,
+grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(Context* context, const Bytes& request_bytes,
+                                                    Bytes* response_bytes, absl::string_view method,
                                                     CallRunner::Action<Request, Response> action) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto& metadata = context->client_metadata();
@@ -18,49 +89,58 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(grpc::CallbackServerContext*
     if (it == metadata.end()) return std::nullopt;
     return absl::string_view(it->second.data(), it->second.size());
   };
+  auto request = std::make_shared<Request>();
+  if (absl::Status decoded = Decode(request_bytes, *request); !decoded.ok()) {
+    runner_.Refuse(method, lookup, decoded);
+    reactor->Finish(ToGrpcStatus(decoded));
+    return reactor;
+  }
+  const uint64_t id = unanswered_->Add(reactor);
   // gRPC reports "no deadline" as the far future, which the runner bounds.
-  runner_.Run<Request, Response>(method, lookup, absl::FromChrono(context->deadline()), request, action,
-                                 [response, reactor](absl::StatusOr<Response> result) {
-                                   if (result.ok()) *response = *std::move(result);
-                                   reactor->Finish(ToGrpcStatus(result.status()));
-                                 });
+  // The callback holds the request: the action reads it until it ends, even
+  // after AbandonAll answered the call.
+  runner_.Run<Request, Response>(
+      method, lookup, absl::FromChrono(context->deadline()), *request, action,
+      [request, response_bytes, unanswered = unanswered_, id](absl::StatusOr<Response> result) {
+        grpc::ServerUnaryReactor* reactor = unanswered->Take(id);
+        if (reactor == nullptr) return;  // abandoned: the call has its answer, response_bytes may be gone
+        if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
+        bool own_buffer = false;
+        reactor->Finish(grpc::GenericSerialize<grpc::ProtoBufferWriter, Response>(*result, response_bytes, &own_buffer));
+      });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* HaloPsaGrpcService::CreateTicket(grpc::CallbackServerContext* context,
-                                                           const v1::CreateTicketRequest* request,
-                                                           v1::CreateTicketResponse* response) {
-  return Serve(context, *request, response, "CreateTicket", &HaloPsaActions::CreateTicket);
+grpc::ServerUnaryReactor* HaloPsaGrpcService::CreateTicket(Context* context, const Bytes* request, Bytes* response) {
+  return Serve<v1::CreateTicketRequest, v1::CreateTicketResponse>(context, *request, response, "CreateTicket",
+                                                                   &HaloPsaActions::CreateTicket);
 }
 
-grpc::ServerUnaryReactor* HaloPsaGrpcService::UpdateTicket(grpc::CallbackServerContext* context,
-                                                           const v1::UpdateTicketRequest* request,
-                                                           v1::UpdateTicketResponse* response) {
-  return Serve(context, *request, response, "UpdateTicket", &HaloPsaActions::UpdateTicket);
+grpc::ServerUnaryReactor* HaloPsaGrpcService::UpdateTicket(Context* context, const Bytes* request, Bytes* response) {
+  return Serve<v1::UpdateTicketRequest, v1::UpdateTicketResponse>(context, *request, response, "UpdateTicket",
+                                                                   &HaloPsaActions::UpdateTicket);
 }
 
-grpc::ServerUnaryReactor* HaloPsaGrpcService::SearchTickets(grpc::CallbackServerContext* context,
-                                                            const v1::SearchTicketsRequest* request,
-                                                            v1::SearchTicketsResponse* response) {
-  return Serve(context, *request, response, "SearchTickets", &HaloPsaActions::SearchTickets);
+grpc::ServerUnaryReactor* HaloPsaGrpcService::SearchTickets(Context* context, const Bytes* request, Bytes* response) {
+  return Serve<v1::SearchTicketsRequest, v1::SearchTicketsResponse>(context, *request, response, "SearchTickets",
+                                                                     &HaloPsaActions::SearchTickets);
 }
 
-grpc::ServerUnaryReactor* HaloPsaGrpcService::AddAction(grpc::CallbackServerContext* context,
-                                                        const v1::AddActionRequest* request,
-                                                        v1::AddActionResponse* response) {
-  return Serve(context, *request, response, "AddAction", &HaloPsaActions::AddAction);
+grpc::ServerUnaryReactor* HaloPsaGrpcService::AddAction(Context* context, const Bytes* request, Bytes* response) {
+  return Serve<v1::AddActionRequest, v1::AddActionResponse>(context, *request, response, "AddAction",
+                                                             &HaloPsaActions::AddAction);
 }
 
-grpc::ServerUnaryReactor* HaloPsaGrpcService::LinkAssetToTicket(grpc::CallbackServerContext* context,
-                                                                const v1::LinkAssetToTicketRequest* request,
-                                                                v1::LinkAssetToTicketResponse* response) {
-  return Serve(context, *request, response, "LinkAssetToTicket", &HaloPsaActions::LinkAssetToTicket);
+grpc::ServerUnaryReactor* HaloPsaGrpcService::LinkAssetToTicket(Context* context, const Bytes* request,
+                                                                Bytes* response) {
+  return Serve<v1::LinkAssetToTicketRequest, v1::LinkAssetToTicketResponse>(
+      context, *request, response, "LinkAssetToTicket", &HaloPsaActions::LinkAssetToTicket);
 }
 
-grpc::ServerUnaryReactor* HaloPsaGrpcService::LookupClientSite(grpc::CallbackServerContext* context,
-                                                               const v1::LookupClientSiteRequest* request,
-                                                               v1::LookupClientSiteResponse* response) {
-  return Serve(context, *request, response, "LookupClientSite", &HaloPsaActions::LookupClientSite);
+grpc::ServerUnaryReactor* HaloPsaGrpcService::LookupClientSite(Context* context, const Bytes* request,
+                                                               Bytes* response) {
+  return Serve<v1::LookupClientSiteRequest, v1::LookupClientSiteResponse>(
+      context, *request, response, "LookupClientSite", &HaloPsaActions::LookupClientSite);
 }
 
 }  // namespace halopsa

@@ -35,6 +35,19 @@ std::string StringField(const google::protobuf::Struct& object, absl::string_vie
 // Sets every top-level key of `overrides` on `target`, replacing what was there.
 void MergeTopLevel(const google::protobuf::Struct& overrides, google::protobuf::Struct& target);
 
+// What one decoded request may hold, whichever way it came (a webhook
+// envelope's JSON, the Struct and Value fields of a gRPC request): nesting
+// levels, JSON values (nodes: every object, array, string, number, bool and
+// null) and bytes. Memory per call then stays bounded whatever arrives (a
+// Value costs ~200 bytes in protobuf, so an unbounded list of empty objects
+// turns 1 MiB into ~60 MB).
+struct JsonLimits {
+  size_t max_depth;
+  size_t max_nodes;
+  size_t max_bytes;
+};
+inline constexpr JsonLimits kRequestJsonLimits = {.max_depth = 32, .max_nodes = 10000, .max_bytes = 1 << 20};
+
 // JSON text <-> Value (RapidJSON, for speed). Parse errors are
 // INVALID_ARGUMENT with the offset, never echoing the input; nesting is
 // bounded by kMaxJsonDepth and strings must be valid UTF-8. Whole numbers

@@ -17,13 +17,20 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name);
 
+// Untrusted text made fit for a log line: valid UTF-8 (each byte of an
+// invalid sequence becomes U+FFFD) and at most kMaxLoggedTextBytes (longer
+// text ends with "…"). The one function for whatever a client sent.
+inline constexpr size_t kMaxLoggedTextBytes = 4096;
+std::string SafeForLog(absl::string_view text);
+
 struct LogField {
   absl::string_view key;
   std::variant<absl::string_view, int64_t, double, bool> value;
 };
 
 // Structured logs: one JSON object per line on the given stream, written
-// whole so concurrent lines never interleave. Callers choose every field;
+// whole so concurrent lines never interleave; every string passes through
+// SafeForLog, so each line is valid UTF-8 JSON whatever bytes arrived. Callers choose every field;
 // secrets (client secrets, tokens, signing keys) are never passed in.
 class Logger {
  public:

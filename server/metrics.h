@@ -44,6 +44,9 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
+inline constexpr size_t kMaxSeriesPerFamily = 500;
+inline constexpr char kOverflowLabel[] = "other";
+
 template <typename Child>
 class Family {
  public:
@@ -128,9 +131,15 @@ class MetricsRegistry {
 template <typename Child>
 Child& Family<Child>::With(const std::vector<std::string>& label_values) {
   absl::MutexLock lock(&mutex_);
-  std::unique_ptr<Child>& child = children_[label_values];
-  if (!child) child = NewChild();
-  return *child;
+  auto it = children_.find(label_values);
+  if (it == children_.end()) {
+    const bool full = children_.size() >= kMaxSeriesPerFamily - 1;  // one left for the overflow series
+    std::vector<std::string> key =
+        full ? std::vector<std::string>(label_values.size(), kOverflowLabel) : label_values;
+    it = children_.try_emplace(std::move(key)).first;
+    if (!it->second) it->second = NewChild();
+  }
+  return *it->second;
 }
 
 }  // namespace halopsa

@@ -5,6 +5,8 @@ namespace halopsa {
 ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
     : rpc_calls(registry.AddCounter("halopsa_rpc_calls_total", "HaloPsaService calls by method and gRPC code.",
                                     {"method", "code"})),
+      rpc_errors(registry.AddCounter("halopsa_rpc_errors_total",
+                                     "Failed HaloPsaService calls by method and ErrorInfo reason.", {"method", "reason"})),
       rpc_latency(registry.AddHistogram("halopsa_rpc_duration_seconds",
                                         "HaloPsaService call latency by method, upstream work included.",
                                         {"method"})),
@@ -13,6 +15,9 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
                                             {"endpoint", "status"})),
       upstream_retries(registry.AddCounter("halopsa_upstream_retries_total",
                                            "HaloPSA requests sent again, by reason.", {"reason"})),
+      rate_limit_waits(registry.AddCounter("halopsa_rate_limit_waits_total",
+                                           "HaloPSA requests that waited for a slot of the tenant's request budget.",
+                                           {})),
       gateway_requests(registry.AddCounter("halopsa_gateway_requests_total",
                                            "LimaCharlie webhooks by envelope kind or action and HTTP status.",
                                            {"kind", "status"})),

@@ -10,9 +10,11 @@ struct ServiceMetrics {
   explicit ServiceMetrics(MetricsRegistry& registry);
 
   CounterFamily& rpc_calls;             // {method, code}
+  CounterFamily& rpc_errors;            // {method, reason}: failed calls by ErrorInfo reason
   HistogramFamily& rpc_latency;         // {method}
   CounterFamily& upstream_requests;     // {endpoint, status}
   CounterFamily& upstream_retries;      // {reason}
+  CounterFamily& rate_limit_waits;      // {}: requests that waited for the tenant's budget
   CounterFamily& gateway_requests;      // {kind, status}
   HistogramFamily& gateway_latency;     // {kind}
   CounterFamily& idempotency_replays;   // {}

@@ -99,6 +99,7 @@ void HaloRestClient::TakeSlot(std::shared_ptr<Call> call, std::string token) {
                                               absl::StatusOr<absl::Time> slot) mutable {
     if (!slot.ok()) return call->done(slot.status());
     if (*slot <= absl::Now()) return Send(std::move(call), std::move(token));
+    if (deps_.metrics != nullptr) deps_.metrics->rate_limit_waits.With({}).Increment();
     deps_.scheduler.RunAt(*slot, [this, call = std::move(call), token = std::move(token)]() mutable {
       if (stopping_.load()) return call->done(ShuttingDown());
       Send(std::move(call), std::move(token));

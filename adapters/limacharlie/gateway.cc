@@ -3,7 +3,6 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
-#include <cstdio>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -100,19 +99,6 @@ net::ServerResponse EmptyResponse() {
   return response;
 }
 
-// One line, no control characters, bounded: LimaCharlie's text is logged
-// as it came.
-void LogErrorReport(const RequestEnvelope& envelope) {
-  std::string text = envelope.error.substr(0, kMaxLoggedErrorBytes);
-  for (char& c : text) {
-    if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) c = ' ';
-  }
-  std::string line =
-      absl::StrCat("ext-halopsa: LimaCharlie error report",
-                   envelope.error_oid.empty() ? "" : absl::StrCat(" (org ", envelope.error_oid, ")"), ": ", text, "\n");
-  std::fputs(line.c_str(), stderr);
-}
-
 const MethodDescriptor& LookupMethod() { return MethodOf(*FindAction("lookup_client_site")); }
 
 }  // namespace
@@ -126,7 +112,8 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
         secrets_(lc_api, options_.lc_api_url, options_.secret_cache_max_entries),
         idempotency_(IdempotencyOptions{.max_entries = options_.idempotency_max_entries,
                                         .max_bytes = options_.idempotency_max_bytes,
-                                        .ttl = options_.idempotency_ttl}) {}
+                                        .ttl = options_.idempotency_ttl}),
+        signature_failures_(options_.signature_failures) {}
 
   void Handle(net::ServerRequest request, net::Responder respond) {
     {
@@ -181,9 +168,12 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     const RequestEnvelope& envelope = exchange.envelope;
     bool replayed = false;
     for (const auto& [name, value] : response.headers) replayed = replayed || name == kReplayHeader;
+    const bool error_report = valid && envelope.kind == EnvelopeKind::kErrorReport;
     options_.observer(GatewayCall{valid ? KindName(envelope.kind) : "invalid", envelope.action,
                                   !envelope.org.oid.empty() ? envelope.org.oid : envelope.error_oid,
-                                  envelope.idempotency_key, response.status, replayed, absl::Now() - start});
+                                  envelope.idempotency_key, response.status, replayed, absl::Now() - start,
+                                  error_report ? absl::string_view(envelope.error).substr(0, kMaxLoggedErrorBytes)
+                                               : absl::string_view()});
   }
 
   // The envelope of a callback that passed the size, encoding and
@@ -194,30 +184,46 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     }
     const absl::string_view signature = HeaderOf(request, kSignatureHeader);
     if (signature.empty()) return EmptyResponse();  // what LimaCharlie's SDK answers
-    std::string decoded;
-    const std::string encoding =
-        absl::AsciiStrToLower(absl::StripAsciiWhitespace(HeaderOf(request, "Content-Encoding")));
-    if (encoding == "gzip" || encoding == "x-gzip") {
-      absl::StatusOr<std::string> inflated = Gunzip(request.body, options_.max_decoded_body_bytes);
-      if (inflated.status().code() == absl::StatusCode::kResourceExhausted) {
-        return ErrorResponse(413, inflated.status().message());
-      }
-      if (!inflated.ok()) {
-        return ErrorResponse(
-            absl::InvalidArgumentError(absl::StrCat("request body is not valid gzip: ", inflated.status().message())));
-      }
-      decoded = *std::move(inflated);
-    } else if (encoding.empty() || encoding == "identity") {
-      decoded = request.body;
-    } else {
-      return ErrorResponse(absl::InvalidArgumentError(absl::StrCat("unsupported Content-Encoding '", encoding, "'")));
+    if (!signature_failures_.Allows(request.remote_address)) {
+      net::ServerResponse refused =
+          ErrorResponse(429, "too many requests with an invalid lc-ext-sig from this address; retry later");
+      refused.headers.emplace_back("Retry-After", "1");
+      return refused;
     }
-    if (options_.signing_secret.empty() || !VerifySignature(options_.signing_secret, decoded, signature)) {
+    // Until the signature holds, every refusal spends the source's budget.
+    std::variant<std::string, net::ServerResponse> decoded = Decode(request);
+    if (auto* refusal = std::get_if<net::ServerResponse>(&decoded)) {
+      signature_failures_.RecordFailure(request.remote_address);
+      return std::move(*refusal);
+    }
+    const std::string& body = std::get<std::string>(decoded);
+    if (options_.signing_secret.empty() || !VerifySignature(options_.signing_secret, body, signature)) {
+      signature_failures_.RecordFailure(request.remote_address);
       return ErrorResponse(401, "invalid lc-ext-sig signature");
     }
-    absl::StatusOr<RequestEnvelope> envelope = ParseRequestEnvelope(decoded);
+    absl::StatusOr<RequestEnvelope> envelope = ParseRequestEnvelope(body);
     if (!envelope.ok()) return ErrorResponse(envelope.status());
     return *std::move(envelope);
+  }
+
+  // The body with its Content-Encoding undone (inflating at most
+  // max_decoded_body_bytes), or the answer refusing it.
+  std::variant<std::string, net::ServerResponse> Decode(const net::ServerRequest& request) const {
+    const std::string encoding =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(HeaderOf(request, "Content-Encoding")));
+    if (encoding.empty() || encoding == "identity") return request.body;
+    if (encoding != "gzip" && encoding != "x-gzip") {
+      return ErrorResponse(absl::InvalidArgumentError(absl::StrCat("unsupported Content-Encoding '", encoding, "'")));
+    }
+    absl::StatusOr<std::string> inflated = Gunzip(request.body, options_.max_decoded_body_bytes);
+    if (inflated.status().code() == absl::StatusCode::kResourceExhausted) {
+      return ErrorResponse(413, inflated.status().message());
+    }
+    if (!inflated.ok()) {
+      return ErrorResponse(
+          absl::InvalidArgumentError(absl::StrCat("request body is not valid gzip: ", inflated.status().message())));
+    }
+    return *std::move(inflated);
   }
 
   void Dispatch(std::shared_ptr<const Exchange> exchange, Reply reply) {
@@ -225,8 +231,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     switch (envelope.kind) {
       case EnvelopeKind::kHeartbeat:
         return reply(SuccessResponse("{}"));
-      case EnvelopeKind::kErrorReport:
-        LogErrorReport(envelope);
+      case EnvelopeKind::kErrorReport:  // the observer logs it
         return reply(SuccessResponse("{}"));
       case EnvelopeKind::kSchemaRequest:
         return reply(SuccessResponse(schema_json_));
@@ -380,6 +385,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   std::unique_ptr<ServiceCalls> service_;
   HiveSecrets secrets_;
   IdempotencyStore idempotency_;
+  mutable FailureThrottle signature_failures_;
 
   mutable absl::Mutex mu_;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // callbacks taken and not answered yet
@@ -389,7 +395,9 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
 Gateway::Gateway(GatewayOptions options, std::unique_ptr<ServiceCalls> service, net::HttpTransport& lc_api)
     : impl_(std::make_shared<Impl>(std::move(options), std::move(service), lc_api)) {}
 
-Gateway::~Gateway() { impl_->Close(); }
+Gateway::~Gateway() { Stop(); }
+
+void Gateway::Stop() { impl_->Close(); }
 
 void Gateway::Handle(net::ServerRequest request, net::Responder respond) {
   impl_->Handle(std::move(request), std::move(respond));

@@ -8,8 +8,10 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "adapters/limacharlie/failure_throttle.h"
 #include "adapters/net/http_server.h"
 #include "adapters/net/http_transport.h"
+#include "server/json_values.h"
 #include "server/service_calls.h"
 
 namespace halopsa::lc {
@@ -23,18 +25,24 @@ struct GatewayCall {
   int http_status;
   bool replayed;  // answered from the idempotency store
   absl::Duration duration;
+  absl::string_view error_report;  // an error_report's text (bounded), "" otherwise
 };
 
 struct GatewayOptions {
   std::string signing_secret;               // LC_EXTENSION_SECRET; never logged. Empty: every call is refused (401)
   size_t max_body_bytes = 1 << 20;          // as received (compressed); more -> 413
-  size_t max_decoded_body_bytes = 4 << 20;  // after gunzip; more -> 413 (zip bombs)
+  // After gunzip; more -> 413. The largest envelope accepted at all
+  // (kRequestJsonLimits.max_bytes), so inflating never costs more than that.
+  size_t max_decoded_body_bytes = kRequestJsonLimits.max_bytes;
   std::string lc_api_url = "https://api.limacharlie.io";
   absl::Duration call_deadline = absl::Seconds(25);  // per request envelope, all RPCs included
   size_t idempotency_max_entries = 100000;
   size_t idempotency_max_bytes = 256 << 20;  // bodies of the replies kept for retries, in total
   absl::Duration idempotency_ttl = absl::Hours(24);
   size_t secret_cache_max_entries = 10000;
+  // Sources that keep failing the signature are refused (429) before their
+  // bodies are inflated or hashed.
+  FailureThrottleOptions signature_failures;
   // Called once per answered callback, on the answering thread; may be empty.
   std::function<void(const GatewayCall&)> observer;
 };
@@ -51,10 +59,13 @@ class Gateway {
   // transport for LimaCharlie's REST API (hive secrets); must outlive the
   // Gateway.
   Gateway(GatewayOptions options, std::unique_ptr<ServiceCalls> service, net::HttpTransport& lc_api);
-  // Cancels the service calls in flight and waits until every callback taken
-  // by Handle() has been answered. Stop the HTTP server calling Handle()
-  // first.
+  // Stop().
   ~Gateway();
+
+  // Answers the callbacks still in flight (500, retriable: LimaCharlie
+  // delivers them again) and new ones alike, and waits until every callback
+  // taken by Handle() has been answered. Idempotent.
+  void Stop();
 
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;

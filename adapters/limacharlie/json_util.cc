@@ -9,27 +9,32 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/json_values.h"
+#include "server/request_limits.h"
 
 namespace halopsa::lc {
 namespace {
 
-// What the parse itself lets through: nesting deeper than kMaxJsonDepth,
-// and escaped lone surrogates (see HasEncodedSurrogate), which decode to
-// bytes that are not UTF-8 and would reach protobuf strings and error texts.
+// What the parse itself lets through: more nodes or nesting than
+// kRequestJsonLimits, and escaped lone surrogates (see
+// HasEncodedSurrogate), which decode to bytes that are not UTF-8 and would
+// reach protobuf strings and error texts.
 absl::Status CheckParsed(const rapidjson::Value& root) {
-  std::vector<std::pair<const rapidjson::Value*, int>> pending = {{&root, 1}};
+  const JsonLimits& limits = kRequestJsonLimits;
+  std::vector<std::pair<const rapidjson::Value*, size_t>> pending = {{&root, 1}};
+  size_t nodes = 0;
   while (!pending.empty()) {
     auto [value, depth] = pending.back();
     pending.pop_back();
-    if (depth > kMaxJsonDepth) {
-      return absl::InvalidArgumentError(absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
-    }
+    if (depth > limits.max_depth) return RequestLimitExceeded("max_json_depth", limits.max_depth);
+    if (++nodes > limits.max_nodes) return RequestLimitExceeded("max_json_nodes", limits.max_nodes);
     if (value->IsString() && HasEncodedSurrogate(View(*value))) {
       return absl::InvalidArgumentError("invalid JSON: a string holds an unpaired surrogate escape");
     }
     if (value->IsObject()) {
       for (const auto& member : value->GetObject()) {
-        pending.emplace_back(&member.name, depth + 1);
+        if (HasEncodedSurrogate(View(member.name))) {
+          return absl::InvalidArgumentError("invalid JSON: a string holds an unpaired surrogate escape");
+        }
         pending.emplace_back(&member.value, depth + 1);
       }
     } else if (value->IsArray()) {
@@ -42,6 +47,9 @@ absl::Status CheckParsed(const rapidjson::Value& root) {
 }  // namespace
 
 absl::Status ParseJson(absl::string_view text, rapidjson::Document& document) {
+  if (text.size() > kRequestJsonLimits.max_bytes) {
+    return RequestLimitExceeded("max_request_bytes", kRequestJsonLimits.max_bytes);
+  }
   document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
   if (document.HasParseError()) {
     return absl::InvalidArgumentError(absl::StrCat("invalid JSON at offset ", document.GetErrorOffset(), ": ",

@@ -11,13 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/json_values.h"
 
 namespace halopsa::lc {
-
-// Nesting deeper than this is refused: nothing LimaCharlie sends comes close,
-// and recursive consumers (protobuf's JSON parser, RapidJSON's writer) must
-// not be handed unbounded depth.
-inline constexpr int kMaxJsonDepth = 64;
 
 // A DOM for the gateway's JSON texts, which are small. RapidJSON allocates
 // a 64 KiB first chunk per document, two per webhook, and glibc takes such
@@ -40,8 +36,10 @@ class JsonDocument {
 };
 
 // Parses `text` (UTF-8 checked, escaped lone surrogates refused) without
-// recursion and checks kMaxJsonDepth. INVALID_ARGUMENT says where parsing
-// failed.
+// recursion and checks it against kRequestJsonLimits (nothing LimaCharlie
+// sends comes close; recursive consumers must not be handed unbounded
+// depth, and protobuf objects built from it must stay small).
+// INVALID_ARGUMENT says where parsing failed or which limit was exceeded.
 absl::Status ParseJson(absl::string_view text, rapidjson::Document& document);
 
 // Compact JSON text of `value`.

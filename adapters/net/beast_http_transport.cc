@@ -360,9 +360,11 @@ void Connection::OnResolved(const beast::error_code& ec,
         absl::UnavailableError(absl::StrCat("resolve ", host_port_, " failed: ", ec.message())),
         false);
   }
-  if (!engine_.options().allow_private_addresses) {
+  const BeastTransportOptions& options = engine_.options();
+  if (!options.allow_private_addresses && !options.allowed_upstreams.AllowsHost(host_)) {
     for (const auto& entry : results) {
-      if (IsPrivateAddress(entry.endpoint().address().to_string())) {
+      const std::string address = entry.endpoint().address().to_string();
+      if (IsPrivateAddress(address) && !options.allowed_upstreams.AllowsAddress(address)) {
         return Finish(absl::PermissionDeniedError(absl::StrCat(
                           host_port_, " resolves to a loopback, private or link-local address")),
                       false);

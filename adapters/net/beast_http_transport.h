@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "adapters/net/http_transport.h"
+#include "adapters/net/url.h"
 
 namespace boost::asio {
 class io_context;
@@ -25,6 +26,9 @@ struct BeastTransportOptions {
   // addresses (see IsPrivateAddress) are refused with PERMISSION_DENIED unless
   // true. The resolved addresses are checked, not the name.
   bool allow_private_addresses = false;
+  // Scoped instead: these hosts, and addresses in these ranges, may be
+  // private (HALOPSA_ALLOWED_UPSTREAMS).
+  UpstreamAllowance allowed_upstreams;
   // The pool never opens more than this per scheme+host+port.
   size_t max_connections_per_host = 16;
   // Requests waiting for a connection; beyond this, RESOURCE_EXHAUSTED.

@@ -19,6 +19,7 @@ struct ServerRequest {
   std::string target;  // path + query as received, e.g. "/api/Tickets?page_no=1"
   HeaderList headers;
   std::string body;  // exact received bytes
+  std::string remote_address;  // the peer's IP address, e.g. "10.0.0.7"
 
   // First header with this name (case-insensitive), "" if absent.
   std::string_view Header(std::string_view name) const;
@@ -49,10 +50,19 @@ struct HttpServerOptions {
   // Bounds reading one request (headers and body) once its first byte has
   // arrived; also bounds the TLS handshake and writing one response.
   absl::Duration read_timeout = absl::Seconds(30);
-  // How long a connection may wait for the first byte of its next request.
+  // How long a connection may wait for the first byte of a request, its
+  // first or the next. Servers facing untrusted clients keep it short, so
+  // idle connections cannot hold slots.
   absl::Duration idle_timeout = absl::Seconds(60);
   int threads = 1;
-  size_t max_connections = 1024;  // connections beyond are accepted and closed at once
+  // Open connections at most. When full, the connection idle the longest is
+  // closed to make room for a new one; with none idle, the new one is
+  // accepted and closed at once.
+  size_t max_connections = 1024;
+  // Open connections from one peer address at most; more are closed at once.
+  size_t max_connections_per_source = 1024;
+  // What the destructor's Shutdown() gives responses in flight.
+  absl::Duration shutdown_grace = absl::Seconds(5);
 };
 
 // Asynchronous HTTP/1.1 (optionally TLS) server: keep-alive, one request at a
@@ -67,17 +77,29 @@ class HttpServer {
   ~HttpServer();  // Shutdown()
 
   int port() const;
+  size_t open_connections() const;  // right now
 
-  // Stops accepting, closes idle connections, waits a few seconds at most for
-  // responses in flight, then joins the threads. Idempotent.
-  void Shutdown();
+  // Closes the listening socket (new connections are refused) and the
+  // connections waiting for a request; requests in flight are still
+  // answered, each connection closing after its answer. Idempotent.
+  void StopAccepting();
+
+  // True once every connection has closed; false when `deadline` came first.
+  bool WaitUntilClosed(absl::Time deadline);
+
+  // StopAccepting(), waits until `deadline` at most for answers in flight,
+  // then closes everything and joins the threads; Responders called later
+  // do nothing. Idempotent.
+  void Shutdown(absl::Time deadline);
+  void Shutdown() { Shutdown(absl::Now() + shutdown_grace_); }
 
  private:
   class Impl;
 
-  explicit HttpServer(std::unique_ptr<Impl> impl);
+  HttpServer(std::unique_ptr<Impl> impl, absl::Duration shutdown_grace);
 
   std::unique_ptr<Impl> impl_;
+  const absl::Duration shutdown_grace_;
 };
 
 }  // namespace halopsa::net

@@ -5,12 +5,16 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 
 namespace halopsa::net {
@@ -51,7 +55,46 @@ bool IsPrivateV4(const uint8_t* a) {
          (a[0] == 100 && (a[1] & 0xc0) == 64) ||  // 100.64/10 carrier-grade NAT
          (a[0] == 169 && a[1] == 254) ||          // link-local, cloud metadata
          (a[0] == 172 && (a[1] & 0xf0) == 16) ||  // 172.16/12
-         (a[0] == 192 && a[1] == 168);            // 192.168/16
+         (a[0] == 192 && a[1] == 168) ||          // 192.168/16
+         a[0] >= 224;                             // multicast, reserved, broadcast
+}
+
+bool AllZero(const uint8_t* begin, const uint8_t* end) {
+  return std::all_of(begin, end, [](uint8_t x) { return x == 0; });
+}
+
+// Where an IPv6 address carries an IPv4 address that decides where packets
+// go, that address's 4 bytes; nullptr otherwise.
+const uint8_t* EmbeddedIpv4(const uint8_t* b) {
+  if (AllZero(b, b + 10) && ((b[10] == 0xff && b[11] == 0xff) || (b[10] == 0 && b[11] == 0))) {
+    return b + 12;  // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible; also :: and ::1)
+  }
+  if (AllZero(b, b + 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) {
+    return b + 12;  // ::ffff:0:a.b.c.d (SIIT translated)
+  }
+  if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && AllZero(b + 4, b + 12)) {
+    return b + 12;  // 64:ff9b::/96, NAT64 well-known prefix
+  }
+  if (b[0] == 0x20 && b[1] == 0x02) return b + 2;  // 2002:a.b.c.d::/48, 6to4
+  return nullptr;
+}
+
+// The 16 bytes of an IP literal (IPv4 in the first 4) and whether it is
+// IPv4; nullopt when it is not one. A zone ("fe80::1%eth0") is ignored.
+std::optional<std::pair<std::array<uint8_t, 16>, bool>> ParseIp(absl::string_view ip_literal) {
+  const std::string text(ip_literal.substr(0, ip_literal.find('%')));
+  std::array<uint8_t, 16> bytes{};
+  if (inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) return std::make_pair(bytes, true);
+  if (inet_pton(AF_INET6, text.c_str(), bytes.data()) == 1) return std::make_pair(bytes, false);
+  return std::nullopt;
+}
+
+bool InRange(const uint8_t* address, const std::array<uint8_t, 16>& prefix, int bits) {
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    if ((address[i] & mask) != (prefix[i] & mask)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -166,23 +209,55 @@ std::string AppendQuery(absl::string_view url_or_target, const HeaderList& param
 }
 
 bool IsPrivateAddress(absl::string_view ip_literal) {
-  // Resolved IPv6 link-local addresses carry a zone ("fe80::1%eth0").
-  const std::string text(ip_literal.substr(0, ip_literal.find('%')));
-  in_addr v4;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-    return IsPrivateV4(reinterpret_cast<const uint8_t*>(&v4.s_addr));
+  const auto ip = ParseIp(ip_literal);
+  if (!ip) return true;
+  const uint8_t* b = ip->first.data();
+  if (ip->second) return IsPrivateV4(b);
+  if (const uint8_t* v4 = EmbeddedIpv4(b)) return IsPrivateV4(v4);
+  if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 && b[5] == 1) return true;  // 64:ff9b:1::/48
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) return true;  // 2001::/32 Teredo
+  if ((b[0] & 0xfe) == 0xfc) return true;                                   // fc00::/7 unique local
+  if (b[0] == 0xff) return true;                                            // ff00::/8 multicast
+  return b[0] == 0xfe && (b[1] & 0xc0) == 0x80;                            // fe80::/10 link-local
+}
+
+absl::StatusOr<UpstreamAllowance> UpstreamAllowance::Parse(absl::string_view list) {
+  UpstreamAllowance allowance;
+  for (absl::string_view entry : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
+    const size_t slash = entry.find('/');
+    const auto ip = ParseIp(entry.substr(0, slash));
+    if (!ip) {
+      if (slash != absl::string_view::npos || !std::all_of(entry.begin(), entry.end(), IsHostNameChar)) {
+        return absl::InvalidArgumentError(absl::StrCat("allowed upstream '", entry, "' is neither a host nor a CIDR"));
+      }
+      allowance.hosts_.push_back(absl::AsciiStrToLower(entry));
+      continue;
+    }
+    const int max_bits = ip->second ? 32 : 128;
+    int bits = max_bits;
+    if (slash != absl::string_view::npos &&
+        (!absl::SimpleAtoi(entry.substr(slash + 1), &bits) || bits < 0 || bits > max_bits)) {
+      return absl::InvalidArgumentError(absl::StrCat("allowed upstream '", entry, "' has a bad prefix length"));
+    }
+    allowance.ranges_.push_back(Range{ip->first, bits, ip->second});
   }
-  in6_addr v6;
-  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return true;
-  const uint8_t* b = v6.s6_addr;
-  const bool first_ten_zero = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
-  if (first_ten_zero && b[10] == 0xff && b[11] == 0xff) {
-    return IsPrivateV4(b + 12);  // ::ffff:a.b.c.d
+  return allowance;
+}
+
+bool UpstreamAllowance::AllowsHost(absl::string_view host) const {
+  return std::find(hosts_.begin(), hosts_.end(), host) != hosts_.end();
+}
+
+bool UpstreamAllowance::AllowsAddress(absl::string_view ip_literal) const {
+  const auto ip = ParseIp(ip_literal);
+  if (!ip) return false;
+  const uint8_t* v4 = ip->second ? ip->first.data() : EmbeddedIpv4(ip->first.data());
+  for (const Range& range : ranges_) {
+    if (range.v4 && v4 != nullptr && InRange(v4, range.prefix, range.bits)) return true;
+    if (!range.v4 && !ip->second && InRange(ip->first.data(), range.prefix, range.bits)) return true;
   }
-  const bool first_fifteen_zero = std::all_of(b, b + 15, [](uint8_t x) { return x == 0; });
-  if (first_fifteen_zero && b[15] <= 1) return true;  // :: and ::1
-  if ((b[0] & 0xfe) == 0xfc) return true;             // fc00::/7 unique local
-  return b[0] == 0xfe && (b[1] & 0xc0) == 0x80;       // fe80::/10 link-local
+  return false;
 }
 
 }  // namespace halopsa::net

@@ -170,7 +170,7 @@ TEST_F(CallRunnerTest, WaitUntilIdleReturnsOnceTheCallsInFlightHaveEnded) {
   Search(runner, absl::InfiniteFuture(), result);
   absl::Notification idle;
   std::thread waiter([&] {
-    runner.WaitUntilIdle();
+    runner.WaitUntilIdle(absl::InfiniteFuture());
     idle.Notify();
   });
   EXPECT_FALSE(idle.WaitForNotificationWithTimeout(absl::Milliseconds(50)));

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/error_mapping.h"
+#include "server/json_values.h"
 #include "tests/server/mock_halo_api.h"
 
 namespace halopsa {
@@ -130,6 +131,32 @@ TEST_F(HaloPsaGrpcServiceTest, OversizedIdempotencyKeyIsRefusedBeforeHaloPsa) {
   grpc::Status status = CreateTicket(context);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("x-idempotency-key"));
+}
+
+// The probe's input over gRPC: `extra` holding a list of empty objects,
+// refused from its bytes (the StrictMock fails the test on any upstream call).
+TEST_F(HaloPsaGrpcServiceTest, RequestOverTheNodeLimitIsRefusedBeforeParsingOrHaloPsa) {
+  v1::CreateTicketRequest request;
+  request.set_summary("s");
+  google::protobuf::ListValue& empties = *(*request.mutable_extra()->mutable_fields())["x"].mutable_list_value();
+  for (size_t i = 0; i < kRequestJsonLimits.max_nodes; ++i) empties.add_values()->mutable_struct_value();
+  grpc::ClientContext context;
+  v1::CreateTicketResponse response;
+  grpc::Status status = stub_->CreateTicket(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("max_json_nodes (10000)"));
+  EXPECT_EQ(GetErrorInfo(FromGrpcStatus(status))->reason(), kReasonRequestTooLarge);
+}
+
+TEST_F(HaloPsaGrpcServiceTest, RequestOverTheByteLimitIsRefusedNamingIt) {
+  v1::CreateTicketRequest request;
+  request.set_summary("s");
+  request.set_details(std::string(kRequestJsonLimits.max_bytes, 'd'));
+  grpc::ClientContext context;
+  v1::CreateTicketResponse response;
+  grpc::Status status = stub_->CreateTicket(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("max_request_bytes"));
 }
 
 }  // namespace

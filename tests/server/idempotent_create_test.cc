@@ -233,6 +233,31 @@ TEST_F(IdempotentCreateTest, RetryPostsWhenNoEarlierTicketExistsAndThenForgetsTh
   EXPECT_TRUE(CreateTicket().ok());  // out of the journal: no lookup
 }
 
+// A drain's end: the POST's answer will never be seen by this process. The
+// key is journaled from before the POST, so the retry (on a replica sharing
+// the journal) looks first instead of writing a second ticket.
+TEST_F(IdempotentCreateTest, CreateStillAwaitingItsAnswerMakesTheRetryLookFirst) {
+  HaloApi::Callback unanswered;
+  {
+    InSequence in_order;
+    EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
+        .WillOnce([&](const CallContext&, std::string, google::protobuf::Value, HaloApi::Callback done) {
+          unanswered = std::move(done);
+        });
+    EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(TicketFound()));
+    EXPECT_CALL(api_, Get(_, "/api/Tickets/3001", _, _)).WillOnce(AnswerJson(kFullTicket));
+  }
+  v1::CreateTicketRequest request;
+  request.set_summary("s");
+  actions_.CreateTicket(context_, request, [](absl::StatusOr<v1::CreateTicketResponse>) {});
+  ASSERT_TRUE(unanswered != nullptr);
+
+  auto retry = CreateTicket();
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->id(), 3001);
+  unanswered(absl::CancelledError("stopped"));
+}
+
 TEST_F(IdempotentCreateTest, FailedImmediateLookupAnswersTheOriginalError) {
   InSequence in_order;
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));

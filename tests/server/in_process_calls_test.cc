@@ -127,7 +127,7 @@ TEST_F(InProcessServiceCallsTest, CancelAllAnswersAtOnceAndTheLateUpstreamAnswer
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->status().code(), absl::StatusCode::kCancelled);
   held(testing::Json(R"({"id": 8})"));  // "answered twice" would fail here
-  runner_.WaitUntilIdle();
+  runner_.WaitUntilIdle(absl::InfiniteFuture());
 }
 
 }  // namespace

@@ -46,6 +46,35 @@ TEST(LoggerTest, DropsLinesBelowTheLevel) {
   std::fclose(out);
 }
 
+// The probe's input: a raw 0xff byte in x-halopsa-org-id once made the
+// line invalid UTF-8. ParseJson validates UTF-8, so it checks the line.
+TEST(LoggerTest, LinesStayValidUtf8JsonWhateverBytesArrive) {
+  std::FILE* out = std::tmpfile();
+  Logger logger(LogLevel::kInfo, out);
+  logger.Log(LogLevel::kInfo, "rpc\xff", {{"org", "org-\xff-9"}, {"key\xc0\xaf", "\xed\xa0\x80 \xf4\x90\x80\x80"}});
+  std::string text = ReadCapturedLog(out);
+  absl::StatusOr<google::protobuf::Value> line = ParseJson(text);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->struct_value().fields().at("org").string_value(), "org-\xEF\xBF\xBD-9");
+  std::fclose(out);
+}
+
+TEST(LoggerTest, SafeForLogKeepsValidTextAndReplacesEachInvalidByte) {
+  EXPECT_EQ(SafeForLog("plain ascii"), "plain ascii");
+  EXPECT_EQ(SafeForLog("\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80"), "\xC3\xBC \xE2\x82\xAC \xF0\x9F\x98\x80");
+  EXPECT_EQ(SafeForLog("a\xff" "b"), "a\xEF\xBF\xBD" "b");
+  // Overlong "/", a surrogate, beyond U+10FFFF, a cut sequence.
+  EXPECT_EQ(SafeForLog("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SafeForLog("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SafeForLog("\xF4\x90\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SafeForLog("x\xE2\x82"), "x\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST(LoggerTest, SafeForLogBoundsLongText) {
+  const std::string safe = SafeForLog(std::string(kMaxLoggedTextBytes + 100, 'a'));
+  EXPECT_EQ(safe, std::string(kMaxLoggedTextBytes, 'a') + "\xE2\x80\xA6");
+}
+
 TEST(LoggerTest, ParsesLevels) {
   EXPECT_EQ(*ParseLogLevel("DEBUG"), LogLevel::kDebug);
   EXPECT_EQ(*ParseLogLevel("warning"), LogLevel::kWarning);

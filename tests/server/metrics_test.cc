@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <gmock/gmock.h>
+#include "absl/strings/str_cat.h"
 #include <gtest/gtest.h>
 
 namespace halopsa {
@@ -21,6 +22,27 @@ TEST(MetricsTest, CountersRenderWithLabelsAndEscaping) {
   EXPECT_THAT(text, HasSubstr("# HELP calls_total Calls.\n# TYPE calls_total counter\n"));
   EXPECT_THAT(text, HasSubstr("calls_total{method=\"CreateTicket\",code=\"OK\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("calls_total{method=\"odd\\\"name\",code=\"x\"} 1\n"));
+}
+
+// The probe's input: 1 KB invented names as labels grew /metrics without end.
+TEST(MetricsTest, AFamilyHoldsBoundedSeriesAndCountsTheRestUnderOther) {
+  MetricsRegistry registry;
+  CounterFamily& calls = registry.AddCounter("calls_total", "Calls.", {"kind", "status"});
+  for (size_t i = 0; i < 2 * kMaxSeriesPerFamily; ++i) {
+    calls.With({absl::StrCat(std::string(1024, 'x'), i), "400"}).Increment();
+  }
+  size_t series = 0;
+  double total = 0;
+  calls.ForEach([&](const std::vector<std::string>&, const Counter& counter) {
+    ++series;
+    total += counter.value();
+  });
+  EXPECT_EQ(series, kMaxSeriesPerFamily);
+  EXPECT_EQ(total, 2 * kMaxSeriesPerFamily);  // nothing lost
+  EXPECT_THAT(registry.Render(), HasSubstr("calls_total{kind=\"other\",status=\"other\"} 501\n"));
+  // Label sets seen before the family filled keep their own series.
+  calls.With({absl::StrCat(std::string(1024, 'x'), 0), "400"}).Increment();
+  EXPECT_THAT(registry.Render(), HasSubstr("calls_total{kind=\"other\",status=\"other\"} 501\n"));
 }
 
 TEST(MetricsTest, HistogramBucketsAreCumulative) {

@@ -1,4 +1,5 @@
 #include "adapters/limacharlie/envelope.h"
+#include "server/json_values.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -121,7 +122,31 @@ TEST(ParseEnvelopeTest, RefusesDeepNesting) {
   deep += "}}}";
   auto envelope = ParseRequestEnvelope(deep);
   ASSERT_FALSE(envelope.ok());
-  EXPECT_THAT(envelope.status().message(), HasSubstr("nested deeper than 64"));
+  EXPECT_THAT(envelope.status().message(), HasSubstr("max_json_depth (32)"));
+}
+
+// The probe's input: `extra` holding a long list of empty objects, which
+// once cost ~200 MB; refused while it is still RapidJSON's compact DOM.
+TEST(ParseEnvelopeTest, RefusesMoreNodesThanTheRequestLimit) {
+  std::string empties;
+  for (size_t i = 0; i < kRequestJsonLimits.max_nodes; ++i) absl::StrAppend(&empties, i == 0 ? "{}" : ",{}");
+  auto envelope = ParseRequestEnvelope(absl::StrCat(
+      R"({"request":{"org":{"oid":"o"},"action":"create_ticket","data":{"extra":{"x":[)", empties, "]}}}}"));
+  ASSERT_FALSE(envelope.ok());
+  EXPECT_EQ(envelope.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(envelope.status().message(), HasSubstr("max_json_nodes (10000)"));
+
+  // The same shape within the limit is an ordinary envelope.
+  auto within = ParseRequestEnvelope(R"({"request":{"org":{"oid":"o"},"action":"a","data":{"extra":[{},{}]}}})");
+  EXPECT_TRUE(within.ok()) << within.status();
+}
+
+TEST(ParseEnvelopeTest, RefusesTextLongerThanTheRequestLimit) {
+  const std::string details(kRequestJsonLimits.max_bytes, 'd');
+  auto envelope = ParseRequestEnvelope(
+      absl::StrCat(R"({"request":{"org":{"oid":"o"},"action":"a","data":{"details":")", details, R"("}}})"));
+  ASSERT_FALSE(envelope.ok());
+  EXPECT_THAT(envelope.status().message(), HasSubstr("max_request_bytes (1048576)"));
 }
 
 TEST(ResponseEnvelopeTest, SuccessCarriesVersionAndData) {

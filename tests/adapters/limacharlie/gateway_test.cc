@@ -159,6 +159,42 @@ TEST_F(GatewayTest, SignatureCoversTheDecodedBytes) {
   EXPECT_EQ(Lc().Send(envelope, testing::Uncompressed()).status, 200);
 }
 
+// Eight unsigned gzip senders once raised a signed heartbeat's p50 100x:
+// a source that keeps failing the signature is refused before inflating.
+TEST_F(GatewayTest, RepeatedSignatureFailuresFromOneSourceAreThrottledBeforeInflating) {
+  GatewayOptions options;
+  options.signing_secret = kSigningSecret;
+  options.signature_failures = FailureThrottleOptions{.burst = 3, .refill_per_second = 0.001};
+  StartGateway(options);
+  const auto from = [this](const std::string& address, const testing::SendOptions& send) {
+    net::ServerRequest request = Lc().Build(testing::HeartbeatEnvelope(), send);
+    request.remote_address = address;
+    return testing::ParseReply(testing::HandleAndWait(*gateway_, request));
+  };
+  const testing::SendOptions forged = testing::SignedWith(std::string(64, 'a'));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(from("192.0.2.9", forged).status, 401);
+  Reply throttled = from("192.0.2.9", forged);
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_THAT(throttled.error(), HasSubstr("invalid lc-ext-sig"));
+  // Other sources, and correctly signed callbacks from them, are unaffected.
+  EXPECT_EQ(from("192.0.2.10", {}).status, 200);
+  EXPECT_EQ(from("192.0.2.10", forged).status, 401);
+}
+
+TEST(FailureThrottleTest, RefillsOverTimeAndForgetsSourcesBeyondItsBound) {
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  FailureThrottle throttle(FailureThrottleOptions{.burst = 2, .refill_per_second = 1, .max_sources = 2},
+                           [&now] { return now; });
+  throttle.RecordFailure("a");
+  throttle.RecordFailure("a");
+  EXPECT_FALSE(throttle.Allows("a"));
+  now += absl::Seconds(1);
+  EXPECT_TRUE(throttle.Allows("a"));
+  throttle.RecordFailure("b");
+  throttle.RecordFailure("c");  // beyond max_sources: the full buckets go, then everything
+  EXPECT_TRUE(throttle.Allows("b"));
+}
+
 TEST_F(GatewayTest, EmptySigningSecretRefusesEverything) {
   GatewayOptions options;
   StartGateway(options);
@@ -225,13 +261,23 @@ TEST_F(GatewayTest, SchemaRequestAnswersTheSchema) {
   EXPECT_TRUE(reply.data()["config_schema"]["fields"].HasMember("client_secret"));
 }
 
-TEST_F(GatewayTest, ErrorReportIsLoggedOnOneLine) {
-  ::testing::internal::CaptureStderr();
+// The observer logs the report (as a JSON line, through SafeForLog).
+TEST_F(GatewayTest, ErrorReportReachesTheObserverBounded) {
+  std::vector<std::pair<std::string, std::string>> reports;
+  GatewayOptions options;
+  options.signing_secret = kSigningSecret;
+  options.observer = [&reports](const GatewayCall& call) {
+    reports.emplace_back(std::string(call.org), std::string(call.error_report));
+  };
+  StartGateway(options);
   Reply reply = Lc().Send(testing::ErrorReportEnvelope("callback failed:\ntimeout", "org-9"));
-  const std::string logged = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(reply.status, 200);
   EXPECT_FALSE(reply.has_error());
-  EXPECT_EQ(logged, "ext-halopsa: LimaCharlie error report (org org-9): callback failed: timeout\n");
+  Reply long_report = Lc().Send(testing::ErrorReportEnvelope(std::string(5000, 'e'), "org-9"));
+  EXPECT_EQ(long_report.status, 200);
+  ASSERT_THAT(reports, SizeIs(2));
+  EXPECT_EQ(reports[0], std::make_pair(std::string("org-9"), std::string("callback failed:\ntimeout")));
+  EXPECT_EQ(reports[1].second, std::string(1024, 'e'));
 }
 
 TEST_F(GatewayTest, LifecycleEventsAreAcknowledged) {

@@ -546,6 +546,36 @@ TEST(BeastHttpTransportTest, PrivateDestinationsRefusedUnlessAllowed) {
   EXPECT_EQ(server.counts().accepted, 0);
 }
 
+TEST(BeastHttpTransportTest, ScopedAllowanceOpensOnlyTheListedHostsAndRanges) {
+  TestServer server(CertPath("server.pem"), CertPath("server.key"));
+  struct Case {
+    const char* allowed;
+    const char* host;
+    bool reaches;
+  };
+  const Case cases[] = {
+      {"127.0.0.0/8", "127.0.0.1", true},
+      {"127.0.0.1/32", "[::ffff:127.0.0.1]", true},  // the IPv4 it carries is in range
+      {"10.0.0.0/8", "127.0.0.1", false},
+      {"localhost", "localhost", true},
+      {"halo.corp.example", "localhost", false},
+  };
+  for (const Case& c : cases) {
+    BeastTransportOptions options = TlsOptions();
+    options.allow_private_addresses = false;
+    options.allowed_upstreams = *UpstreamAllowance::Parse(c.allowed);
+    auto transport = MakeTransport(options);
+    ASSERT_NE(transport, nullptr);
+    absl::StatusOr<HttpResponse> response = SendAndWait(*transport, Get(server.Url(c.host)));
+    if (c.reaches) {
+      // The certificate is for 127.0.0.1: reaching it is what counts here.
+      EXPECT_NE(response.status().code(), absl::StatusCode::kPermissionDenied) << c.allowed << " " << c.host;
+    } else {
+      EXPECT_EQ(response.status().code(), absl::StatusCode::kPermissionDenied) << c.allowed << " " << c.host;
+    }
+  }
+}
+
 TEST(BeastHttpTransportTest, InvalidRequestsFailWithoutEchoingSecrets) {
   auto transport = MakeTransport(LoopbackOptions());
   ASSERT_NE(transport, nullptr);

@@ -127,19 +127,26 @@ TEST(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
 }
 
-TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosed) {
+TEST(HttpServerTest, ConnectionsBeyondTheLimitAreClosedWhenNoneIsIdle) {
+  ParkedResponders parked;
   HttpServerOptions options;
   options.max_connections = 1;
-  std::unique_ptr<HttpServer> server = StartOrDie(options, Echo);
+  std::unique_ptr<HttpServer> server =
+      StartOrDie(options, [&](ServerRequest, Responder respond) { parked.Park(std::move(respond)); });
   ASSERT_NE(server, nullptr);
-  std::unique_ptr<TestHttpClient> first = ConnectOrDie(server->port());
-  ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(first->Send("GET", "/").ok());  // the server has surely registered it
+  std::unique_ptr<TestHttpClient> busy = ConnectOrDie(server->port());
+  ASSERT_NE(busy, nullptr);
+  ASSERT_TRUE(busy->WriteRaw("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  std::optional<Responder> respond = parked.Take();  // the server is working on its request
+  ASSERT_TRUE(respond.has_value());
 
   std::unique_ptr<TestHttpClient> second = ConnectOrDie(server->port());
   ASSERT_NE(second, nullptr);
   EXPECT_TRUE(second->WaitForClose());
-  EXPECT_TRUE(first->Send("GET", "/still-open").ok());
+  (*respond)(Answer(200, "done"));
+  absl::StatusOr<TestResponse> response = busy->ReadResponse();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "done");
 }
 
 TEST(HttpServerTest, ConnectionCloseIsHonoured) {
@@ -260,6 +267,102 @@ TEST(HttpServerTest, MalformedRequestIs400AndCloses) {
   EXPECT_EQ(response->status, 400);
   EXPECT_TRUE(client->WaitForClose());
   EXPECT_EQ(calls.load(), 0);
+}
+
+// The probe's inputs: a Transfer-Encoding this server does not decode was
+// read by Content-Length and answered 200. RFC 9112: 400, then close.
+TEST(HttpServerTest, AnyTransferEncodingButChunkedIs400AndCloses) {
+  std::atomic<int> calls = 0;
+  std::unique_ptr<HttpServer> server = StartOrDie({}, [&](ServerRequest r, Responder respond) {
+    ++calls;
+    Echo(std::move(r), std::move(respond));
+  });
+  ASSERT_NE(server, nullptr);
+  for (const char* coding : {"gzip", "xchunked", "chunked, identity", "identity", "chunked\r\nTransfer-Encoding: chunked"}) {
+    std::unique_ptr<TestHttpClient> client = ConnectOrDie(server->port());
+    ASSERT_NE(client, nullptr);
+    ASSERT_TRUE(client
+                    ->WriteRaw(absl::StrCat("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ", coding,
+                                            "\r\nContent-Length: 4\r\n\r\nabcd"))
+                    .ok());
+    absl::StatusOr<TestResponse> response = client->ReadResponse();
+    ASSERT_TRUE(response.ok()) << coding << ": " << response.status();
+    EXPECT_EQ(response->status, 400) << coding;
+    EXPECT_TRUE(client->WaitForClose()) << coding;
+  }
+  EXPECT_EQ(calls.load(), 0);
+
+  // Exactly "chunked" is read as chunks.
+  std::unique_ptr<TestHttpClient> client = ConnectOrDie(server->port());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->WriteRaw("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n").ok());
+  absl::StatusOr<TestResponse> response = client->ReadResponse();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "POST /c abcd");
+}
+
+// The probe's flood: idle connections filled the cap and locked out callers
+// with requests. When full, the longest idle connection makes room.
+TEST(HttpServerTest, WhenFullTheLongestIdleConnectionIsClosedForANewcomer) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  std::unique_ptr<HttpServer> server = StartOrDie(options, Echo);
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<TestHttpClient> idle = ConnectOrDie(server->port());
+  std::unique_ptr<TestHttpClient> second = ConnectOrDie(server->port());
+  ASSERT_NE(idle, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->Send("GET", "/").ok());  // both are surely registered, `idle` first
+
+  absl::StatusOr<TestResponse> newcomer = Fetch(server->port(), false, "GET", "/new");
+  ASSERT_TRUE(newcomer.ok()) << newcomer.status();
+  EXPECT_EQ(newcomer->body, "GET /new ");
+  EXPECT_TRUE(idle->WaitForClose());
+}
+
+TEST(HttpServerTest, ConnectionsBeyondThePerSourceLimitAreClosed) {
+  HttpServerOptions options;
+  options.max_connections_per_source = 1;
+  std::unique_ptr<HttpServer> server = StartOrDie(options, Echo);
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<TestHttpClient> first = ConnectOrDie(server->port());
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->Send("GET", "/").ok());
+  std::unique_ptr<TestHttpClient> second = ConnectOrDie(server->port());
+  ASSERT_NE(second, nullptr);
+  EXPECT_TRUE(second->WaitForClose());
+  EXPECT_TRUE(first->Send("GET", "/still-open").ok());
+}
+
+TEST(HttpServerTest, RequestsCarryThePeerAddress) {
+  std::unique_ptr<HttpServer> server =
+      StartOrDie({}, [](ServerRequest r, Responder respond) { respond(Answer(200, r.remote_address)); });
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<TestResponse> response = Fetch(server->port(), false, "GET", "/");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "127.0.0.1");
+}
+
+TEST(HttpServerTest, StopAcceptingRefusesNewConnectionsAndStillAnswersRequestsInFlight) {
+  ParkedResponders parked;
+  std::unique_ptr<HttpServer> server =
+      StartOrDie({}, [&](ServerRequest, Responder respond) { parked.Park(std::move(respond)); });
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<TestHttpClient> busy = ConnectOrDie(server->port());
+  ASSERT_NE(busy, nullptr);
+  ASSERT_TRUE(busy->WriteRaw("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  std::optional<Responder> respond = parked.Take();
+  ASSERT_TRUE(respond.has_value());
+
+  server->StopAccepting();
+  EXPECT_FALSE(TestHttpClient::Connect(server->port()).ok());
+  EXPECT_FALSE(server->WaitUntilClosed(absl::Now() + absl::Milliseconds(50)));
+  (*respond)(Answer(200, "late but answered"));
+  absl::StatusOr<TestResponse> response = busy->ReadResponse();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "late but answered");
+  EXPECT_EQ(response->Header("Connection"), "close");
+  EXPECT_TRUE(server->WaitUntilClosed(absl::Now() + kWait));
 }
 
 TEST(HttpServerTest, ReadTimeoutClosesStalledClient) {

@@ -178,13 +178,29 @@ TEST(IsPrivateAddressTest, ClassifiesAddresses) {
       {"fb00::1", false},
       {"2001:4860:4860::8888", false},
       {"2606:4700::1111", false},
-      {"::2", false},
+      {"::2", true},  // ::0.0.0.2, "this network"
+      {"ff02::1", true},
+      {"64:ff9b:1::a00:1", true},        // NAT64 local use
+      {"2001:0:4136:e378::1", true},     // Teredo hides its IPv4
       // IPv4-mapped forms follow the IPv4 address.
       {"::ffff:127.0.0.1", true},
       {"::ffff:10.1.2.3", true},
       {"::ffff:169.254.169.254", true},
       {"::ffff:7f00:1", true},
       {"::ffff:8.8.8.8", false},
+      // The probe's IPv4-embedded forms follow the IPv4 address they carry.
+      {"::127.0.0.1", true},
+      {"::10.0.0.1", true},
+      {"::8.8.8.8", false},
+      {"::ffff:0:169.254.169.254", true},
+      {"64:ff9b::127.0.0.1", true},
+      {"64:ff9b::a9fe:a9fe", true},
+      {"64:ff9b::8.8.8.8", false},
+      {"2002:7f00:1::", true},
+      {"2002:a9fe:a9fe::1", true},
+      {"2002:808:808::1", false},
+      {"224.0.0.1", true},
+      {"255.255.255.255", true},
       // Not an IP literal: fail closed.
       {"", true},
       {"localhost", true},
@@ -194,6 +210,34 @@ TEST(IsPrivateAddressTest, ClassifiesAddresses) {
   };
   for (const auto& [input, expected] : cases) {
     EXPECT_EQ(IsPrivateAddress(input), expected) << input;
+  }
+}
+
+TEST(UpstreamAllowanceTest, AllowsListedHostsAndRangesOnly) {
+  absl::StatusOr<UpstreamAllowance> allowance =
+      UpstreamAllowance::Parse(" halo.corp.example, 10.20.0.0/16 ,fd00:1::/64,192.168.7.9");
+  ASSERT_TRUE(allowance.ok()) << allowance.status();
+  EXPECT_TRUE(allowance->AllowsHost("halo.corp.example"));
+  EXPECT_FALSE(allowance->AllowsHost("other.corp.example"));
+  EXPECT_TRUE(allowance->AllowsAddress("10.20.3.4"));
+  EXPECT_FALSE(allowance->AllowsAddress("10.21.0.1"));
+  EXPECT_TRUE(allowance->AllowsAddress("::ffff:10.20.0.9"));  // by the IPv4 it carries
+  EXPECT_TRUE(allowance->AllowsAddress("192.168.7.9"));
+  EXPECT_FALSE(allowance->AllowsAddress("192.168.7.10"));
+  EXPECT_TRUE(allowance->AllowsAddress("fd00:1::5"));
+  EXPECT_FALSE(allowance->AllowsAddress("fd00:2::5"));
+  EXPECT_FALSE(allowance->AllowsAddress("169.254.169.254"));
+  EXPECT_FALSE(allowance->AllowsAddress("not an ip"));
+}
+
+TEST(UpstreamAllowanceTest, EmptyAllowsNothingAndBadEntriesAreNamed) {
+  absl::StatusOr<UpstreamAllowance> empty = UpstreamAllowance::Parse("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  EXPECT_FALSE(empty->AllowsAddress("10.0.0.1"));
+  for (const char* bad : {"10.0.0.0/33", "fd00::/129", "host name", "a/b", "10.0.0.0/x"}) {
+    absl::StatusOr<UpstreamAllowance> parsed = UpstreamAllowance::Parse(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }
 
