@@ -2,6 +2,7 @@
 // the environment as HALOPSA_<NAME>), wires the service and serves until
 // SIGTERM or SIGINT.
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -86,6 +87,7 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20), "time calls in flig
 namespace {
 
 constexpr absl::string_view kEnvPrefix = "HALOPSA_";
+constexpr int kAllocatorMmapThreshold = 128 << 10;
 // Flags of LimaCharlie's own settings keep the names LimaCharlie's docs use.
 constexpr absl::string_view kLimaCharliePrefix = "lc_";
 
@@ -196,6 +198,14 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil leaves lock-order checking on; it costs on every lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  // Large blocks (request bodies, JSON texts) straight from mmap, so they go
+  // back to the system when freed, and two arenas instead of eight per
+  // core: after bursts of worst-case requests this keeps RSS ~90 MB lower
+  // than glibc's defaults, and lower than tcmalloc (README, Security).
+  mallopt(M_MMAP_THRESHOLD, kAllocatorMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, kAllocatorMmapThreshold);
+  mallopt(M_ARENA_MAX, 2);
 
   // Every connection is a descriptor: take the hard limit, so the
   // connection caps, not the descriptor limit, decide who is refused.

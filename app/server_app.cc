@@ -23,6 +23,7 @@
 #include "adapters/redis/redis_request_budget.h"
 #include "adapters/redis/redis_url.h"
 #include "app/admin_endpoints.h"
+#include "app/memory_trimmer.h"
 #include "server/grpc_service.h"
 #include "server/halopsa_actions.h"
 #include "server/error_mapping.h"
@@ -62,6 +63,7 @@ struct ServerApp::Parts {
   std::unique_ptr<lc::Gateway> gateway;
   std::unique_ptr<net::HttpServer> gateway_http;
   std::unique_ptr<net::HttpServer> admin;
+  std::unique_ptr<MemoryTrimmer> trimmer;
   int grpc_port = 0;
   std::atomic<bool> ready{false};
   absl::Mutex shutdown_mutex;
@@ -73,6 +75,10 @@ namespace {
 // Time the answers given at the end of a drain get to be written.
 constexpr absl::Duration kLastAnswersTime = absl::Seconds(2);
 
+// How often free heap pages go back to the system.
+constexpr absl::Duration kMemoryTrimPeriod = absl::Seconds(5);
+
+constexpr int kGatewayThreads = 2;
 constexpr size_t kAdminMaxConnections = 64;
 constexpr size_t kAdminMaxConnectionsPerSource = 16;
 
@@ -202,6 +208,9 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
   // only what is far beyond.
   http.max_body_bytes = 2 * c.gateway.max_body_bytes;
   http.idle_timeout = c.connection_idle_timeout;
+  // Two threads: a sender refused at length (forged signatures, floods)
+  // never holds the one thread signed callbacks need.
+  http.threads = kGatewayThreads;
   http.max_connections = c.gateway_max_connections;
   http.max_connections_per_source = c.gateway_max_connections_per_source;
   http.shutdown_grace = c.shutdown_grace;
@@ -306,6 +315,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
     if (!admin.ok()) return admin.status();
     parts->admin = *std::move(admin);
   }
+  parts->trimmer = std::make_unique<MemoryTrimmer>(kMemoryTrimPeriod);
   parts->server->GetHealthCheckService()->SetServingStatus(true);
   parts->ready = true;
   parts->logger->Log(LogLevel::kInfo, "started",

@@ -37,7 +37,9 @@ struct GatewayOptions {
   std::string lc_api_url = "https://api.limacharlie.io";
   absl::Duration call_deadline = absl::Seconds(25);  // per request envelope, all RPCs included
   size_t idempotency_max_entries = 100000;
-  size_t idempotency_max_bytes = 256 << 20;  // bodies of the replies kept for retries, in total
+  // Bodies of the replies kept for retries, in total: well inside the pod's
+  // memory limit (a reply holds the whole ticket, up to ~1 MiB).
+  size_t idempotency_max_bytes = 32 << 20;
   absl::Duration idempotency_ttl = absl::Hours(24);
   size_t secret_cache_max_entries = 10000;
   // Sources that keep failing the signature are refused (429) before their
