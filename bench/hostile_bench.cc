@@ -34,10 +34,10 @@
 #include "absl/time/clock.h"
 #include "adapters/limacharlie/gzip.h"
 #include "adapters/limacharlie/signature.h"
-#include "bench/process.h"
 #include "bench/stack.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/json_values.h"
+#include "tests/testing/child_process.h"
 
 ABSL_FLAG(std::string, bin_dir, "", "directory of halopsa-server and halopsa-sim (default: this binary's)");
 ABSL_FLAG(std::string, certs_dir, HALOPSA_CERTS_DIR, "TLS test material");
@@ -49,6 +49,9 @@ ABSL_FLAG(double, seconds, 5, "unsigned: measured seconds per phase");
 
 namespace halopsa::bench {
 namespace {
+
+using testing::ProcessSample;
+using testing::SampleProcess;
 
 constexpr char kSecret[] = "hostile-bench-secret";
 constexpr int kConcurrency = 16;
