@@ -48,7 +48,17 @@ ABSL_FLAG(std::string, client_secret, "",
           "client secret of the default connection; prefer client_secret_file (flags show in ps)");
 ABSL_FLAG(std::string, client_secret_file, "", "file holding the client secret (e.g. a mounted Kubernetes Secret)");
 ABSL_FLAG(std::string, tenant, "", "HaloPSA tenant for hosted shared-auth deployments (?tenant= on /auth/token)");
-ABSL_FLAG(std::string, scope, "all", "OAuth2 scopes requested with each token (space-separated)");
+ABSL_FLAG(std::string, scope, "all",
+          "OAuth2 scopes requested with each token (space-separated); least privilege for the six actions: "
+          "\"edit:tickets edit:assets read:customers\"");
+ABSL_FLAG(std::string, auth_url, "",
+          "HaloPSA authorisation server, e.g. https://auth.haloservicedesk.com/auth; empty = discover it from "
+          "{instance_url}/api/authinfo (Halo-hosted), else {instance_url}/auth");
+ABSL_FLAG(std::string, default_outcome, "", "add_action outcome when the request names none (default Note)");
+ABSL_FLAG(int, default_outcome_id, 0, "add_action outcome id when the request names none; wins over default_outcome");
+ABSL_FLAG(bool, idempotency_marker, true,
+          "creates with an idempotency key carry a visible 'ext-halopsa ref <hex>' line that retries search for; "
+          "false = no line, and a retry after a lost answer may create a duplicate");
 ABSL_FLAG(std::string, ca_file, "", "PEM bundle trusted for HaloPSA TLS in addition to the system roots");
 ABSL_FLAG(bool, allow_insecure_http, false, "allow plain http:// HaloPSA URLs (local use and tests only)");
 ABSL_FLAG(bool, allow_private_upstream, false,
@@ -133,6 +143,10 @@ std::shared_ptr<const halopsa::HaloConnection> DefaultConnection() {
   }
   connection->tenant = absl::GetFlag(FLAGS_tenant);
   connection->scope = absl::GetFlag(FLAGS_scope);
+  connection->auth_url = std::string(absl::StripSuffix(absl::GetFlag(FLAGS_auth_url), "/"));
+  connection->default_outcome = absl::GetFlag(FLAGS_default_outcome);
+  connection->default_outcome_id = absl::GetFlag(FLAGS_default_outcome_id);
+  connection->idempotency_marker = absl::GetFlag(FLAGS_idempotency_marker);
   return connection;
 }
 

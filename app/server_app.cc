@@ -41,6 +41,7 @@ struct ServerApp::Parts {
   std::unique_ptr<ServiceMetrics> metrics;
   std::unique_ptr<Logger> logger;
   std::unique_ptr<net::BeastHttpTransport> transport;
+  std::unique_ptr<AuthDiscovery> discovery;
   std::unique_ptr<TokenCache> tokens;
   std::unique_ptr<TenantRateLimiter> limiter;
   // Redis mode only: the client (on the transport's io_context, so it goes
@@ -238,7 +239,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   parts->transport = *std::move(transport);
   parts->metrics = std::make_unique<ServiceMetrics>(parts->registry);
   parts->logger = std::make_unique<Logger>(c.log_level, c.log_output);
-  parts->tokens = std::make_unique<TokenCache>(*parts->transport, c.tokens);
+  parts->discovery = std::make_unique<AuthDiscovery>(
+      *parts->transport, AuthDiscoveryOptions{.allow_insecure_http = c.transport.allow_insecure_http});
+  parts->tokens = std::make_unique<TokenCache>(*parts->transport, *parts->discovery, c.tokens);
   if (c.rate_limit.max_requests < 0 || c.rate_limit.window <= absl::ZeroDuration() || c.retry.max_attempts < 1 ||
       c.retry.max_backoff <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

@@ -31,7 +31,7 @@ std::string HaloTicket(int id) {
       R"("priority_id":2,"status_id":1,"status_name":"New","impact":2,"urgency":2,"category_1":"Security",)"
       R"("dateoccurred":"2024-05-02T10:11:12Z","datecreated":"2024-05-02T10:11:12Z","deadlinedate":"2024-05-03T10:11:12Z",)"
       R"("assets":[{"id":3,"inventory_number":"CONTOSO-LT-7"}],)"
-      R"("customfields":[{"id":101,"name":"CFSensorId","value":"8f3b2c1d-0000-4a5b-9c8d-123456789abc"}]})");
+      R"("customfields":[{"id":101,"value":"8f3b2c1d-0000-4a5b-9c8d-123456789abc"}]})");
 }
 
 std::string TicketPage(int tickets) {

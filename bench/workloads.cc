@@ -54,7 +54,9 @@ std::vector<Workload> MakeWorkloads() {
        R"({"ticket_id":2884,"hostname":"CONTOSO-LT-7","client_id":12,"site_id":18})",
        [](int64_t seq) { return LinkGlobexTicket(seq % kGlobexTickets); },
        "",
-       {{"asset exists", LinkGlobexTicket, 3, true}, {"already linked", LinkGlobexTicket, 2, true}}},
+       // globex-db01 is a key_field: the exact inventory_number filter misses
+       // it and the search finds it (ticket, its assets, two lookups, write).
+       {{"asset exists", LinkGlobexTicket, 5, true}, {"already linked", LinkGlobexTicket, 2, true}}},
       {"lookup_client_site", Method("LookupClientSite"), &v1::LookupClientSiteRequest::default_instance(), lookup, {}, "",
        {Steady(lookup)}},
   };

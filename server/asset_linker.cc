@@ -4,7 +4,9 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -24,10 +26,17 @@ using google::protobuf::Value;
 // giving up: matching must be conclusive, or a duplicate asset is created.
 constexpr int kMaxAssetPages = 10;
 
+// Which field holds a hostname is up to each tenant.
 bool MatchesHostname(const Struct& asset, absl::string_view hostname) {
-  return absl::EqualsIgnoreCase(StringField(asset, "inventory_number"), hostname) ||
-         absl::EqualsIgnoreCase(StringField(asset, "key_field"), hostname);
+  for (absl::string_view field : {"inventory_number", "key_field", "key_field2", "key_field3"}) {
+    if (absl::EqualsIgnoreCase(StringField(asset, field), hostname)) return true;
+  }
+  return false;
 }
+
+// How an asset is looked up by hostname: the documented exact filter first,
+// the broader search only when it finds nothing.
+enum class Lookup { kInventoryNumber, kSearch };
 
 bool IsInactive(const Struct& asset) {
   auto it = asset.fields().find("inactive");
@@ -40,27 +49,25 @@ bool Preferred(const Struct& candidate, const Struct& current) {
   return IntField(candidate, "id").value_or(0) < IntField(current, "id").value_or(0);
 }
 
-bool TicketHasAsset(const Struct& ticket, int asset_id) {
+// False when the ticket as HaloPSA answered it lists its assets without
+// `asset_id`; true when it does not list them (a plain ticket answer need
+// not carry them).
+bool TicketMayHaveAsset(const Struct& ticket, int asset_id) {
   auto assets = ticket.fields().find("assets");
-  if (assets == ticket.fields().end()) return false;
+  if (assets == ticket.fields().end()) return true;
   for (const Value& entry : assets->second.list_value().values()) {
     if (IntField(entry.struct_value(), "id") == asset_id) return true;
   }
   return false;
 }
 
-// The ticket's asset list as Halo takes it back, plus `asset_id`.
-Value AssetListWith(const Struct& ticket, int asset_id) {
+// The full asset list as Halo takes it ([{"id": N}, ...]): it replaces a
+// ticket's list with the one it is given.
+Value AssetList(const std::vector<int>& ids) {
   Value list;
-  auto assets = ticket.fields().find("assets");
-  if (assets != ticket.fields().end()) {
-    for (const Value& entry : assets->second.list_value().values()) {
-      std::optional<int> id = IntField(entry.struct_value(), "id");
-      if (!id) continue;
-      (*list.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["id"] = JsonNumber(*id);
-    }
+  for (int id : ids) {
+    (*list.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["id"] = JsonNumber(id);
   }
-  (*list.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["id"] = JsonNumber(asset_id);
   return list;
 }
 
@@ -133,38 +140,87 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
 
   void OnTicket(absl::StatusOr<Value> ticket) {
     if (!Accept(std::move(ticket), "ticket", response_.mutable_ticket())) return;
-    // Without the host lock: the asset nearly always exists, and calls for
-    // one host on different tickets need not wait for each other.
-    SearchAssets(1);
+    ReadLinkedAssets(1);
   }
 
-  void SearchAssets(int page_no) {
-    HaloApi::Query filters = {{"search", request_.hostname()}};
-    if (request_.has_client_id()) filters.emplace_back("client_id", absl::StrCat(request_.client_id()));
-    if (request_.has_site_id()) filters.emplace_back("site_id", absl::StrCat(request_.site_id()));
+  // The documented way to a ticket's assets (GET /api/Asset?ticket_id=N):
+  // whether a plain ticket read carries them is unconfirmed.
+  void ReadLinkedAssets(int page_no) {
+    HaloApi::Query filters = {{"ticket_id", absl::StrCat(request_.ticket_id())}};
     FetchPage(api_, context_, PageRequest{"/api/Asset", std::move(filters), "assets", kHaloMaxPageSize, page_no},
               [self = shared_from_this(), page_no](absl::StatusOr<Page> page) {
-                self->OnAssetPage(page_no, std::move(page));
+                self->OnLinkedPage(page_no, std::move(page));
               });
   }
 
-  void OnAssetPage(int page_no, absl::StatusOr<Page> page) {
+  void OnLinkedPage(int page_no, absl::StatusOr<Page> page) {
     if (!page.ok()) return Finish(page.status());
     for (Struct& asset : page->items) {
-      if (MatchesHostname(asset, request_.hostname()) &&
-          (!response_.has_asset() || Preferred(asset, response_.asset()))) {
-        *response_.mutable_asset() = std::move(asset);
-      }
+      std::optional<int> id = IntField(asset, "id");
+      if (!id) continue;
+      linked_ids_.push_back(*id);
+      if (InRequestedScope(asset)) Consider(std::move(asset));
     }
-    bool more_pages = static_cast<long>(page_no) * kHaloMaxPageSize < page->record_count;
+    if (static_cast<long>(page_no) * kHaloMaxPageSize < page->record_count) {
+      if (page_no >= kMaxAssetPages) {
+        return Finish(absl::FailedPreconditionError(absl::StrCat("ticket ", request_.ticket_id(), " has more than ",
+                                                                 kMaxAssetPages * kHaloMaxPageSize, " assets")));
+      }
+      return ReadLinkedAssets(page_no + 1);
+    }
+    if (response_.has_asset()) return LinkFound();  // already linked: nothing to write
+    // Without the host lock: the asset nearly always exists, and calls for
+    // one host on different tickets need not wait for each other.
+    FindAsset(Lookup::kInventoryNumber, 1);
+  }
+
+  bool InRequestedScope(const Struct& asset) const {
+    return (!request_.has_client_id() || IntField(asset, "client_id") == request_.client_id()) &&
+           (!request_.has_site_id() || IntField(asset, "site_id") == request_.site_id());
+  }
+
+  // Keeps `asset` as the answer when it matches the hostname and is
+  // preferred to the one kept so far.
+  void Consider(Struct asset) {
+    if (MatchesHostname(asset, request_.hostname()) &&
+        (!response_.has_asset() || Preferred(asset, response_.asset()))) {
+      *response_.mutable_asset() = std::move(asset);
+    }
+  }
+
+  void FindAsset(Lookup lookup, int page_no) {
+    HaloApi::Query filters = {{lookup == Lookup::kInventoryNumber ? "inventory_number" : "search",
+                               request_.hostname()}};
+    if (request_.has_client_id()) filters.emplace_back("client_id", absl::StrCat(request_.client_id()));
+    if (request_.has_site_id()) filters.emplace_back("site_id", absl::StrCat(request_.site_id()));
+    FetchPage(api_, context_, PageRequest{"/api/Asset", std::move(filters), "assets", kHaloMaxPageSize, page_no},
+              [self = shared_from_this(), lookup, page_no](absl::StatusOr<Page> page) {
+                self->OnAssetPage(lookup, page_no, std::move(page));
+              });
+  }
+
+  // Matches are exact and client-side either way; the exact filter's first
+  // page decides (a tenant that ignored the filter then falls back to search).
+  void OnAssetPage(Lookup lookup, int page_no, absl::StatusOr<Page> page) {
+    if (!page.ok()) return Finish(page.status());
+    for (Struct& asset : page->items) Consider(std::move(asset));
+    if (lookup == Lookup::kInventoryNumber) {
+      // Under the host lock only assets this service creates matter, and
+      // they carry the hostname as inventory_number. Elsewhere an inactive
+      // match lets the search look for an active one (key_field) first.
+      if (response_.has_asset() && (host_lock_ || !IsInactive(response_.asset()))) return LinkFound();
+      if (host_lock_) return AssetMissing();
+      return FindAsset(Lookup::kSearch, 1);
+    }
     if (response_.has_asset()) return LinkFound();
+    bool more_pages = static_cast<long>(page_no) * kHaloMaxPageSize < page->record_count;
     if (!more_pages) return AssetMissing();
     if (page_no >= kMaxAssetPages) {
       return Finish(absl::FailedPreconditionError(absl::StrCat(
           "more than ", kMaxAssetPages * kHaloMaxPageSize, " HaloPSA assets mention hostname '",
           request_.hostname(), "'; give client_id/site_id to narrow the match")));
     }
-    SearchAssets(page_no + 1);
+    FindAsset(Lookup::kSearch, page_no + 1);
   }
 
   // Why no asset may be created for the hostname, if it may not.
@@ -192,7 +248,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     if (absl::Status allowed = CreationAllowed(); !allowed.ok()) return Finish(std::move(allowed));
     if (host_lock_) return CreateAsset();
     locks_.Acquire(HostKey(), context_.deadline, [self = shared_from_this()](absl::StatusOr<LinkLocks::Release> lock) {
-      if (self->Locked(std::move(lock), "hostname", self->host_lock_)) self->SearchAssets(1);
+      if (self->Locked(std::move(lock), "hostname", self->host_lock_)) self->FindAsset(Lookup::kInventoryNumber, 1);
     });
   }
 
@@ -215,19 +271,20 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
     }
     response_.set_asset_id(*asset_id);
     ReleaseHost();  // the asset exists now; the rest concerns only the ticket
-    if (TicketHasAsset(response_.ticket(), *asset_id)) return Finish(std::move(response_));
+    if (absl::c_linear_search(linked_ids_, *asset_id)) return Finish(std::move(response_));
 
+    linked_ids_.push_back(*asset_id);
     Struct change;
     (*change.mutable_fields())["id"] = JsonNumber(request_.ticket_id());
-    (*change.mutable_fields())["assets"] = AssetListWith(response_.ticket(), *asset_id);
+    (*change.mutable_fields())["assets"] = AssetList(linked_ids_);
     api_.Post(context_, "/api/Tickets", ArrayOf(std::move(change)),
               [self = shared_from_this()](absl::StatusOr<Value> ticket) { self->OnTicketWritten(std::move(ticket)); });
   }
 
   void OnTicketWritten(absl::StatusOr<Value> ticket) {
     if (!Accept(std::move(ticket), "ticket", response_.mutable_ticket())) return;
-    // HaloPSA answers the ticket as written: the link must be in it.
-    if (!TicketHasAsset(response_.ticket(), response_.asset_id())) {
+    // When HaloPSA answers the ticket with its assets, the link must be among them.
+    if (!TicketMayHaveAsset(response_.ticket(), response_.asset_id())) {
       return Finish(WithErrorInfo(
           absl::UnavailableError(absl::StrCat("HaloPSA answered ticket ", request_.ticket_id(),
                                               " without the linked asset ", response_.asset_id())),
@@ -244,6 +301,7 @@ class AssetLink : public std::enable_shared_from_this<AssetLink> {
   const v1::LinkAssetToTicketRequest request_;
   Reply<v1::LinkAssetToTicketResponse> done_;
   v1::LinkAssetToTicketResponse response_;
+  std::vector<int> linked_ids_;  // the ticket's assets before this link
 };
 
 }  // namespace

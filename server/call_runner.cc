@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "server/error_mapping.h"
@@ -27,13 +28,33 @@ std::string ValueOrEmpty(MetadataLookup metadata, absl::string_view key) {
 // call's deadline.
 constexpr absl::Duration kOverloadedRetryDelay = absl::Seconds(1);
 
+// Applies the per-call settings any call may carry; `connection` is
+// copied only when one is present.
+absl::StatusOr<std::shared_ptr<const HaloConnection>> WithCallSettings(
+    MetadataLookup metadata, std::shared_ptr<const HaloConnection> connection) {
+  std::optional<absl::string_view> outcome = metadata(kDefaultOutcomeHeader);
+  std::optional<absl::string_view> outcome_id = metadata(kDefaultOutcomeIdHeader);
+  std::optional<absl::string_view> marker = metadata(kIdempotencyMarkerHeader);
+  if (!outcome && !outcome_id && !marker) return connection;
+  auto changed = std::make_shared<HaloConnection>(*connection);
+  if (outcome) changed->default_outcome = std::string(*outcome);
+  if (outcome_id && (!absl::SimpleAtoi(*outcome_id, &changed->default_outcome_id) || changed->default_outcome_id < 0)) {
+    return InvalidHeader(kDefaultOutcomeIdHeader, "must be a HaloPSA outcome id (a positive integer)");
+  }
+  if (marker) {
+    if (*marker != "on" && *marker != "off") return InvalidHeader(kIdempotencyMarkerHeader, "must be on or off");
+    changed->idempotency_marker = *marker == "on";
+  }
+  return changed;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
     MetadataLookup metadata, const std::shared_ptr<const HaloConnection>& default_connection) {
   std::optional<absl::string_view> instance_url = metadata(kInstanceUrlHeader);
   if (!instance_url) {
-    if (default_connection) return default_connection;
+    if (default_connection) return WithCallSettings(metadata, default_connection);
     return WithErrorInfo(
         absl::FailedPreconditionError("no HaloPSA connection: the server has no HALOPSA_INSTANCE_URL and the call "
                                       "carries no x-halopsa-instance-url metadata"),
@@ -49,7 +70,8 @@ absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
   std::string scope = ValueOrEmpty(metadata, kScopeHeader);
   if (!scope.empty()) connection->scope = std::move(scope);
   connection->org_id = ValueOrEmpty(metadata, kOrgIdHeader);
-  return connection;
+  connection->auth_url = std::string(absl::StripSuffix(ValueOrEmpty(metadata, kAuthUrlHeader), "/"));
+  return WithCallSettings(metadata, std::move(connection));
 }
 
 bool IsPrintableAscii(absl::string_view text) {

@@ -27,6 +27,13 @@ inline constexpr char kClientSecretHeader[] = "x-halopsa-client-secret";
 inline constexpr char kTenantHeader[] = "x-halopsa-tenant";
 inline constexpr char kScopeHeader[] = "x-halopsa-scope";
 inline constexpr char kOrgIdHeader[] = "x-halopsa-org-id";
+// Only with x-halopsa-instance-url: the default connection's secret never
+// goes to an authorisation server a caller names.
+inline constexpr char kAuthUrlHeader[] = "x-halopsa-auth-url";
+// Any call may carry these; they override the connection's settings.
+inline constexpr char kDefaultOutcomeHeader[] = "x-halopsa-default-outcome";
+inline constexpr char kDefaultOutcomeIdHeader[] = "x-halopsa-default-outcome-id";
+inline constexpr char kIdempotencyMarkerHeader[] = "x-halopsa-idempotency-marker";  // "on" / "off"
 // Correlates a call's log line with the caller's (the gateway sends the
 // webhook's idempotency key).
 inline constexpr char kRequestIdHeader[] = "x-request-id";
@@ -56,7 +63,8 @@ struct ServiceOptions {
 };
 
 // The connection a call uses: its metadata's when it carries
-// x-halopsa-instance-url, else the default.
+// x-halopsa-instance-url, else the default; either with the call's outcome
+// and marker settings applied. INVALID_ARGUMENT names a malformed header.
 absl::StatusOr<std::shared_ptr<const HaloConnection>> ConnectionForCall(
     MetadataLookup metadata, const std::shared_ptr<const HaloConnection>& default_connection);
 

@@ -174,6 +174,21 @@ std::string Sanitize(absl::string_view raw) {
   return text;
 }
 
+// The first "read:X" or "edit:X" in HaloPSA's text, the way it names an
+// API permission (X lower-case letters).
+std::optional<std::string> NamedPermission(absl::string_view text) {
+  constexpr size_t kPrefix = 5;  // "read:" or "edit:"
+  for (size_t at = 0; at + kPrefix < text.size(); ++at) {
+    absl::string_view prefix = text.substr(at, kPrefix);
+    if (prefix != "read:" && prefix != "edit:") continue;
+    if (at > 0 && absl::ascii_isalpha(static_cast<unsigned char>(text[at - 1]))) continue;
+    size_t end = at + kPrefix;
+    while (end < text.size() && absl::ascii_islower(static_cast<unsigned char>(text[end]))) ++end;
+    if (end > at + kPrefix) return std::string(text.substr(at, end - at));
+  }
+  return std::nullopt;
+}
+
 HttpRow RowFor(int http_status) {
   HttpRow row = ClassRow(http_status);
   for (const HttpRow& candidate : kHttpTable) {
@@ -249,7 +264,19 @@ std::string HaloErrorText(absl::string_view body) {
 
 absl::Status FromHaloHttpStatus(int http_status, absl::string_view endpoint, absl::string_view body) {
   HttpRow row = RowFor(http_status);
-  return HttpAnswerStatus("HaloPSA", row.code, row.reason, http_status, endpoint, body);
+  absl::Status status = HttpAnswerStatus("HaloPSA", row.code, row.reason, http_status, endpoint, body);
+  std::optional<std::string> permission =
+      http_status == 403 ? NamedPermission(HaloErrorText(body)) : std::nullopt;
+  if (!permission) return status;
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  std::map<std::string, std::string> metadata(info->metadata().begin(), info->metadata().end());
+  metadata["missing_permission"] = *permission;
+  return WithErrorInfo(
+      absl::Status(status.code(), absl::StrCat(status.message(), "; the API application lacks the permission ",
+                                               *permission, ": grant it to the application in HaloPSA "
+                                               "(Configuration > Integrations > HaloPSA API) and include it in "
+                                               "the scope setting")),
+      row.reason, metadata);
 }
 
 absl::Status FromLimaCharlieHttpStatus(int http_status, absl::string_view endpoint, absl::string_view body) {

@@ -49,6 +49,13 @@ inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECT
 // A request over one of kRequestJsonLimits (or a body size limit); the
 // ErrorInfo metadata names the limit and its value. INVALID_ARGUMENT.
 inline constexpr absl::string_view kReasonRequestTooLarge = "REQUEST_TOO_LARGE";
+// The token endpoint refused the requested scope (invalid_scope): the scope
+// setting names something HaloPSA does not know. FAILED_PRECONDITION.
+inline constexpr absl::string_view kReasonInvalidScope = "UPSTREAM_INVALID_SCOPE";
+// HaloPSA refused an action's outcome; metadata["setting"] names what to fix.
+inline constexpr absl::string_view kReasonOutcomeRefused = "UPSTREAM_OUTCOME_REFUSED";
+// The scopes that cover the six actions with least privilege.
+inline constexpr absl::string_view kLeastPrivilegeScopes = "edit:tickets edit:assets read:customers";
 inline constexpr absl::string_view kReasonNoConnection = "NO_HALOPSA_CONNECTION";
 inline constexpr absl::string_view kReasonLimaCharlieApi = "LIMACHARLIE_API_ERROR";
 
@@ -78,7 +85,9 @@ std::string HaloErrorText(absl::string_view body);
 
 // The status for a non-2xx HaloPSA answer: code and reason by table, message
 // "HaloPSA <endpoint> answered <status>: <Halo's text>", metadata
-// http_status and endpoint. `endpoint` is a path without query.
+// http_status and endpoint. `endpoint` is a path without query. A 403 whose
+// text names a permission (e.g. "edit:tickets") says that the API
+// application lacks it, with metadata missing_permission.
 absl::Status FromHaloHttpStatus(int http_status, absl::string_view endpoint,
                                 absl::string_view body);
 

@@ -17,13 +17,26 @@
 namespace halopsa {
 
 // One HaloPSA tenant and the API application credentials used to reach it.
+// ({} lets designated initializers omit a member without -Wextra warnings.)
 struct HaloConnection {
   std::string instance_url;   // e.g. "https://acme.halopsa.com", no trailing slash
   std::string client_id;
   std::string client_secret;  // never logged, never in an error text
-  std::string tenant;         // empty unless hosted shared-auth
+  std::string tenant{};       // empty unless hosted shared-auth
   std::string scope = "all";
-  std::string org_id;         // separates cached tokens of different callers only
+  std::string org_id{};       // separates cached tokens of different callers only
+  // The authorisation server, e.g. "https://auth.haloservicedesk.com/auth"
+  // (tokens from {auth_url}/token); empty = discover it from
+  // {instance_url}/api/authinfo, falling back to {instance_url}/auth.
+  std::string auth_url{};
+  // The outcome of add_action when the request names none; outcome ids and
+  // names differ between tenants. An id wins over a name; neither = "Note".
+  std::string default_outcome{};
+  int default_outcome_id = 0;
+  // Creates with an idempotency key carry a visible reference line that a
+  // retry after an unknown outcome searches for; false = no line, and such a
+  // retry may create a second ticket or note.
+  bool idempotency_marker = true;
 };
 
 // What one call accumulates across its upstream steps, for its log line.

@@ -1,11 +1,15 @@
 #include "server/halo_payloads.h"
 
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"
@@ -44,8 +48,7 @@ class ObjectBuilder {
     for (const v1::CustomField& field : fields) {
       Value entry;
       auto& entry_fields = *entry.mutable_struct_value()->mutable_fields();
-      if (field.has_id()) entry_fields["id"] = JsonNumber(field.id());
-      if (field.has_name()) entry_fields["name"] = JsonString(field.name());
+      entry_fields["id"] = JsonNumber(field.id());  // validation refused names
       entry_fields["value"] = field.value();
       *list.mutable_list_value()->add_values() = std::move(entry);
     }
@@ -58,6 +61,51 @@ class ObjectBuilder {
 
  private:
   Struct object_;
+};
+
+// Where an action's outcome comes from (in this order of precedence).
+enum class OutcomeSource { kRequest, kDefaultOutcomeId, kDefaultOutcome, kBuiltIn };
+
+OutcomeSource OutcomeSourceOf(const v1::AddActionRequest& r, const HaloConnection& connection) {
+  const auto& extra = r.extra().fields();
+  if (r.has_outcome() || r.has_outcome_id() || extra.contains("outcome") || extra.contains("outcome_id")) {
+    return OutcomeSource::kRequest;
+  }
+  if (connection.default_outcome_id > 0) return OutcomeSource::kDefaultOutcomeId;
+  if (!connection.default_outcome.empty()) return OutcomeSource::kDefaultOutcome;
+  return OutcomeSource::kBuiltIn;
+}
+
+constexpr absl::string_view kSetDefault =
+    "set default_outcome or default_outcome_id (org config, HALOPSA_DEFAULT_OUTCOME(_ID), or metadata "
+    "x-halopsa-default-outcome(-id)) to an outcome this tenant has, or give outcome/outcome_id in the request";
+
+// How a refused outcome is explained, by OutcomeSource.
+struct OutcomeSetting {
+  absl::string_view name;  // ErrorInfo metadata "setting"
+  std::string (*describe)(const v1::AddActionRequest& r, const HaloConnection& connection);
+  absl::string_view fix;
+};
+
+const OutcomeSetting kOutcomeSettings[] = {
+    {"outcome",
+     [](const v1::AddActionRequest&, const HaloConnection&) { return std::string("the request named"); },
+     "give an outcome or outcome_id this tenant has"},
+    {"default_outcome_id",
+     [](const v1::AddActionRequest&, const HaloConnection& c) {
+       return absl::StrCat("id ", c.default_outcome_id, " from the default_outcome_id setting");
+     },
+     kSetDefault},
+    {"default_outcome",
+     [](const v1::AddActionRequest&, const HaloConnection& c) {
+       return absl::StrCat("'", c.default_outcome, "' from the default_outcome setting");
+     },
+     kSetDefault},
+    {"default_outcome",
+     [](const v1::AddActionRequest&, const HaloConnection&) {
+       return std::string("'Note' (the built-in default; outcomes differ between tenants)");
+     },
+     kSetDefault},
 };
 
 }  // namespace
@@ -96,18 +144,42 @@ Struct TicketChanges(const v1::UpdateTicketRequest& r) {
       .Build(r.extra());
 }
 
-Struct NewAction(const v1::AddActionRequest& r) {
-  // An explicit outcome_id in extra is the caller's choice of outcome; adding
-  // the default label beside it would contradict it.
-  bool outcome_from_extra = r.extra().fields().contains("outcome_id");
+Struct NewAction(const v1::AddActionRequest& r, const HaloConnection& connection) {
+  const OutcomeSource source = OutcomeSourceOf(r, connection);
   return ObjectBuilder()
       .Set("ticket_id", JsonNumber(r.ticket_id()))
       .Set("note", JsonString(r.note()))
       .Set("hiddenfromuser", JsonBool(r.has_hiddenfromuser() ? r.hiddenfromuser() : true))
-      .Text("outcome", r.has_outcome() || !outcome_from_extra, r.has_outcome() ? r.outcome() : "Note")
+      .Text("outcome", r.has_outcome(), r.outcome())
+      .Number("outcome_id", r.has_outcome_id(), r.outcome_id())
+      .Number("outcome_id", source == OutcomeSource::kDefaultOutcomeId, connection.default_outcome_id)
+      .Text("outcome", source == OutcomeSource::kDefaultOutcome, connection.default_outcome)
+      .Text("outcome", source == OutcomeSource::kBuiltIn, "Note")
       .Number("timetaken", r.has_timetaken(), r.timetaken())
       .Number("actionchargehours", r.has_actionchargehours(), r.actionchargehours())
       .Build(r.extra());
+}
+
+absl::Status ExplainOutcomeRefusal(absl::Status failure, const v1::AddActionRequest& request,
+                                   const HaloConnection& connection) {
+  if (failure.code() != absl::StatusCode::kInvalidArgument ||
+      !absl::StrContains(absl::AsciiStrToLower(failure.message()), "outcome")) {
+    return failure;
+  }
+  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(failure);
+  if (!info || info->reason() != "UPSTREAM_BAD_REQUEST") return failure;
+  const OutcomeSource source = OutcomeSourceOf(request, connection);
+  const OutcomeSetting& setting = kOutcomeSettings[static_cast<int>(source)];
+  std::map<std::string, std::string> metadata(info->metadata().begin(), info->metadata().end());
+  metadata["setting"] = std::string(setting.name);
+  return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat(failure.message(), "; HaloPSA refused the outcome ",
+                                                               setting.describe(request, connection), ": ",
+                                                               setting.fix)),
+                       kReasonOutcomeRefused, metadata);
+}
+
+std::string PlainTextAsHtml(absl::string_view text) {
+  return absl::StrReplaceAll(text, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}, {"\n", "<br>"}});
 }
 
 HaloApi::Query TicketFilters(const v1::SearchTicketsRequest& r) {

@@ -4,6 +4,8 @@
 // Translation of validated requests into the objects and query parameters
 // HaloPSA expects, and of HaloPSA's objects back into typed fields.
 
+#include <string>
+
 #include <google/protobuf/struct.pb.h>
 
 #include "absl/status/statusor.h"
@@ -15,17 +17,30 @@
 namespace halopsa {
 
 // The ticket object of POST /api/Tickets for a create: the request's fields,
-// `assets: [{"id": N}]`, `customfields: [{"id"|"name", "value"}]`, then
-// `extra` merged last.
+// `assets: [{"id": N}]`, `customfields: [{"id", "value"}]`, then `extra`
+// merged last.
 google::protobuf::Struct NewTicket(const v1::CreateTicketRequest& request);
 
 // The ticket object of POST /api/Tickets for an update: `id` plus only the
 // fields the request sets, then `extra`.
 google::protobuf::Struct TicketChanges(const v1::UpdateTicketRequest& request);
 
-// The action object of POST /api/Actions, with the product page's defaults
-// (hiddenfromuser true, outcome "Note" unless extra names an outcome_id).
-google::protobuf::Struct NewAction(const v1::AddActionRequest& request);
+// The action object of POST /api/Actions, private (hiddenfromuser true)
+// unless told otherwise. Its outcome: the request's (outcome, outcome_id,
+// or the same keys in extra), else the connection's default_outcome_id,
+// else its default_outcome, else "Note".
+google::protobuf::Struct NewAction(const v1::AddActionRequest& request, const HaloConnection& connection);
+
+// HaloPSA's 400 to an action whose outcome it does not take ("An Outcome
+// must be entered for this Action"), rewritten to name what to fix: the
+// request's outcome, or the default_outcome(_id) setting that supplied it.
+// Other failures come back unchanged.
+absl::Status ExplainOutcomeRefusal(absl::Status failure, const v1::AddActionRequest& request,
+                                   const HaloConnection& connection);
+
+// Plain text as the HTML HaloPSA keeps: &, <, >, " escaped, line breaks as
+// <br>.
+std::string PlainTextAsHtml(absl::string_view text);
 
 // Filters of GET /api/Tickets (paging is added by FetchPage); tickettype_id
 // becomes Halo's requesttype_id and status_ids its status_id.

@@ -86,10 +86,12 @@ void HaloPsaActions::SearchTickets(const CallContext& context, const v1::SearchT
 void HaloPsaActions::AddAction(const CallContext& context, const v1::AddActionRequest& request,
                                Reply<v1::AddActionResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
-  creates_.AddAction(context, NewAction(request),
-                     [done = std::move(done), ticket_id = request.ticket_id()](absl::StatusOr<Value> answer) mutable {
+  creates_.AddAction(context, NewAction(request, *context.connection),
+                     [done = std::move(done), request, connection = context.connection](
+                         absl::StatusOr<Value> answer) mutable {
                        absl::StatusOr<CreatedObject> created = ReadCreated(std::move(answer), "action");
-                       if (!created.ok()) return done(created.status());
+                       if (!created.ok()) return done(ExplainOutcomeRefusal(created.status(), request, *connection));
+                       const int ticket_id = request.ticket_id();
                        v1::AddActionResponse response;
                        response.set_id(created->id);
                        response.set_ticket_id(IntField(created->object, "ticket_id").value_or(ticket_id));

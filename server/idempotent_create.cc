@@ -26,9 +26,10 @@ struct CreateKind {
   absl::string_view what;  // names the object in messages
   absl::string_view path;  // POST creates here, GET lists here
   absl::string_view list_key;
-  absl::string_view marked_field;
+  absl::string_view text_field;  // the plain text HaloPSA derives; list rows carry it
+  absl::string_view html_field;  // the HTML HaloPSA keeps as given: the marker goes here
   int lookup_page_size;
-  HaloApi::Query (*lookup_filters)(const Struct& object, const std::string& token);
+  HaloApi::Query (*lookup_filters)(const Struct& object, const std::string& reference);
   // List items may be partial: the found object is read again by id, so the
   // caller gets what the create would have answered.
   bool read_back;
@@ -40,28 +41,39 @@ namespace {
 // conclusive, since it lets a retry write again.
 constexpr int kMaxLookupPages = 10;
 
-HaloApi::Query TicketLookupFilters(const Struct& /*ticket*/, const std::string& token) {
-  // The simulator's search matches summary and details. That HaloPSA's own
-  // search covers details is unconfirmed: if it does not, the marker is never
-  // found and a retry after an unknown outcome creates the ticket again. The
-  // token alone is unique; no client filter, since Halo may move a ticket to
-  // another client (from its user) on create.
-  return {{"search", token}};
+HaloApi::Query TicketLookupFilters(const Struct& /*ticket*/, const std::string& reference) {
+  // The documented string filter "returns tickets based on the details
+  // matching the search" (whether plain `search` covers details is
+  // unconfirmed). The reference alone is unique; no client filter, since
+  // Halo may move a ticket to another client (from its user) on create.
+  return {{"search_details", reference}};
 }
 
-HaloApi::Query ActionLookupFilters(const Struct& action, const std::string& /*token*/) {
+HaloApi::Query ActionLookupFilters(const Struct& action, const std::string& /*reference*/) {
   return {{"ticket_id", absl::StrCat(IntField(action, "ticket_id").value_or(0))}};
 }
 
-constexpr CreateKind kTicketCreate{"ticket", "/api/Tickets", "tickets", "details", 10, &TicketLookupFilters, true};
-constexpr CreateKind kActionCreate{"action", "/api/Actions", "actions", "note", kHaloMaxPageSize,
+constexpr CreateKind kTicketCreate{"ticket", "/api/Tickets", "tickets", "details", "details_html", 10,
+                                   &TicketLookupFilters, true};
+constexpr CreateKind kActionCreate{"action", "/api/Actions", "actions", "note", "note_html", kHaloMaxPageSize,
                                    &ActionLookupFilters, false};
 
-// Halo renders details and notes as HTML, so the comment stays invisible.
-void AppendMarker(Struct& object, absl::string_view field, absl::string_view token) {
-  Value& text = (*object.mutable_fields())[std::string(field)];
-  std::string marker = absl::StrCat("<!-- ", token, " -->");
-  text = JsonString(text.string_value().empty() ? marker : absl::StrCat(text.string_value(), "\n", marker));
+// The reference goes on its own line at the end of the HTML. The caller's
+// plain text becomes that HTML (escaped, line breaks kept) and is not sent
+// beside it, so HaloPSA has one source to keep and derive the text from.
+void AppendMarker(Struct& object, const CreateKind& kind, absl::string_view reference) {
+  auto& fields = *object.mutable_fields();
+  auto html = fields.find(std::string(kind.html_field));
+  std::string body = html != fields.end() ? html->second.string_value()
+                                          : PlainTextAsHtml(StringField(object, kind.text_field));
+  fields.erase(std::string(kind.text_field));
+  fields[std::string(kind.html_field)] =
+      JsonString(body.empty() ? std::string(reference) : absl::StrCat(body, "<br>", reference));
+}
+
+bool CarriesReference(const Struct& item, const CreateKind& kind, absl::string_view reference) {
+  return absl::StrContains(StringField(item, kind.text_field), reference) ||
+         absl::StrContains(StringField(item, kind.html_field), reference);
 }
 
 bool IsOutcomeUnknown(const absl::Status& status) {
@@ -75,16 +87,16 @@ using Found = absl::StatusOr<std::optional<Value>>;
 using FoundCallback = absl::AnyInvocable<void(Found)>;
 
 // Walks the list where an earlier attempt's object would be, looking for the
-// one whose marked field contains the token.
+// one whose marked field contains the reference.
 class MarkerSearch : public std::enable_shared_from_this<MarkerSearch> {
  public:
-  MarkerSearch(HaloApi& api, const CreateKind& kind, CallContext context, HaloApi::Query filters, std::string token,
+  MarkerSearch(HaloApi& api, const CreateKind& kind, CallContext context, HaloApi::Query filters, std::string reference,
                FoundCallback done)
       : api_(api),
         kind_(kind),
         context_(std::move(context)),
         filters_(std::move(filters)),
-        token_(std::move(token)),
+        reference_(std::move(reference)),
         done_(std::move(done)) {}
 
   void Fetch(int page_no) {
@@ -99,7 +111,7 @@ class MarkerSearch : public std::enable_shared_from_this<MarkerSearch> {
   void OnPage(int page_no, absl::StatusOr<Page> page) {
     if (!page.ok()) return done_(page.status());
     for (Struct& item : page->items) {
-      if (absl::StrContains(StringField(item, kind_.marked_field), token_)) return OnMarked(std::move(item));
+      if (CarriesReference(item, kind_, reference_)) return OnMarked(std::move(item));
     }
     bool more_pages = static_cast<int64_t>(page_no) * kind_.lookup_page_size < page->record_count;
     if (!more_pages) return done_(std::optional<Value>());
@@ -136,7 +148,7 @@ class MarkerSearch : public std::enable_shared_from_this<MarkerSearch> {
   const CreateKind& kind_;
   const CallContext context_;
   const HaloApi::Query filters_;
-  const std::string token_;
+  const std::string reference_;
   FoundCallback done_;
 };
 
@@ -149,12 +161,12 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
         journal_(journal),
         kind_(kind),
         context_(std::move(context)),
-        token_(IdempotencyToken(context_.idempotency_key)),
+        reference_(IdempotencyReference(context_.idempotency_key)),
         journal_key_(absl::StrCat(kind.path, "\n", context_.connection->instance_url, "\n",
                                   context_.idempotency_key)),
         done_(std::move(done)) {
-    AppendMarker(object, kind_.marked_field, token_);
-    lookup_filters_ = kind_.lookup_filters(object, token_);
+    AppendMarker(object, kind_, reference_);
+    lookup_filters_ = kind_.lookup_filters(object, reference_);
     object_ = std::move(object);
   }
 
@@ -204,14 +216,14 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
   }
 
   void Lookup(FoundCallback then) {
-    std::make_shared<MarkerSearch>(api_, kind_, context_, lookup_filters_, token_, std::move(then))->Fetch(1);
+    std::make_shared<MarkerSearch>(api_, kind_, context_, lookup_filters_, reference_, std::move(then))->Fetch(1);
   }
 
   HaloApi& api_;
   UnknownOutcomeJournal& journal_;
   const CreateKind& kind_;
   const CallContext context_;
-  const std::string token_;
+  const std::string reference_;
   // Creates of different kinds and tenants may share a caller's key.
   const std::string journal_key_;
   HaloApi::Callback done_;
@@ -221,12 +233,12 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
 
 }  // namespace
 
-std::string IdempotencyToken(absl::string_view idempotency_key) {
+std::string IdempotencyReference(absl::string_view idempotency_key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(idempotency_key.data()), idempotency_key.size(), digest);
-  // 16 bytes = 32 hex digits: collisions are out of reach, the word stays short.
+  // 16 bytes = 32 hex digits: collisions are out of reach, the line stays short.
   absl::string_view half(reinterpret_cast<const char*>(digest), 16);
-  return absl::StrCat("exthalopsa", absl::BytesToHexString(half));
+  return absl::StrCat("ext-halopsa ref ", absl::BytesToHexString(half));
 }
 
 InMemoryOutcomeJournal::InMemoryOutcomeJournal(JournalLimits limits, Clock clock)
@@ -292,7 +304,7 @@ void IdempotentCreates::AddAction(const CallContext& context, Struct action, Hal
 
 void IdempotentCreates::Create(const CreateKind& kind, const CallContext& context, Struct object,
                                HaloApi::Callback done) {
-  if (context.idempotency_key.empty()) {
+  if (context.idempotency_key.empty() || !context.connection->idempotency_marker) {
     return api_.Post(context, std::string(kind.path), ArrayOf(std::move(object)), std::move(done));
   }
   std::make_shared<KeyedCreate>(api_, journal_, kind, context, std::move(object), std::move(done))->Start();

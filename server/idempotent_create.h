@@ -2,8 +2,11 @@
 #define HALOPSA_SERVER_IDEMPOTENT_CREATE_H_
 
 // Creates that a retry cannot duplicate. HaloPSA has no idempotency key, so a
-// create carrying the caller's key also carries a marker derived from it (an
-// invisible HTML comment in the ticket's details or the action's note).
+// create carrying the caller's key also carries a marker derived from it: a
+// short visible line "ext-halopsa ref <hex>" at the end of the ticket's
+// details_html or the action's note_html, the HTML HaloPSA keeps as given
+// and derives the plain details/note from (an HTML comment would not
+// survive that derivation, or would show as literal text).
 // When a create's outcome is unknown (its answer was lost), the key is
 // journaled and HaloPSA is searched for the marker, right away and again
 // before the retry writes anything: the object found is answered as the
@@ -26,9 +29,10 @@
 
 namespace halopsa {
 
-// "exthalopsa" and the first 32 hex digits of SHA-256(idempotency_key): one
-// word, so that HaloPSA's search finds it whole.
-std::string IdempotencyToken(absl::string_view idempotency_key);
+// "ext-halopsa ref " and the first 32 hex digits of SHA-256(idempotency_key):
+// technicians can read where the ticket came from, and the plain text that
+// HaloPSA derives from the HTML keeps it as it is.
+std::string IdempotencyReference(absl::string_view idempotency_key);
 
 // Keys of keyed creates that may have written without their caller
 // learning of it: attempts whose outcome was unknown, and attempts under way
@@ -93,8 +97,9 @@ class InMemoryOutcomeJournal final : public UnknownOutcomeJournal {
 struct CreateKind;  // what differs between a ticket and an action (in the .cc)
 
 // POST /api/Tickets and POST /api/Actions of one object. Without an
-// idempotency key in the context: exactly that one POST. With one: the
-// object carries the key's marker and the create follows `journal`;
+// idempotency key in the context, or with the connection's
+// idempotency_marker off: exactly that one POST. With one: the object
+// carries the key's reference line and the create follows `journal`;
 // `done` gets the create's answer or, when an earlier attempt's object was
 // found, that object as HaloPSA answers it (so the caller cannot tell them
 // apart). Only a journaled key or an unknown outcome costs lookups.

@@ -51,9 +51,13 @@ class Checker {
     for (int i = 0; i < fields.size(); ++i) {
       const v1::CustomField& field = fields[i];
       std::string path = absl::StrCat("customfields[", i, "]");
-      Require(field.has_id() != field.has_name(), path, "give exactly one of id or name");
+      // Nothing shows that HaloPSA sets a custom field by name; one it
+      // ignored would be lost without an error.
+      Require(!field.has_name(), absl::StrCat(path, ".name"),
+              "custom fields are set by id: give the field's id (HaloPSA > Configuration > Custom Objects > "
+              "Custom Fields) instead of its name");
+      Require(field.has_id(), absl::StrCat(path, ".id"), "is required");
       PositiveId(absl::StrCat(path, ".id"), field.has_id() ? std::optional(field.id()) : std::nullopt);
-      Require(!field.has_name() || !field.name().empty(), absl::StrCat(path, ".name"), "must not be empty");
       Require(field.value().kind_case() != google::protobuf::Value::KIND_NOT_SET,
               absl::StrCat(path, ".value"), "is required");
     }
@@ -152,6 +156,7 @@ absl::Status Validate(const v1::AddActionRequest& r) {
                "must not be negative")
       .Require(!r.has_outcome() || !absl::StripAsciiWhitespace(r.outcome()).empty(), "outcome",
                "must not be empty when given")
+      .PositiveId("outcome_id", Opt(r.has_outcome_id(), r.outcome_id()))
       .ExtraDoesNotSet(r.extra(), "ticket_id", "the ticket_id field")
       .ExtraDoesNotSet(r.extra(), "id", "add_action only to create actions")
       .status();

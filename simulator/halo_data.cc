@@ -12,175 +12,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "simulator/halo_query.h"
+#include "simulator/html_text.h"
 
 namespace halopsa::sim {
 namespace {
 
-constexpr int64_t kDefaultPageSize = 50;  // what Halo returns when not paging
-constexpr int64_t kMaxPageSize = 100;     // Halo's server-side cap
-constexpr int64_t kClosedStatus = 9;
 constexpr char kUnsetDate[] = "1900-01-01T00:00:00";
 
-ApiReply Reply(int status, const Value& body) { return ApiReply{status, ToJson(body)}; }
-
-ApiReply BareStringError(const std::string& message) { return Reply(400, JsonString(message)); }
-
-ApiReply ErrorObject(int status, const std::string& message) {
-  Struct body;
-  Set(body, "error", JsonString(message));
-  return Reply(status, ObjectValue(std::move(body)));
-}
-
-ApiReply ErrorList(const std::string& message) {
-  Struct body;
-  Set(body, "errors", ListValue({JsonString(message)}));
-  return Reply(400, ObjectValue(std::move(body)));
-}
-
-ApiReply FieldError(const std::string& field, const std::string& message) {
-  Struct body;
-  Set(body, field, ListValue({JsonString(message)}));
-  return Reply(400, ObjectValue(std::move(body)));
-}
-
-ApiReply NotFound(absl::string_view kind, int64_t id) {
-  return ErrorObject(404, absl::StrCat(kind, " ", id, " not found"));
-}
-
 std::string Now() { return absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()); }
-
-bool ContainsIgnoreCase(const std::string& text, const std::string& needle) {
-  return absl::StrContains(absl::AsciiStrToLower(text), absl::AsciiStrToLower(needle));
-}
-
-bool Matches(const Struct& record, const std::string& key, const std::optional<int64_t>& wanted) {
-  return !wanted.has_value() || IntField(record, key) == wanted;
-}
-
-// Reads query parameters the way Halo's model binder does: names are
-// case-insensitive, and a malformed number is a 400 naming the parameter.
-class QueryReader {
- public:
-  explicit QueryReader(const QueryParams& params) : params_(params) {}
-
-  std::optional<std::string> Get(absl::string_view name) const {
-    for (const auto& [key, value] : params_) {
-      if (absl::EqualsIgnoreCase(key, name)) return value;
-    }
-    return std::nullopt;
-  }
-
-  std::optional<int64_t> Int(absl::string_view name) {
-    const std::optional<std::string> text = Get(name);
-    if (!text.has_value()) return std::nullopt;
-    int64_t value = 0;
-    if (!absl::SimpleAtoi(*text, &value)) {
-      Fail(name, *text);
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  // A single id or a comma-separated list of them.
-  std::optional<std::vector<int64_t>> IntList(absl::string_view name) {
-    const std::optional<std::string> text = Get(name);
-    if (!text.has_value()) return std::nullopt;
-    std::vector<int64_t> values;
-    for (absl::string_view part : absl::StrSplit(*text, ',', absl::SkipWhitespace())) {
-      int64_t value = 0;
-      if (!absl::SimpleAtoi(part, &value)) {
-        Fail(name, *text);
-        return std::nullopt;
-      }
-      values.push_back(value);
-    }
-    return values;
-  }
-
-  bool Flag(absl::string_view name) const {
-    const std::optional<std::string> text = Get(name);
-    return text.has_value() && (absl::EqualsIgnoreCase(*text, "true") || *text == "1");
-  }
-
-  // The first malformed parameter, answered like Halo: {"name": ["..."]}.
-  std::optional<ApiReply> Error() const { return error_; }
-
- private:
-  void Fail(absl::string_view name, const std::string& text) {
-    if (!error_.has_value()) {
-      error_ = FieldError(std::string(name), absl::StrCat("The value '", text, "' is not valid."));
-    }
-  }
-
-  const QueryParams& params_;
-  std::optional<ApiReply> error_;
-};
-
-// Orders by a field: numbers numerically, strings case-insensitively,
-// missing values first; ties keep id order.
-bool FieldLess(const Struct& a, const Struct& b, const std::string& key) {
-  const Value* left = Field(a, key);
-  const Value* right = Field(b, key);
-  if (left == nullptr || right == nullptr) return left == nullptr && right != nullptr;
-  if (left->has_number_value() && right->has_number_value()) {
-    return left->number_value() < right->number_value();
-  }
-  if (left->has_string_value() && right->has_string_value()) {
-    return absl::AsciiStrToLower(left->string_value()) <
-           absl::AsciiStrToLower(right->string_value());
-  }
-  if (left->has_bool_value() && right->has_bool_value()) {
-    return left->bool_value() < right->bool_value();
-  }
-  return left->kind_case() < right->kind_case();
-}
-
-// The list envelope {"record_count": total, key: [...]} after ordering and
-// Halo's paging rules: a page only with pageinate=true and an explicit
-// page_no, page_size capped at 100; otherwise the first 50.
-ApiReply ListReply(const std::string& key, std::vector<const Struct*> rows, QueryReader& query) {
-  const std::optional<std::string> order = query.Get("order");
-  const bool descending = query.Flag("orderdesc");
-  const std::optional<int64_t> page_no = query.Int("page_no");
-  const std::optional<int64_t> page_size = query.Int("page_size");
-  // Also reports malformed parameters the caller read before.
-  if (std::optional<ApiReply> error = query.Error()) return *error;
-
-  if (order.has_value() && !order->empty()) {
-    std::stable_sort(rows.begin(), rows.end(), [&](const Struct* a, const Struct* b) {
-      return FieldLess(*a, *b, *order);
-    });
-  }
-  if (descending) std::reverse(rows.begin(), rows.end());
-
-  const bool paged = query.Flag("pageinate") && page_no.has_value();
-  const int64_t size = paged ? std::clamp<int64_t>(page_size.value_or(kDefaultPageSize), 1,
-                                                   kMaxPageSize)
-                             : kDefaultPageSize;
-  const int64_t page = paged ? std::max<int64_t>(*page_no, 1) : 1;
-  const int64_t total = static_cast<int64_t>(rows.size());
-  // Clamping the page first keeps the product small; pages past the end
-  // come out empty because end < begin there.
-  const int64_t begin = (std::min(page, total + 1) - 1) * size;
-  const int64_t end = std::min(total, begin + size);
-
-  std::vector<Value> items;
-  for (int64_t i = begin; i < end; ++i) items.push_back(ObjectValue(*rows[i]));
-  Struct body;
-  Set(body, "record_count", JsonNumber(static_cast<double>(total)));
-  Set(body, key, ListValue(std::move(items)));
-  if (paged) {
-    Set(body, "page_no", JsonNumber(static_cast<double>(page)));
-    Set(body, "page_size", JsonNumber(static_cast<double>(size)));
-  }
-  return Reply(200, ObjectValue(std::move(body)));
-}
-
-ApiReply GetOne(const std::map<int64_t, Struct>& table, absl::string_view kind, int64_t id) {
-  const auto it = table.find(id);
-  if (it == table.end()) return NotFound(kind, id);
-  return Reply(200, ObjectValue(it->second));
-}
 
 std::string NameOf(const std::string& name) { return name; }
 std::string NameOf(const Struct& record) { return StringField(record, "name"); }
@@ -198,6 +38,19 @@ void SetName(Struct& record, const char* id_key, const char* name_key,
   } else {
     Set(record, name_key, JsonString(NameOf(it->second)));
   }
+}
+
+// HaloPSA keeps the HTML it is given and derives the plain text from it,
+// so what the plain field shows is what survives that derivation (an HTML
+// comment does not). Plain text sent alone is taken as the HTML source too
+// (Halo renders it as HTML; unconfirmed whether it is stored as given).
+void DeriveText(Struct& record, const Struct& input, const std::string& text_key, const std::string& html_key) {
+  const Value* html = Field(input, html_key);
+  if (html == nullptr) html = Field(input, text_key);
+  if (html == nullptr) return;
+  const std::string source = html->string_value();
+  Set(record, html_key, JsonString(source));
+  Set(record, text_key, JsonString(HtmlToText(source)));
 }
 
 }  // namespace
@@ -238,6 +91,7 @@ ApiReply HaloData::Handle(const std::string& method, const std::string& path,
     int64_t id = 0;
     if (resource->table == nullptr || !absl::SimpleAtoi(parts[1], &id)) return no_route;
     if (method != "GET") return bad_method;
+    if (name == "tickets") return GetTicket(id, query);
     return GetOne(*resource->table, resource->kind, id);
   }
   if (method == "GET") return (this->*resource->list)(query);
@@ -273,6 +127,8 @@ ApiReply HaloData::PostBatch(const std::string& body, CheckFn check, SaveFn save
 ApiReply HaloData::ListTickets(const QueryParams& params) const {
   QueryReader query(params);
   const std::optional<std::string> search = query.Get("search");
+  // A string filter: the text to find in the (plain) details.
+  const std::optional<std::string> search_details = query.Get("search_details");
   const std::optional<int64_t> client_id = query.Int("client_id");
   const std::optional<int64_t> site_id = query.Int("site_id");
   const std::optional<int64_t> agent_id = query.Int("agent_id");
@@ -287,6 +143,9 @@ ApiReply HaloData::ListTickets(const QueryParams& params) const {
     const int64_t status = IntField(ticket, "status_id").value_or(0);
     if (search.has_value() && !ContainsIgnoreCase(StringField(ticket, "summary"), *search) &&
         !ContainsIgnoreCase(StringField(ticket, "details"), *search)) {
+      continue;
+    }
+    if (search_details.has_value() && !ContainsIgnoreCase(StringField(ticket, "details"), *search_details)) {
       continue;
     }
     if (!Matches(ticket, "client_id", client_id) || !Matches(ticket, "site_id", site_id) ||
@@ -433,6 +292,7 @@ Struct HaloData::SaveTicket(const Struct& input) {
       Set(ticket, key, value);
     }
   }
+  DeriveText(ticket, input, "details", "details_html");
   Set(ticket, "id", JsonNumber(static_cast<double>(id)));
   AddNames(ticket);
 
@@ -448,10 +308,20 @@ Struct HaloData::SaveTicket(const Struct& input) {
     Set(first, "hiddenfromuser", JsonBool(false));
     Set(first, "datetime", JsonString(Now()));
     timeline.push_back(std::move(first));
-  } else if (Field(input, "details") != nullptr) {
+  } else if (Field(input, "details") != nullptr || Field(input, "details_html") != nullptr) {
     Set(timeline.front(), "note", JsonString(details));
   }
   return ticket;
+}
+
+ApiReply HaloData::GetTicket(int64_t id, const QueryParams& params) const {
+  const auto it = tickets_.find(id);
+  if (it == tickets_.end()) return NotFound("Ticket", id);
+  Struct ticket = it->second;
+  // Whether a plain read carries the linked assets is unconfirmed: here it
+  // does not; includedetails ("include extra objects") adds them.
+  if (!QueryReader(params).Flag("includedetails")) ticket.mutable_fields()->erase("assets");
+  return Reply(200, ObjectValue(std::move(ticket)));
 }
 
 // ---- Actions ----
@@ -470,8 +340,13 @@ ApiReply HaloData::ListActions(const QueryParams& params) const {
 std::optional<ApiReply> HaloData::CheckAction(const Struct& input) const {
   const int64_t ticket_id = IntField(input, "ticket_id").value_or(0);
   if (!tickets_.contains(ticket_id)) return NotFound("Ticket", ticket_id);
-  const bool has_outcome = !absl::StripAsciiWhitespace(StringField(input, "outcome")).empty() ||
-                           IntField(input, "outcome_id").value_or(0) > 0;
+  // An outcome this tenant does not have counts as none (what Halo says to
+  // an unknown one is unconfirmed).
+  const std::string outcome(absl::StripAsciiWhitespace(StringField(input, "outcome")));
+  const bool known_name = std::any_of(outcomes_.begin(), outcomes_.end(), [&](const auto& known) {
+    return absl::EqualsIgnoreCase(known.second, outcome);
+  });
+  const bool has_outcome = outcomes_.contains(IntField(input, "outcome_id").value_or(0)) || known_name;
   if (!has_outcome) return ErrorList("An Outcome must be entered for this Action");
   for (const char* hours : {"timetaken", "actionchargehours"}) {
     const Value* value = Field(input, hours);
@@ -492,6 +367,7 @@ Struct HaloData::SaveAction(const Struct& input) {
   Set(action, "actionchargehours", JsonNumber(0));
   Set(action, "datetime", JsonString(Now()));
   for (const auto& [key, value] : input.fields()) Set(action, key, value);
+  DeriveText(action, input, "note", "note_html");
   Set(action, "id", JsonNumber(static_cast<double>(timeline.size() + 1)));
   Set(action, "ticket_id", JsonNumber(static_cast<double>(ticket_id)));
   timeline.push_back(action);
@@ -507,9 +383,18 @@ ApiReply HaloData::ListAssets(const QueryParams& params) const {
   const std::optional<int64_t> client_id = query.Int("client_id");
   const std::optional<int64_t> site_id = query.Int("site_id");
   const std::optional<int64_t> assettype_id = query.Int("assettype_id");
+  // The assets linked to a ticket (none for a ticket that does not exist).
+  const std::optional<int64_t> ticket_id = query.Int("ticket_id");
+  std::vector<int64_t> linked;
+  if (ticket_id.has_value() && tickets_.contains(*ticket_id)) {
+    for (const Value& link : Field(tickets_.at(*ticket_id), "assets")->list_value().values()) {
+      linked.push_back(IntField(link.struct_value(), "id").value_or(0));
+    }
+  }
 
   std::vector<const Struct*> rows;
   for (const auto& [id, asset] : assets_) {
+    if (ticket_id.has_value() && std::find(linked.begin(), linked.end(), id) == linked.end()) continue;
     if (search.has_value() &&
         !ContainsIgnoreCase(StringField(asset, "inventory_number"), *search) &&
         !ContainsIgnoreCase(StringField(asset, "key_field"), *search)) {
@@ -631,106 +516,6 @@ Struct HaloData::Snapshot() const {
   Set(snapshot, "actions", ListValue(std::move(actions)));
   Set(snapshot, "assets", ListValue(std::move(assets)));
   return snapshot;
-}
-
-void HaloData::Seed() {
-  const auto number = [](int64_t n) { return JsonNumber(static_cast<double>(n)); };
-
-  struct ClientSeed {
-    int64_t id;
-    const char* name;
-    bool inactive;
-  };
-  for (const ClientSeed& seed : {ClientSeed{1, "Acme Corp", false}, ClientSeed{2, "Globex", false},
-                                 ClientSeed{12, "Contoso", false}, ClientSeed{13, "Initech", true}}) {
-    Struct client;
-    Set(client, "id", number(seed.id));
-    Set(client, "name", JsonString(seed.name));
-    Set(client, "inactive", JsonBool(seed.inactive));
-    Set(client, "toplevel_id", number(1));
-    Set(client, "toplevel_name", JsonString("Top Level"));
-    clients_[seed.id] = std::move(client);
-  }
-
-  struct SiteSeed {
-    int64_t id;
-    const char* name;
-    int64_t client_id;
-  };
-  for (const SiteSeed& seed : {SiteSeed{1, "Acme HQ", 1}, SiteSeed{2, "Acme Branch", 1},
-                               SiteSeed{3, "Globex Main", 2}, SiteSeed{18, "Contoso HQ", 12}}) {
-    Struct site;
-    Set(site, "id", number(seed.id));
-    Set(site, "name", JsonString(seed.name));
-    Set(site, "client_id", number(seed.client_id));
-    Set(site, "inactive", JsonBool(false));
-    AddNames(site);
-    sites_[seed.id] = std::move(site);
-  }
-
-  asset_types_ = {{1, "Workstation"}, {2, "Server"}};
-  agents_ = {{1, "Alice"}, {2, "Bob"}};
-  custom_fields_ = {{101, "CFSensorId"}, {102, "CFDetectionCategory"}};
-
-  struct AssetSeed {
-    const char* inventory_number;
-    const char* key_field;  // null: not set
-    int64_t client_id;
-    int64_t site_id;
-    int64_t assettype_id;
-  };
-  for (const AssetSeed& seed : {AssetSeed{"ACME-WS-001", nullptr, 1, 1, 1},
-                                AssetSeed{"", "globex-db01", 2, 3, 2},
-                                AssetSeed{"CONTOSO-LT-7", nullptr, 12, 18, 1}}) {
-    Struct asset;
-    Set(asset, "inventory_number", JsonString(seed.inventory_number));
-    if (seed.key_field != nullptr) Set(asset, "key_field", JsonString(seed.key_field));
-    Set(asset, "client_id", number(seed.client_id));
-    Set(asset, "site_id", number(seed.site_id));
-    Set(asset, "assettype_id", number(seed.assettype_id));
-    SaveAsset(asset);  // ids 1, 2, 3
-  }
-
-  const auto seed_ticket = [&](int64_t id, const std::string& summary, const std::string& details,
-                               int64_t client_id, int64_t site_id, int64_t agent_id,
-                               int64_t status_id, int64_t tickettype_id,
-                               std::vector<int64_t> asset_ids) {
-    Struct ticket;
-    Set(ticket, "summary", JsonString(summary));
-    Set(ticket, "details", JsonString(details));
-    Set(ticket, "client_id", number(client_id));
-    Set(ticket, "site_id", number(site_id));
-    Set(ticket, "agent_id", number(agent_id));
-    Set(ticket, "status_id", number(status_id));
-    Set(ticket, "tickettype_id", number(tickettype_id));
-    Set(ticket, "priority_id", number(3));
-    std::vector<Value> links;
-    for (int64_t asset_id : asset_ids) {
-      Struct link;
-      Set(link, "id", number(asset_id));
-      links.push_back(ObjectValue(std::move(link)));
-    }
-    Set(ticket, "assets", ListValue(std::move(links)));
-    next_ticket_id_ = id;
-    SaveTicket(ticket);
-  };
-  // 120 tickets for Globex so lists can be paged past the 100 cap; status
-  // cycles New, In Progress, Closed and the agent alternates Alice, Bob.
-  for (int n = 1; n <= 120; ++n) {
-    const int64_t status = n % 3 == 1 ? 1 : n % 3 == 2 ? 2 : kClosedStatus;
-    seed_ticket(1000 + n, absl::StrCat("Seeded ticket ", n), "Generated for paging tests.", 2, 3,
-                n % 2 == 1 ? 1 : 2, status, 1, {});
-  }
-  seed_ticket(2880, "Printer offline", "The second floor printer shows offline.", 1, 1, 2, 1, 3,
-              {1});
-  seed_ticket(2881, "VPN not connecting", "Remote users cannot reach the VPN.", 1, 2, 1, 2, 1, {});
-  seed_ticket(2882, "Disk space low on db01", "The data volume is 95% full.", 2, 3, 2,
-              kClosedStatus, 1, {2});
-  seed_ticket(2883, "New laptop request", "A laptop for the new starter.", 12, 18, 0, 1, 3, {});
-  seed_ticket(2884, "Suspicious login",
-              "Multiple failed sign-ins followed by a success from a new country.", 12, 18, 1, 2,
-              1, {});
-  next_ticket_id_ = tickets_.rbegin()->first + 1;
 }
 
 }  // namespace halopsa::sim

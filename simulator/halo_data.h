@@ -26,7 +26,9 @@ struct ApiReply {
 // thread-safe: HaloSimulator serializes calls.
 class HaloData {
  public:
-  HaloData();  // seeded; see Seed() for the records tests may rely on
+  HaloData();  // seeded; see Seed() (halo_seed.cc) for the records tests may rely on
+
+  static constexpr int64_t kClosedStatus = 9;
 
   // `path` is the part after "/api/", e.g. "Tickets/2884".
   ApiReply Handle(const std::string& method, const std::string& path, const QueryParams& query,
@@ -50,6 +52,7 @@ class HaloData {
   ApiReply PostBatch(const std::string& body, CheckFn check, SaveFn save);
 
   ApiReply ListTickets(const QueryParams& query) const;
+  ApiReply GetTicket(int64_t id, const QueryParams& query) const;
   std::optional<ApiReply> CheckTicket(const Struct& input) const;
   Struct SaveTicket(const Struct& input);
   std::optional<ApiReply> CheckAssetLinks(const Value& links) const;
@@ -84,6 +87,8 @@ class HaloData {
   std::map<int64_t, std::string> asset_types_;
   std::map<int64_t, std::string> agents_;
   std::map<int64_t, std::string> custom_fields_;
+  // This tenant's action outcomes; ids and names differ between tenants.
+  std::map<int64_t, std::string> outcomes_;
   int64_t next_ticket_id_ = 1;
   int64_t next_asset_id_ = 1;
 };

@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "simulator/json.h"
+#include "simulator/scopes.h"
 
 namespace halopsa::sim {
 namespace {
@@ -124,18 +125,26 @@ std::string UrlHost(absl::string_view listen) {
 
 absl::StatusOr<std::unique_ptr<HaloSimulator>> HaloSimulator::Start(SimulatorOptions options) {
   std::unique_ptr<HaloSimulator> simulator(new HaloSimulator(std::move(options)));
-  net::HttpServerOptions server_options;
-  server_options.listen = simulator->options_.listen;
-  server_options.tls_cert_file = simulator->options_.tls_cert_file;
-  server_options.tls_key_file = simulator->options_.tls_key_file;
-  server_options.threads = simulator->options_.threads;
-  absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
-      std::move(server_options),
-      [simulator = simulator.get()](net::ServerRequest request, net::Responder respond) {
-        simulator->Handle(request, std::move(respond));
-      });
+  const auto listen = [&simulator](const std::string& address, bool auth_listener) {
+    net::HttpServerOptions server_options;
+    server_options.listen = address;
+    server_options.tls_cert_file = simulator->options_.tls_cert_file;
+    server_options.tls_key_file = simulator->options_.tls_key_file;
+    server_options.threads = simulator->options_.threads;
+    return net::HttpServer::Start(
+        std::move(server_options),
+        [simulator = simulator.get(), auth_listener](net::ServerRequest request, net::Responder respond) {
+          simulator->Handle(request, std::move(respond), auth_listener);
+        });
+  };
+  absl::StatusOr<std::unique_ptr<net::HttpServer>> server = listen(simulator->options_.listen, false);
   if (!server.ok()) return server.status();
   simulator->server_ = *std::move(server);
+  if (simulator->options_.hosted_auth) {
+    absl::StatusOr<std::unique_ptr<net::HttpServer>> auth = listen(simulator->options_.auth_listen, true);
+    if (!auth.ok()) return auth.status();
+    simulator->auth_server_ = *std::move(auth);
+  }
   return simulator;
 }
 
@@ -150,12 +159,40 @@ std::string HaloSimulator::base_url() const {
   return absl::StrCat(tls ? "https://" : "http://", UrlHost(options_.listen), ":", port());
 }
 
+std::string HaloSimulator::auth_url() const {
+  if (auth_server_ == nullptr) return "";
+  const bool tls = !options_.tls_cert_file.empty();
+  return absl::StrCat(tls ? "https://" : "http://", UrlHost(options_.auth_listen), ":", auth_server_->port(),
+                      "/auth");
+}
+
 void HaloSimulator::Shutdown() {
   delayed_answers_.Stop();  // answers held back go out now, not after the server's grace
+  if (auth_server_ != nullptr) auth_server_->Shutdown();
   if (server_ != nullptr) server_->Shutdown();  // null only when Start() failed
 }
 
-void HaloSimulator::Handle(const net::ServerRequest& request, net::Responder respond) {
+HaloSimulator::Route HaloSimulator::RouteOf(const std::string& route, bool auth_listener) const {
+  const bool token_path = route == "/auth/token";
+  if (auth_listener) return token_path ? Route::kToken : Route::kNone;
+  if (token_path) return options_.hosted_auth ? Route::kNone : Route::kToken;
+  if (route == "/api/authinfo") return options_.hosted_auth ? Route::kAuthInfo : Route::kNone;
+  return absl::StartsWith(route, "/api/") ? Route::kApi : Route::kNone;
+}
+
+std::string HaloSimulator::RequiredTenant() const {
+  if (!options_.tenant.empty() || !options_.hosted_auth) return options_.tenant;
+  return "simtenant";
+}
+
+net::ServerResponse HaloSimulator::AuthInfo() const {
+  Struct body;
+  Set(body, "auth_url", JsonString(auth_url()));
+  Set(body, "tenant_id", JsonString(RequiredTenant()));
+  return RespondJson(200, ObjectValue(std::move(body)));
+}
+
+void HaloSimulator::Handle(const net::ServerRequest& request, net::Responder respond, bool auth_listener) {
   const absl::string_view target = request.target;
   const size_t question = target.find('?');
   const std::string path(target.substr(0, question));
@@ -163,15 +200,14 @@ void HaloSimulator::Handle(const net::ServerRequest& request, net::Responder res
       question == absl::string_view::npos ? QueryParams() : ParseForm(target.substr(question + 1));
   // Halo's routes ignore case.
   const std::string route = absl::AsciiStrToLower(path);
-  if (absl::StartsWith(route, "/_sim/")) return respond(HandleControl(request, route));
+  if (!auth_listener && absl::StartsWith(route, "/_sim/")) return respond(HandleControl(request, route));
 
-  DelayedResponse answer = Serve(request, path, route, query);
+  DelayedResponse answer = Serve(request, path, RouteOf(route, auth_listener), query);
   delayed_answers_.Send(answer.delay, std::move(respond), std::move(answer.response));
 }
 
 HaloSimulator::DelayedResponse HaloSimulator::Serve(const net::ServerRequest& request,
-                                                    const std::string& path,
-                                                    const std::string& route,
+                                                    const std::string& path, Route route,
                                                     const QueryParams& query) {
   absl::MutexLock lock(&mu_);
   requests_.push_back(RecordedRequest{
@@ -187,8 +223,9 @@ HaloSimulator::DelayedResponse HaloSimulator::Serve(const net::ServerRequest& re
   if (std::optional<net::ServerResponse> failure = TakeFailure(request.method, path)) {
     return {.response = *std::move(failure)};
   }
-  const bool token_endpoint = route == "/auth/token";
-  if (!token_endpoint && !absl::StartsWith(route, "/api/")) return {.response = Respond(404)};
+  if (route == Route::kNone) return {.response = Respond(404)};
+  if (route == Route::kAuthInfo) return {.response = AuthInfo()};  // no token needed
+  const bool token_endpoint = route == Route::kToken;
 
   FaultPlan plan =
       faults_.Plan(request.method, token_endpoint ? FaultedEndpoint::kToken : FaultedEndpoint::kApi,
@@ -205,7 +242,14 @@ HaloSimulator::DelayedResponse HaloSimulator::Serve(const net::ServerRequest& re
 
 net::ServerResponse HaloSimulator::CallApi(const net::ServerRequest& request,
                                            const std::string& path, const QueryParams& query) {
-  if (!Authorized(request)) return Respond(401);
+  const Token* token = Authorized(request);
+  if (token == nullptr) return Respond(401);
+  const std::string route = absl::AsciiStrToLower(path.substr(5));
+  if (std::optional<std::string> missing = MissingPermission(token->scopes, request.method, route)) {
+    // The wording of HaloPSA's own 403 is unconfirmed; it names the permission.
+    return ErrorResponse(403, absl::StrCat("The API application does not have the permission ", *missing,
+                                           " required for this request"));
+  }
   const ApiReply reply = data_.Handle(request.method, path.substr(5), query, request.body);
   return Respond(reply.status, reply.body);
 }
@@ -279,7 +323,8 @@ net::ServerResponse HaloSimulator::IssueToken(const net::ServerRequest& request,
   if (Param(form, "grant_type") != "client_credentials") {
     return ErrorResponse(400, "unsupported_grant_type");
   }
-  const bool tenant_ok = options_.tenant.empty() || Param(query, "tenant") == options_.tenant;
+  const std::string tenant = RequiredTenant();
+  const bool tenant_ok = tenant.empty() || Param(query, "tenant") == tenant;
   if (!tenant_ok || Param(form, "client_id") != options_.client_id ||
       Param(form, "client_secret") != options_.client_secret) {
     return ErrorResponse(401, "invalid_client");
@@ -293,10 +338,11 @@ net::ServerResponse HaloSimulator::IssueToken(const net::ServerRequest& request,
     if (oldest != tokens_.end()) tokens_.erase(oldest);
     token_order_.pop_front();
   }
-  const std::string access_token = NewAccessToken();
   // Halo issues a token without a scope, but no API call accepts it.
-  const bool scoped = !Param(form, "scope").value_or("").empty();
-  tokens_[access_token] = Token{.expires = now + options_.token_lifetime, .scoped = scoped};
+  std::optional<std::vector<std::string>> scopes = ParseScopes(Param(form, "scope").value_or(""));
+  if (!scopes.has_value()) return ErrorResponse(400, "invalid_scope");
+  const std::string access_token = NewAccessToken();
+  tokens_[access_token] = Token{.expires = now + options_.token_lifetime, .scopes = *std::move(scopes)};
   token_order_.push_back(access_token);
   ++token_requests_;
 
@@ -308,12 +354,14 @@ net::ServerResponse HaloSimulator::IssueToken(const net::ServerRequest& request,
   return RespondJson(200, ObjectValue(std::move(body)));
 }
 
-bool HaloSimulator::Authorized(const net::ServerRequest& request) const {
+const HaloSimulator::Token* HaloSimulator::Authorized(const net::ServerRequest& request) const {
   absl::string_view credentials = View(request.Header("Authorization"));
-  if (!absl::StartsWithIgnoreCase(credentials, "Bearer ")) return false;
+  if (!absl::StartsWithIgnoreCase(credentials, "Bearer ")) return nullptr;
   credentials = absl::StripAsciiWhitespace(credentials.substr(7));
   const auto token = tokens_.find(credentials);
-  return token != tokens_.end() && token->second.scoped && token->second.expires > absl::Now();
+  const bool valid =
+      token != tokens_.end() && !token->second.scopes.empty() && token->second.expires > absl::Now();
+  return valid ? &token->second : nullptr;
 }
 
 std::optional<net::ServerResponse> HaloSimulator::TakeFailure(const std::string& method,

@@ -31,6 +31,12 @@ struct SimulatorOptions {
   std::string client_secret = "sim-secret";
   // When set, /auth/token must carry ?tenant=<this> (hosted shared auth).
   std::string tenant;
+  // Halo-hosted: tokens come only from a separate auth listener (its
+  // /auth/token needs ?tenant=<tenant, or "simtenant" when empty>), and the
+  // tenant answers GET /api/authinfo with {"auth_url", "tenant_id"}; its own
+  // /auth/token is 404. Off: /auth/token on the tenant, authinfo 404.
+  bool hosted_auth = false;
+  std::string auth_listen = "127.0.0.1:0";
   absl::Duration token_lifetime = absl::Hours(1);
   int threads = 1;
 };
@@ -69,6 +75,9 @@ class HaloSimulator {
 
   int port() const;
   std::string base_url() const;  // "https://127.0.0.1:PORT" or "http://..."
+  // The hosted auth listener's URL (as authinfo's auth_url names it, with
+  // its "/auth" path); empty unless hosted_auth.
+  std::string auth_url() const;
   void Shutdown();
 
   // Every request except /_sim/*, oldest first; the most recent
@@ -111,7 +120,7 @@ class HaloSimulator {
   };
   struct Token {
     absl::Time expires;
-    bool scoped;  // issued for a request that named a scope
+    std::vector<std::string> scopes;  // empty when the request named none
   };
 
   explicit HaloSimulator(SimulatorOptions options);
@@ -121,18 +130,25 @@ class HaloSimulator {
     absl::Duration delay = absl::ZeroDuration();
   };
 
-  void Handle(const net::ServerRequest& request, net::Responder respond);
+  // `auth_listener`: the request came to the hosted auth listener.
+  void Handle(const net::ServerRequest& request, net::Responder respond, bool auth_listener);
+  // What answers `route`: the token endpoint, authinfo, the API, or nothing.
+  enum class Route { kToken, kAuthInfo, kApi, kNone };
+  Route RouteOf(const std::string& route, bool auth_listener) const;
+  net::ServerResponse AuthInfo() const;
   net::ServerResponse HandleControl(const net::ServerRequest& request, const std::string& path);
   net::ServerResponse HandleFaults(const net::ServerRequest& request);
   // A request to /auth/token or /api/*, failure rules and faults included.
   DelayedResponse Serve(const net::ServerRequest& request, const std::string& path,
-                        const std::string& route, const QueryParams& query);
+                        Route route, const QueryParams& query);
   net::ServerResponse IssueToken(const net::ServerRequest& request, const QueryParams& query)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   net::ServerResponse CallApi(const net::ServerRequest& request, const std::string& path,
                               const QueryParams& query) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RevokeTokensLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool Authorized(const net::ServerRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The request's live, scoped token, or null (then 401).
+  const Token* Authorized(const net::ServerRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string RequiredTenant() const;
   std::optional<net::ServerResponse> TakeFailure(const std::string& method,
                                                  const std::string& path)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -140,6 +156,7 @@ class HaloSimulator {
   const SimulatorOptions options_;
   DelayedAnswers delayed_answers_;  // declared before server_, whose handler uses it
   std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<net::HttpServer> auth_server_;  // hosted_auth only
 
   mutable absl::Mutex mu_;
   HaloData data_ ABSL_GUARDED_BY(mu_);

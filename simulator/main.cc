@@ -24,6 +24,9 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::string, client_id, "sim-client", "OAuth2 client id /auth/token accepts");
 ABSL_FLAG(std::string, client_secret, "sim-secret", "OAuth2 client secret /auth/token accepts");
 ABSL_FLAG(std::string, tenant, "", "when set, /auth/token requires ?tenant=<this>");
+ABSL_FLAG(bool, hosted_auth, false,
+          "Halo-hosted: tokens only from a separate auth listener, which GET /api/authinfo names");
+ABSL_FLAG(std::string, auth_listen, "127.0.0.1:0", "host:port of the auth listener with --hosted_auth");
 ABSL_FLAG(absl::Duration, token_lifetime, absl::Hours(1), "lifetime of issued access tokens");
 ABSL_FLAG(int, threads, 1, "server threads");
 ABSL_FLAG(std::string, faults, "",
@@ -52,6 +55,8 @@ int main(int argc, char** argv) {
   options.client_id = absl::GetFlag(FLAGS_client_id);
   options.client_secret = absl::GetFlag(FLAGS_client_secret);
   options.tenant = absl::GetFlag(FLAGS_tenant);
+  options.hosted_auth = absl::GetFlag(FLAGS_hosted_auth);
+  options.auth_listen = absl::GetFlag(FLAGS_auth_listen);
   options.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
   options.threads = absl::GetFlag(FLAGS_threads);
 
@@ -71,6 +76,7 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << "halopsa-sim listening on " << (*simulator)->base_url() << std::endl;
+  if (options.hosted_auth) std::cout << "halopsa-sim auth server at " << (*simulator)->auth_url() << std::endl;
 
   int received = 0;
   sigwait(&stop_signals, &received);

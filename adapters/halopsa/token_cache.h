@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "adapters/halopsa/auth_discovery.h"
 #include "adapters/net/http_transport.h"
 #include "server/halo_api.h"
 
@@ -28,15 +29,17 @@ struct TokenCacheOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
-// OAuth2 client_credentials tokens from HaloPSA's /auth/token, cached per
-// (org, instance URL, client id, secret fingerprint, tenant, scope). At most
-// one token request per key is in flight: concurrent callers wait for it.
+// OAuth2 client_credentials tokens from the tenant's token endpoint (found
+// by AuthDiscovery), cached per (org, instance URL, auth URL, client id,
+// secret fingerprint, tenant, scope). At most one token request per key is
+// in flight: concurrent callers wait for it. A refused token request makes
+// the discovery start again.
 class TokenCache {
  public:
   using Callback = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
 
-  TokenCache(net::HttpTransport& transport, TokenCacheOptions options)
-      : transport_(transport), options_(options) {}
+  TokenCache(net::HttpTransport& transport, AuthDiscovery& discovery, TokenCacheOptions options)
+      : transport_(transport), discovery_(discovery), options_(options) {}
 
   // A valid bearer token for the call's connection. `done` runs inline on a
   // cache hit, otherwise on a transport thread.
@@ -59,10 +62,12 @@ class TokenCache {
   };
 
   void Fetch(const CallContext& context, const std::string& key);
+  void RequestToken(const CallContext& context, const std::string& key, const TokenEndpoint& endpoint);
   void Complete(const std::string& key, absl::StatusOr<std::pair<std::string, absl::Duration>> result);
   void EvictOldestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   net::HttpTransport& transport_;
+  AuthDiscovery& discovery_;
   const TokenCacheOptions options_;
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mutex_);

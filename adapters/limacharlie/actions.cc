@@ -26,7 +26,9 @@ constexpr FieldDoc kCreateTicketFields[] = {
     {"category_1", "Category", "Top-level category."},
     {"parent_id", "Parent ticket ID", "Parent ticket id (for sub-tickets)."},
     {"asset_ids", "Asset IDs", "Asset ids to attach."},
-    {"customfields", "Custom fields", "Each entry {name|id, value}."},
+    {"customfields", "Custom fields",
+     "Each entry {id, value}: custom fields are set by id (a name is refused, since nothing shows HaloPSA sets "
+     "one by name)."},
     {"extra", "Extra fields",
      "Raw HaloPSA ticket fields to merge into the request — escape hatch for fields not modeled above."},
 };
@@ -40,7 +42,7 @@ constexpr FieldDoc kUpdateTicketFields[] = {
     {"priority_id", "Priority ID", "New priority."},
     {"asset_ids", "Asset IDs",
      "Replaces the ticket's asset list. Use link_asset_to_ticket to merge a new asset into the existing list."},
-    {"customfields", "Custom fields", "Custom fields to set."},
+    {"customfields", "Custom fields", "Custom fields to set, each {id, value}."},
     {"extra", "Extra fields", "Raw HaloPSA ticket fields to merge."},
 };
 
@@ -64,8 +66,11 @@ constexpr FieldDoc kAddActionFields[] = {
      "Time taken on this action (whole hours only). For fractional hours, pass via extra.timetaken."},
     {"actionchargehours", "Charge hours",
      "Billable hours (whole hours only). For fractional hours, pass via extra.actionchargehours."},
-    {"outcome", "Outcome", "Outcome label (drives HaloPSA workflow transitions). Defaults to Note.", "\"Note\""},
+    {"outcome", "Outcome",
+     "Outcome label (drives HaloPSA workflow transitions). Defaults to the default_outcome(_id) setting, else "
+     "Note."},
     {"extra", "Extra fields", "Raw HaloPSA action fields to merge."},
+    {"outcome_id", "Outcome ID", "Outcome id (ids differ between tenants); instead of outcome."},
 };
 
 constexpr FieldDoc kLinkAssetFields[] = {

@@ -54,7 +54,12 @@ constexpr Hint kHints[] = {
     {"UPSTREAM_TLS_FAILED", "config.instance_url did not present a trusted TLS certificate"},
     {"UPSTREAM_UNREACHABLE", "config.instance_url could not be reached"},
     {kReasonTokenRejected,
-     "HaloPSA refused config.client_id/config.client_secret (check the API application and the stored secret)"},
+     "HaloPSA refused config.client_id/config.client_secret (check the API application, Client ID and Secret "
+     "(Services) with Login Type Agent, and the stored secret)"},
+    {kReasonInvalidScope, "HaloPSA refused config.scope"},
+    {"UPSTREAM_PERMISSION_DENIED",
+     "the HaloPSA API application lacks a permission (it needs edit:tickets, edit:assets and read:customers, also "
+     "in config.scope unless that is all)"},
 };
 
 std::optional<std::string> ReasonOf(const absl::Status& status) {

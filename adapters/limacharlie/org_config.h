@@ -29,9 +29,11 @@ struct ConfigField {
   absl::string_view placeholder = "";
   absl::string_view default_value = "";  // a string; "" = none
   bool required = false;
+  absl::Span<const absl::string_view> enum_values = {};  // data_type "enum" only
 };
 
-// instance_url, client_id, client_secret, tenant, scope.
+// instance_url, client_id, client_secret, tenant, scope, auth_url,
+// default_outcome, default_outcome_id, idempotency_marker.
 absl::Span<const ConfigField> ConfigFields();
 
 // One configured connection value: literal, or the name of a hive secret.
@@ -50,8 +52,9 @@ absl::StatusOr<std::vector<ConnectionSetting>> SettingsFromConfig(const std::map
 // cached HaloPSA tokens).
 std::pair<std::string, std::string> OrgIdMetadata(absl::string_view oid);
 
-// A value must be printable ASCII to travel as gRPC metadata. The message
-// names the field, never the value (it may be a secret).
+// A value must be printable ASCII to travel as gRPC metadata, an integer
+// field's a positive integer, an enum field's one of its values. The
+// message names the field, never the value (it may be a secret).
 absl::Status CheckSettingValue(const ConfigField& field, absl::string_view value);
 
 }  // namespace halopsa::lc

@@ -85,6 +85,12 @@ void ConfigSchema(Writer& writer) {
       Key(writer, "default_value");
       String(writer, field.default_value);
     }
+    if (!field.enum_values.empty()) {
+      Key(writer, "enum_values");
+      writer.StartArray();
+      for (absl::string_view value : field.enum_values) String(writer, value);
+      writer.EndArray();
+    }
     writer.EndObject();
     if (field.required) required.push_back(field.name);
   }

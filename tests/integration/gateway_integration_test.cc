@@ -201,7 +201,7 @@ TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
 
   // The six actions.
   Reply created = Request("create_ticket", R"({"summary":"Lifecycle ticket","details":"body","client_id":12,
-                                               "site_id":18,"customfields":[{"name":"CFSensorId","value":"s-1"}]})");
+                                               "site_id":18,"customfields":[{"id":101,"value":"s-1"}]})");
   ASSERT_EQ(created.status, 200) << created.body;
   ASSERT_TRUE(created.data()["id"].IsInt());
   const int ticket_id = created.data()["id"].GetInt();

@@ -22,7 +22,8 @@
 namespace halopsa {
 namespace {
 
-// Answers token requests at once and holds every /api/ request.
+// Answers token requests at once, has no authinfo (a self-hosted tenant) and
+// holds every other /api/ request.
 class HoldingUpstream {
  public:
   HoldingUpstream() {
@@ -30,6 +31,7 @@ class HoldingUpstream {
       if (absl::StartsWith(request.target, "/auth/token")) {
         return respond({200, "application/json", {}, R"({"access_token":"t","expires_in":3600})"});
       }
+      if (absl::StartsWith(request.target, "/api/authinfo")) return respond({404, "application/json", {}, ""});
       absl::MutexLock lock(&mutex_);
       held_.push_back(std::move(respond));
     });

@@ -152,7 +152,7 @@ TEST_F(ServiceIntegrationTest, HealthIsServing) {
 TEST_F(ServiceIntegrationTest, CreateTicketReachesHaloInItsShapes) {
   v1::CreateTicketResponse created = CreateTicket(R"({"summary": "Malware - ws-1", "details": "event json",
       "client_id": 12, "site_id": 18, "tickettype_id": 1, "priority_id": 3, "asset_ids": [3],
-      "customfields": [{"name": "CFSensorId", "value": "sensor-9"}], "extra": {"category_2": "EDR"}})");
+      "customfields": [{"id": 101, "value": "sensor-9"}], "extra": {"category_2": "EDR"}})");
   ASSERT_GT(created.id(), 2884);
   EXPECT_EQ(created.ticket().fields().at("summary").string_value(), "Malware - ws-1");
 

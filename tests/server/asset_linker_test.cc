@@ -17,7 +17,6 @@ namespace {
 
 using ::testing::_;
 using ::testing::Contains;
-using ::testing::Not;
 using ::testing::Pair;
 using ::testing::StrictMock;
 using testing::AnswerJson;
@@ -40,32 +39,70 @@ class AssetLinkerTest : public ::testing::Test {
   CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
-constexpr char kTicket[] = R"({"id": 77, "summary": "s", "assets": [{"id": 1, "inventory_number": "OTHER"}]})";
+// A plain ticket read; the linked assets come from GET /api/Asset?ticket_id=.
+constexpr char kTicket[] = R"({"id": 77, "summary": "s"})";
+constexpr char kLinked[] = R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "OTHER"}]})";
+constexpr char kNoAssets[] = R"({"record_count": 0, "assets": []})";
 
-TEST_F(AssetLinkerTest, ExistingAssetIsMergedIntoTicketAssets) {
+auto LinkedTo(const char* ticket_id) { return Contains(Pair("ticket_id", ticket_id)); }
+auto ByInventoryNumber(const char* host) { return Contains(Pair("inventory_number", host)); }
+auto BySearch(const char* host) { return Contains(Pair("search", host)); }
+
+TEST_F(AssetLinkerTest, ExactInventoryNumberMatchIsMergedIntoTheLinkedAssetsWithoutASearch) {
   ::testing::InSequence in_order;
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("search", "ws-9")), _))
-      .WillOnce(AnswerJson(R"({"record_count": 3, "assets": [
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kLinked));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ByInventoryNumber("ws-9"), _))
+      .WillOnce(AnswerJson(R"({"record_count": 1, "assets": [{"id": 6, "inventory_number": "WS-9"}]})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 1}, {"id": 6}]}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}, {"id": 6}]})"));
+
+  auto response = Link(R"({"ticket_id": 77, "hostname": "ws-9"})");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->asset_id(), 6);
+  EXPECT_FALSE(response->asset_created());
+  EXPECT_EQ(response->ticket().fields().at("assets").list_value().values_size(), 2);
+}
+
+TEST_F(AssetLinkerTest, SearchFallbackMatchesKeyFieldsExactlyAndPrefersActiveAssets) {
+  ::testing::InSequence in_order;
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kLinked));
+  // The exact filter finds only an inactive asset: the search may find an active one.
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ByInventoryNumber("ws-9"), _))
+      .WillOnce(AnswerJson(
+          R"({"record_count": 1, "assets": [{"id": 7, "inventory_number": "WS-9", "inactive": true}]})"));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", BySearch("ws-9"), _))
+      .WillOnce(AnswerJson(R"({"record_count": 4, "assets": [
           {"id": 5, "inventory_number": "ws-90"},
-          {"id": 6, "inventory_number": "", "key_field": "WS-9"},
+          {"id": 8, "inventory_number": "", "key_field": "other", "key_field3": "WS-9"},
+          {"id": 6, "inventory_number": "", "key_field2": "WS-9"},
           {"id": 7, "inventory_number": "WS-9", "inactive": true}]})"));
   EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 1}, {"id": 6}]}])"), _))
       .WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}, {"id": 6}]})"));
 
   auto response = Link(R"({"ticket_id": 77, "hostname": "ws-9"})");
   ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->asset_id(), 6);  // exact match, active preferred over inactive, not the ws-90 prefix
-  EXPECT_FALSE(response->asset_created());
-  EXPECT_EQ(response->asset().fields().at("key_field").string_value(), "WS-9");
-  EXPECT_EQ(response->ticket().fields().at("assets").list_value().values_size(), 2);
+  EXPECT_EQ(response->asset_id(), 6);  // exact, active, the oldest of 6 and 8; not the ws-90 prefix
+  EXPECT_EQ(response->asset().fields().at("key_field2").string_value(), "WS-9");
 }
 
-TEST_F(AssetLinkerTest, AlreadyLinkedWritesNothing) {
+TEST_F(AssetLinkerTest, TheLinkedListComesFromTheAssetFilterNotFromTheTicketRead) {
+  ::testing::InSequence in_order;
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _))
+      .WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 99}]})"));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kLinked));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ByInventoryNumber("ws-9"), _))
+      .WillOnce(AnswerJson(R"({"record_count": 1, "assets": [{"id": 6, "inventory_number": "ws-9"}]})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 1}, {"id": 6}]}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 77})"));  // an answer without assets is not held against the link
+  EXPECT_TRUE(Link(R"({"ticket_id": 77, "hostname": "ws-9"})").ok());
+}
+
+TEST_F(AssetLinkerTest, AlreadyLinkedWritesNothingAfterTwoReads) {
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _))
-      .WillOnce(AnswerJson(R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "other"}]})"));
-  auto response = Link(R"({"ticket_id": 77, "hostname": "OTHER"})");
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kLinked));
+  auto response = Link(R"({"ticket_id": 77, "hostname": "other"})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->asset_id(), 1);
   EXPECT_EQ(response->ticket().fields().at("summary").string_value(), "s");
@@ -73,11 +110,15 @@ TEST_F(AssetLinkerTest, AlreadyLinkedWritesNothing) {
 
 TEST_F(AssetLinkerTest, MissingAssetIsCreatedWithClientSiteAndType) {
   ::testing::InSequence in_order;
+  auto in_client_site = ::testing::AllOf(Contains(Pair("client_id", "12")), Contains(Pair("site_id", "18")));
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset",
-                        ::testing::AllOf(Contains(Pair("client_id", "12")), Contains(Pair("site_id", "18"))), _))
-      .Times(2)  // again under the host lock before creating
-      .WillRepeatedly(AnswerJson(R"({"record_count": 0, "assets": []})"));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kLinked));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ::testing::AllOf(ByInventoryNumber("NEW-1"), in_client_site), _))
+      .WillOnce(AnswerJson(kNoAssets));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ::testing::AllOf(BySearch("NEW-1"), in_client_site), _))
+      .WillOnce(AnswerJson(kNoAssets));
+  // Again under the host lock before creating: the exact filter finds what this service creates.
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ByInventoryNumber("NEW-1"), _)).WillOnce(AnswerJson(kNoAssets));
   EXPECT_CALL(api_, Post(_, "/api/Asset", JsonEq(R"([{"inventory_number": "NEW-1", "key_field": "NEW-1",
       "client_id": 12, "site_id": 18, "assettype_id": 1}])"), _))
       .WillOnce(AnswerJson(R"({"id": 40, "inventory_number": "NEW-1"})"));
@@ -92,7 +133,7 @@ TEST_F(AssetLinkerTest, MissingAssetIsCreatedWithClientSiteAndType) {
 
 TEST_F(AssetLinkerTest, CreateNeedsClientIdAndAssetType) {
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).Times(2).WillRepeatedly(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _)).Times(2).WillRepeatedly(AnswerJson(R"({"record_count": 0, "assets": []})"));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _)).Times(6).WillRepeatedly(AnswerJson(kNoAssets));
   auto no_client = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "asset_type_id": 1})");
   EXPECT_EQ(no_client.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(no_client.status().message()), ::testing::StartsWith("client_id: is required to create"));
@@ -102,7 +143,7 @@ TEST_F(AssetLinkerTest, CreateNeedsClientIdAndAssetType) {
 
 TEST_F(AssetLinkerTest, NoCreateWhenNotAllowed) {
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _)).WillOnce(AnswerJson(R"({"record_count": 0, "assets": []})"));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _)).Times(3).WillRepeatedly(AnswerJson(kNoAssets));
   auto response = Link(R"({"ticket_id": 77, "hostname": "NEW-1", "client_id": 12, "asset_type_id": 1,
                            "create_if_missing": false})");
   EXPECT_EQ(response.status().code(), absl::StatusCode::kNotFound);
@@ -111,7 +152,8 @@ TEST_F(AssetLinkerTest, NoCreateWhenNotAllowed) {
 
 TEST_F(AssetLinkerTest, WriteThatDropsTheLinkIsAnError) {
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", _, _))
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kLinked));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ByInventoryNumber("ws-9"), _))
       .WillOnce(AnswerJson(R"({"record_count": 1, "assets": [{"id": 6, "inventory_number": "ws-9"}]})"));
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}]})"));
   auto response = Link(R"({"ticket_id": 77, "hostname": "ws-9"})");
@@ -133,10 +175,14 @@ TEST_F(AssetLinkerTest, SearchesFurtherPagesForAnExactMatch) {
   for (int i = 0; i < 100; ++i) first_page += absl::StrCat(i ? "," : "", R"({"id":)", 100 + i, R"(,"inventory_number":"host-)", i, R"("})");
   first_page += "]}";
   EXPECT_CALL(api_, Get(_, "/api/Tickets/77", _, _)).WillOnce(AnswerJson(kTicket));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("page_no", "1")), _)).WillOnce(AnswerJson(first_page));
-  EXPECT_CALL(api_, Get(_, "/api/Asset", Contains(Pair("page_no", "2")), _))
+  EXPECT_CALL(api_, Get(_, "/api/Asset", LinkedTo("77"), _)).WillOnce(AnswerJson(kNoAssets));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ByInventoryNumber("host"), _)).WillOnce(AnswerJson(kNoAssets));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ::testing::AllOf(BySearch("host"), Contains(Pair("page_no", "1"))), _))
+      .WillOnce(AnswerJson(first_page));
+  EXPECT_CALL(api_, Get(_, "/api/Asset", ::testing::AllOf(BySearch("host"), Contains(Pair("page_no", "2"))), _))
       .WillOnce(AnswerJson(R"({"record_count": 150, "assets": [{"id": 999, "inventory_number": "HOST"}]})"));
-  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 999}]})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 77, "assets": [{"id": 999}]}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 999}]})"));
   auto response = Link(R"({"ticket_id": 77, "hostname": "host"})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->asset_id(), 999);
@@ -196,12 +242,14 @@ TEST_F(ConcurrentLinkTest, LinksToOneTicketDoNotOverwriteEachOther) {
   Link(R"({"ticket_id": 5, "hostname": "a"})", first);
   Link(R"({"ticket_id": 5, "hostname": "b"})", second);
   ASSERT_EQ(api_.pending(), 1u);  // the second waits for the ticket
-  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": []})");
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");  // linked
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 1}]})");
   ASSERT_TRUE(first.has_value() && first->ok());
   // Only now does the second read the ticket, and it sees the first's asset.
-  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": [{"id": 1}]})");
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 2, "inventory_number": "b"}]})");
   google::protobuf::Value written =
       api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 1}, {"id": 2}]})");
@@ -216,9 +264,9 @@ TEST_F(ConcurrentLinkTest, ALinkWhoseDeadlinePassedWhileWaitingEndsWithoutWorkin
   context_.deadline = absl::Now() - absl::Seconds(1);  // e.g. the links ahead took its time
   Link(R"({"ticket_id": 5, "hostname": "b"})", late);
   EXPECT_FALSE(late.has_value());  // waiting for the ticket
-  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": [{"id": 1}]})");
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
-  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(first.has_value() && first->ok());  // already linked
   ASSERT_TRUE(late.has_value());
   EXPECT_EQ(late->status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(api_.pending(), 0u);  // it sent nothing
@@ -232,10 +280,10 @@ TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
   Link(absl::StrFormat(create, 6), second);
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Tickets/6", R"({"id": 6})");
-  // Both search at once and find nothing; the first takes the host and
-  // searches again, the second waits for the host.
-  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
-  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
+  // Both read their linked assets, look the host up by inventory number and
+  // then search, at once, and find nothing; the first takes the host and
+  // looks again, the second waits for the host.
+  for (int lookup = 0; lookup < 6; ++lookup) api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
   ASSERT_EQ(api_.pending(), 1u);
   api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");
   api_.Answer("POST", "/api/Asset", R"({"id": 9, "inventory_number": "NEW"})");
@@ -256,11 +304,15 @@ TEST_F(ConcurrentLinkTest, LinksOfAnExistingHostToDifferentTicketsDoNotWaitForEa
   std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
   Link(R"({"ticket_id": 5, "hostname": "known"})", first);
   Link(R"({"ticket_id": 6, "hostname": "known"})", second);
-  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5, "assets": [{"id": 4}]})");
-  api_.Answer("GET", "/api/Tickets/6", R"({"id": 6, "assets": [{"id": 4}]})");
-  EXPECT_EQ(api_.pending(), 2u);  // both asset searches are out at once
+  api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
+  api_.Answer("GET", "/api/Tickets/6", R"({"id": 6})");
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");  // linked to 5
+  api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");  // linked to 6
+  EXPECT_EQ(api_.pending(), 2u);  // both asset lookups are out at once
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 4, "inventory_number": "known"}]})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 4, "inventory_number": "known"}]})");
+  api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 4}]})");
+  api_.Answer("POST", "/api/Tickets", R"({"id": 6, "assets": [{"id": 4}]})");
   ASSERT_TRUE(first.has_value() && first->ok());
   ASSERT_TRUE(second.has_value() && second->ok());
   EXPECT_EQ(locks_.active_keys(), 0u);

@@ -31,7 +31,9 @@ class ConnectionForCallTest : public ::testing::Test {
 
   std::map<std::string, std::string> metadata_;
   std::shared_ptr<const HaloConnection> default_ = std::make_shared<HaloConnection>(
-      HaloConnection{"https://default.halopsa.com", "default-client", "default-secret", "", "all", ""});
+      HaloConnection{.instance_url = "https://default.halopsa.com",
+                     .client_id = "default-client",
+                     .client_secret = "default-secret"});
 };
 
 TEST_F(ConnectionForCallTest, NoMetadataUsesDefault) {
@@ -71,6 +73,45 @@ TEST_F(ConnectionForCallTest, IncompleteMetadataNamesTheMissingKeyWithoutSecrets
   EXPECT_THAT(std::string(connection.status().message()), ::testing::Not(::testing::HasSubstr("default-secret")));
 }
 
+TEST_F(ConnectionForCallTest, AuthUrlIsTakenOnlyWithTheCallsOwnConnection) {
+  Add("x-halopsa-auth-url", "https://evil.example.com/auth");
+  auto unchanged = ConnectionForCall(Lookup(), default_);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(*unchanged, default_);  // the default's secret never goes where a caller points
+
+  Add("x-halopsa-instance-url", "https://acme.halopsa.com");
+  Add("x-halopsa-client-id", "acme-id");
+  Add("x-halopsa-client-secret", "acme-secret");
+  metadata_["x-halopsa-auth-url"] = "https://auth.haloservicedesk.com/auth/";
+  auto connection = ConnectionForCall(Lookup(), default_);
+  ASSERT_TRUE(connection.ok());
+  EXPECT_EQ((*connection)->auth_url, "https://auth.haloservicedesk.com/auth");
+}
+
+TEST_F(ConnectionForCallTest, OutcomeAndMarkerSettingsApplyToTheDefaultConnectionToo) {
+  Add("x-halopsa-default-outcome", "Private Note");
+  Add("x-halopsa-default-outcome-id", "21");
+  Add("x-halopsa-idempotency-marker", "off");
+  auto connection = ConnectionForCall(Lookup(), default_);
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  EXPECT_EQ((*connection)->instance_url, "https://default.halopsa.com");
+  EXPECT_EQ((*connection)->default_outcome, "Private Note");
+  EXPECT_EQ((*connection)->default_outcome_id, 21);
+  EXPECT_FALSE((*connection)->idempotency_marker);
+  EXPECT_TRUE(default_->idempotency_marker);  // a copy was changed
+}
+
+TEST_F(ConnectionForCallTest, MalformedOutcomeIdOrMarkerIsInvalidArgument) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"x-halopsa-default-outcome-id", "Note"}, {"x-halopsa-idempotency-marker", "false"}}) {
+    metadata_.clear();
+    Add(key, value);
+    auto connection = ConnectionForCall(Lookup(), default_);
+    EXPECT_EQ(connection.status().code(), absl::StatusCode::kInvalidArgument) << key;
+    EXPECT_EQ(GetErrorInfo(connection.status())->metadata().at("field"), key);
+  }
+}
+
 class IdempotencyKeyForCallTest : public ConnectionForCallTest {};
 
 TEST_F(IdempotencyKeyForCallTest, AbsentIsEmpty) {
@@ -108,7 +149,7 @@ class CallRunnerTest : public ::testing::Test {
 
   CallRunnerTest() {
     options_.default_connection = std::make_shared<HaloConnection>(
-        HaloConnection{"https://default.halopsa.com", "id", "secret", "", "all", ""});
+        HaloConnection{.instance_url = "https://default.halopsa.com", .client_id = "id", .client_secret = "secret"});
     options_.default_deadline = absl::Seconds(30);
   }
 

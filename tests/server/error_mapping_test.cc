@@ -45,6 +45,22 @@ INSTANTIATE_TEST_SUITE_P(
                       HttpCase{507, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
                       HttpCase{302, absl::StatusCode::kUnknown, "UPSTREAM_UNEXPECTED_STATUS"}));
 
+TEST(HaloHttpTest, A403NamesThePermissionHaloPsaNames) {
+  absl::Status named = FromHaloHttpStatus(403, "/api/Tickets", R"({"error": "Requires read:tickets, edit:tickets"})");
+  EXPECT_EQ(named.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(named.message()), ::testing::HasSubstr("lacks the permission read:tickets"));
+  EXPECT_EQ(GetErrorInfo(named)->reason(), "UPSTREAM_PERMISSION_DENIED");
+  EXPECT_EQ(GetErrorInfo(named)->metadata().at("missing_permission"), "read:tickets");
+  EXPECT_EQ(GetErrorInfo(named)->metadata().at("http_status"), "403");
+
+  absl::Status unnamed = FromHaloHttpStatus(403, "/api/Tickets", R"({"error": "Forbidden"})");
+  EXPECT_EQ(unnamed.message(), "HaloPSA /api/Tickets answered HTTP 403: Forbidden");
+  EXPECT_FALSE(GetErrorInfo(unnamed)->metadata().contains("missing_permission"));
+  // Only a 403 is about permissions.
+  EXPECT_FALSE(GetErrorInfo(FromHaloHttpStatus(400, "/x", R"("read:tickets")"))->metadata().contains(
+      "missing_permission"));
+}
+
 TEST(LimaCharlieHttpTest, SameCodesAsHaloWithItsOwnReasonAndWording) {
   absl::Status status =
       FromLimaCharlieHttpStatus(404, "/v1/hive/secret/oid-1/halo/data", R"({"error":"record not found"})");

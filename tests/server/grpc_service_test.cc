@@ -42,7 +42,9 @@ class HaloPsaGrpcServiceTest : public ::testing::Test {
   ::testing::StrictMock<testing::MockHaloApi> api_;
   HaloPsaActions actions_{api_};
   CallRunner runner_{actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
-                                   "https://default.halopsa.com", "id", "secret", "", "all", ""})}};
+                                   .instance_url = "https://default.halopsa.com",
+                                   .client_id = "id",
+                                   .client_secret = "secret"})}};
   HaloPsaGrpcService service_{runner_};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::HaloPsaService::Stub> stub_;
@@ -62,7 +64,8 @@ TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUnti
   testing::MockHaloApi api;
   HaloPsaActions actions(api);
   ServiceOptions options;
-  options.default_connection = std::make_shared<HaloConnection>(HaloConnection{"https://h.example", "id", "s", "", "all", ""});
+  options.default_connection = std::make_shared<HaloConnection>(
+      HaloConnection{.instance_url = "https://h.example", .client_id = "id", .client_secret = "s"});
   options.max_calls_in_flight = 2;
   CallRunner runner(actions, options);
   HaloPsaGrpcService service(runner);

@@ -45,14 +45,14 @@ TEST_F(ActionsTest, CreateTicketSendsHaloShapesAndMergesExtraLast) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{
       "summary": "Malware - host1", "details": "evt", "client_id": 12, "site_id": 18, "tickettype_id": 1,
       "priority_id": 3, "assets": [{"id": 4}, {"id": 9}],
-      "customfields": [{"id": 101, "value": "sensor-1"}, {"name": "CFDetectionCategory", "value": 7}],
+      "customfields": [{"id": 101, "value": "sensor-1"}, {"id": 102, "value": 7}],
       "team": "SOC", "dateoccurred": "2026-11-01T00:00:00"}])"), _))
       .WillOnce(AnswerJson(R"({"id": 3001, "summary": "Malware - host1", "client_id": 12})"));
 
   auto response = Call(&HaloPsaActions::CreateTicket, R"({
       "summary": "Malware - host1", "details": "evt", "client_id": 12, "site_id": 18, "tickettype_id": 1,
       "priority_id": 3, "asset_ids": [4, 9], "team": "Tier1",
-      "customfields": [{"id": 101, "value": "sensor-1"}, {"name": "CFDetectionCategory", "value": 7}],
+      "customfields": [{"id": 101, "value": "sensor-1"}, {"id": 102, "value": 7}],
       "extra": {"team": "SOC", "dateoccurred": "2026-11-01T00:00:00"}})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->id(), 3001);
@@ -123,6 +123,56 @@ TEST_F(ActionsTest, AddActionWithOutcomeIdInExtraSendsNoDefaultOutcome) {
       "outcome_id": 12}])"), _))
       .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
   EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n", "extra": {"outcome_id": 12}})").ok());
+}
+
+TEST_F(ActionsTest, AddActionUsesTheConnectionsDefaultOutcomeIdThenName) {
+  auto connection = std::make_shared<HaloConnection>();
+  connection->default_outcome = "Private Note";
+  context_.connection = connection;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
+      "outcome": "Private Note"}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").ok());
+
+  connection->default_outcome_id = 21;  // an id wins over a name
+  EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
+      "outcome_id": 21}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 5})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").ok());
+}
+
+TEST_F(ActionsTest, AddActionOutcomeOfTheRequestWinsOverTheDefaults) {
+  auto connection = std::make_shared<HaloConnection>();
+  connection->default_outcome_id = 21;
+  context_.connection = connection;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
+      "outcome_id": 4}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n", "outcome_id": 4})").ok());
+}
+
+TEST_F(ActionsTest, RefusedOutcomeNamesTheSettingThatSuppliedIt) {
+  auto connection = std::make_shared<HaloConnection>();
+  connection->default_outcome = "Triage";
+  context_.connection = connection;
+  absl::Status refused =
+      FromHaloHttpStatus(400, "/api/Actions", R"({"errors": ["An Outcome must be entered for this Action"]})");
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(refused));
+  absl::Status status = Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::AllOf(::testing::HasSubstr("An Outcome must be entered"),
+                               ::testing::HasSubstr("'Triage' from the default_outcome setting"),
+                               ::testing::HasSubstr("x-halopsa-default-outcome")));
+  EXPECT_EQ(GetErrorInfo(status)->reason(), kReasonOutcomeRefused);
+  EXPECT_EQ(GetErrorInfo(status)->metadata().at("setting"), "default_outcome");
+  EXPECT_EQ(GetErrorInfo(status)->metadata().at("http_status"), "400");
+}
+
+TEST_F(ActionsTest, OtherActionFailuresAreNotBlamedOnTheOutcome) {
+  absl::Status missing = FromHaloHttpStatus(404, "/api/Actions", R"({"error": "Ticket 5 not found"})");
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(missing));
+  EXPECT_EQ(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").status(), missing);
 }
 
 TEST_F(ActionsTest, SearchTicketsDefaultsAndTranslatesFilters) {

@@ -42,9 +42,9 @@ absl::Status OutcomeUnknown() {
                        kReasonUpstreamOutcomeUnknown);
 }
 
-TEST(IdempotencyTokenTest, IsOneWordOfThePrefixAndSha256Hex) {
+TEST(IdempotencyReferenceTest, IsAVisibleLineOfThePrefixAndSha256Hex) {
   // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-  EXPECT_EQ(IdempotencyToken("abc"), "exthalopsaba7816bf8f01cfea414140de5dae2223");
+  EXPECT_EQ(IdempotencyReference("abc"), "ext-halopsa ref ba7816bf8f01cfea414140de5dae2223");
 }
 
 class FakeClock {
@@ -123,19 +123,23 @@ class IdempotentCreateTest : public ::testing::Test {
     return Call(&HaloPsaActions::AddAction, R"({"ticket_id": 2884, "note": "triage"})");
   }
 
-  // `text` as a JSON string value, followed by the key's marker.
-  std::string Marked(absl::string_view text) const {
-    return absl::StrCat(text, text.empty() ? "" : "\\n", "<!-- ", token_, " -->");
+  // The HTML sent for plain `text` (a JSON string value): the text, then the
+  // key's reference line.
+  std::string MarkedHtml(absl::string_view text) const {
+    return absl::StrCat(text, text.empty() ? "" : "<br>", token_);
   }
+  // The plain text HaloPSA derives from that HTML, as list rows carry it.
+  std::string MarkedText(absl::string_view text) const { return absl::StrCat(text, "\\n", token_); }
 
-  // The lookup of an earlier ticket: one small page of the token's matches.
+  // The lookup of an earlier ticket: one small page of the documented
+  // details filter's matches.
   auto TicketSearch() const {
-    return ElementsAre(Pair("search", token_), Pair("pageinate", "true"),
+    return ElementsAre(Pair("search_details", token_), Pair("pageinate", "true"),
                        Pair("page_size", "10"), Pair("page_no", "1"));
   }
   std::string TicketFound() const {
     return absl::StrCat(R"({"record_count": 2, "tickets": [{"id": 5, "summary": "mentions )", token_,
-                        R"(", "details": "other"}, {"id": 3001, "details": ")", Marked("evt"), R"("}]})");
+                        R"(", "details": "other"}, {"id": 3001, "details": ")", MarkedText("evt"), R"("}]})");
   }
   static constexpr char kNoTicket[] = R"({"record_count": 0, "tickets": []})";
   static constexpr char kFullTicket[] = R"({"id": 3001, "summary": "s", "client_id": 12, "status_id": 1})";
@@ -146,21 +150,23 @@ class IdempotentCreateTest : public ::testing::Test {
   }
   std::string ActionFound() const {
     return absl::StrCat(R"({"record_count": 2, "actions": [{"id": 1, "ticket_id": 2884, "note": "body"},
-                           {"id": 2, "ticket_id": 2884, "note": ")", Marked("triage"), R"("}]})");
+                           {"id": 2, "ticket_id": 2884, "note": ")", MarkedText("triage"), R"("}]})");
   }
   static constexpr char kNoAction[] = R"({"record_count": 1, "actions": [{"id": 1, "note": "body"}]})";
 
   StrictMock<MockHaloApi> api_;  // fails the test on any upstream call not expected
   HaloPsaActions actions_{api_};
   CallContext context_{
-      std::make_shared<HaloConnection>(HaloConnection{"https://acme.halopsa.com", "id", "secret", "", "all", ""}),
+      std::make_shared<HaloConnection>(
+          HaloConnection{.instance_url = "https://acme.halopsa.com", .client_id = "id", .client_secret = "secret"}),
       absl::InfiniteFuture(), nullptr, kKey};
-  const std::string token_ = IdempotencyToken(kKey);
+  const std::string token_ = IdempotencyReference(kKey);
 };
 
-TEST_F(IdempotentCreateTest, TicketCarriesTheMarkerAfterItsDetailsInOnePost) {
+TEST_F(IdempotentCreateTest, TicketCarriesTheReferenceInItsDetailsHtmlInOnePost) {
+  // details_html is what HaloPSA keeps; the plain details is not sent beside it.
   EXPECT_CALL(api_, Post(_, "/api/Tickets",
-                         JsonEq(absl::StrCat(R"([{"summary": "s", "details": ")", Marked("evt"),
+                         JsonEq(absl::StrCat(R"([{"summary": "s", "details_html": ")", MarkedHtml("evt"),
                                              R"(", "client_id": 12}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 3001})"));
@@ -169,16 +175,48 @@ TEST_F(IdempotentCreateTest, TicketCarriesTheMarkerAfterItsDetailsInOnePost) {
   EXPECT_EQ(response->id(), 3001);
 }
 
-TEST_F(IdempotentCreateTest, MarkerFollowsDetailsFromExtraOrStandsAlone) {
+TEST_F(IdempotentCreateTest, ReferenceFollowsDetailsFromExtraOrStandsAlone) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets",
-                         JsonEq(absl::StrCat(R"([{"summary": "a", "details": ")", Marked("from extra"), R"("}])")), _))
+                         JsonEq(absl::StrCat(R"([{"summary": "a", "details_html": ")", MarkedHtml("from extra"),
+                                             R"("}])")),
+                         _))
       .WillOnce(AnswerJson(R"({"id": 1})"));
-  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(absl::StrCat(R"([{"summary": "b", "details": ")", Marked(""),
-                                                                R"("}])")), _))
+  EXPECT_CALL(api_, Post(_, "/api/Tickets",
+                         JsonEq(absl::StrCat(R"([{"summary": "b", "details_html": ")", MarkedHtml(""), R"("}])")), _))
       .WillOnce(AnswerJson(R"({"id": 2})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets",
+                         JsonEq(absl::StrCat(R"([{"summary": "c", "details_html": ")",
+                                             MarkedHtml("<p>own <b>html</b></p>"), R"("}])")),
+                         _))
+      .WillOnce(AnswerJson(R"({"id": 3})"));
   EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "a", "details": "x",
       "extra": {"details": "from extra"}})").ok());
   EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "b"})").ok());
+  // The caller's own HTML is kept as it is, and the plain details is not sent beside it.
+  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "c", "details": "x",
+      "extra": {"details_html": "<p>own <b>html</b></p>"}})").ok());
+}
+
+TEST_F(IdempotentCreateTest, PlainDetailsBecomeEscapedHtmlWithTheirLineBreaks) {
+  EXPECT_CALL(api_, Post(_, "/api/Tickets",
+                         JsonEq(absl::StrCat(R"([{"summary": "s", "details_html": ")",
+                                             MarkedHtml("a &lt; b &amp;&amp; &quot;c&quot;<br>next line"),
+                                             R"("}])")),
+                         _))
+      .WillOnce(AnswerJson(R"({"id": 1})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket,
+                   R"({"summary": "s", "details": "a < b && \"c\"\nnext line"})").ok());
+}
+
+TEST_F(IdempotentCreateTest, WithTheMarkerOffTheTicketIsSentUnchangedAndNeverLookedUp) {
+  auto connection = std::make_shared<HaloConnection>(*context_.connection);
+  connection->idempotency_marker = false;
+  context_.connection = connection;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"summary": "s", "details": "evt", "client_id": 12}])"), _))
+      .Times(2)
+      .WillRepeatedly(AnswerStatus(OutcomeUnknown()));
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
+  EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());  // the retry writes again: nothing to search for
 }
 
 TEST_F(IdempotentCreateTest, WithoutKeyTheTicketIsSentUnchanged) {
@@ -297,9 +335,9 @@ TEST_F(IdempotentCreateTest, KnownFailuresAreNeitherLookedUpNorJournaled) {
   EXPECT_EQ(CreateTicket().status(), bad_request);
 }
 
-TEST_F(IdempotentCreateTest, ActionCarriesTheMarkerAfterItsNote) {
+TEST_F(IdempotentCreateTest, ActionCarriesTheReferenceInItsNoteHtml) {
   EXPECT_CALL(api_, Post(_, "/api/Actions",
-                         JsonEq(absl::StrCat(R"([{"ticket_id": 2884, "note": ")", Marked("triage"),
+                         JsonEq(absl::StrCat(R"([{"ticket_id": 2884, "note_html": ")", MarkedHtml("triage"),
                                              R"(", "hiddenfromuser": true, "outcome": "Note"}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 2884})"));
@@ -314,7 +352,7 @@ TEST_F(IdempotentCreateTest, ActionWithUnknownOutcomeFoundAmongTheTicketsActions
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->id(), 2);
   EXPECT_EQ(response->ticket_id(), 2884);
-  EXPECT_EQ(response->action().fields().at("note").string_value(), absl::StrCat("triage\n<!-- ", token_, " -->"));
+  EXPECT_EQ(response->action().fields().at("note").string_value(), absl::StrCat("triage\n", token_));
 }
 
 TEST_F(IdempotentCreateTest, ActionRetryPostsOnlyWhenTheNoteIsNotThere) {
@@ -342,7 +380,7 @@ TEST_F(IdempotentCreateTest, ActionLookupReadsLaterPages) {
   EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(first_page));
   EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("2"), _))
       .WillOnce(AnswerJson(absl::StrCat(R"({"record_count": 150, "actions": [{"id": 150, "ticket_id": 2884,
-                                        "note": ")", Marked("triage"), R"("}]})")));
+                                        "note": ")", MarkedText("triage"), R"("}]})")));
   EXPECT_EQ(IdOf(AddAction()), 150);
 }
 

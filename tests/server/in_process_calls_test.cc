@@ -31,7 +31,9 @@ class InProcessServiceCallsTest : public ::testing::Test {
  protected:
   InProcessServiceCallsTest()
       : runner_(actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
-                                             "https://default.halopsa.com", "id", "secret", "", "all", ""})}) {}
+                                             .instance_url = "https://default.halopsa.com",
+                                             .client_id = "id",
+                                             .client_secret = "secret"})}) {}
 
   // Calls `method`; the answer lands in `result`.
   void Call(absl::string_view method, std::shared_ptr<const google::protobuf::Message> request,

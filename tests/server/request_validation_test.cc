@@ -64,15 +64,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"CreateUrgencyRange", kCreate, R"({"summary":"x","urgency":0})", "urgency"},
         Case{"CreateBadAsset", kCreate, R"({"summary":"x","asset_ids":[3,0]})", "asset_ids[1]"},
         Case{"CreateCustomFieldNoKey", kCreate, R"({"summary":"x","customfields":[{"value":1}]})",
-             "customfields[0]"},
+             "customfields[0].id"},
+        Case{"CreateCustomFieldByName", kCreate, R"({"summary":"x","customfields":[{"name":"CFSensorId","value":1}]})",
+             "customfields[0].name"},
         Case{"CreateCustomFieldBoth", kCreate,
-             R"({"summary":"x","customfields":[{"id":1,"name":"a","value":1}]})", "customfields[0]"},
+             R"({"summary":"x","customfields":[{"id":1,"name":"a","value":1}]})", "customfields[0].name"},
+        Case{"UpdateCustomFieldByName", kUpdate, R"({"id":5,"customfields":[{"name":"CFSensorId","value":1}]})",
+             "customfields[0].name"},
         Case{"CreateCustomFieldNoValue", kCreate, R"({"summary":"x","customfields":[{"id":1}]})",
              "customfields[0].value"},
         Case{"CreateExtraId", kCreate, R"({"summary":"x","extra":{"id":7}})", "extra.id"},
         Case{"CreateFull", kCreate,
              R"({"summary":"x","client_id":12,"site_id":18,"impact":1,"urgency":4,"asset_ids":[1],
-                 "customfields":[{"name":"CFSensorId","value":"abc"}],"extra":{"dateoccurred":"2026-01-01"}})",
+                 "customfields":[{"id":101,"value":"abc"}],"extra":{"dateoccurred":"2026-01-01"}})",
              ""},
         Case{"UpdateNoId", kUpdate, R"({"summary":"x"})", "id"},
         Case{"UpdateNothing", kUpdate, R"({"id":5})", "id"},
@@ -96,6 +100,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ActionBlankOutcome", kAction, R"({"ticket_id":1,"note":"n","outcome":" "})", "outcome"},
         Case{"ActionExtraTicket", kAction, R"({"ticket_id":1,"note":"n","extra":{"ticket_id":2}})",
              "extra.ticket_id"},
+        Case{"ActionZeroOutcomeId", kAction, R"({"ticket_id":1,"note":"n","outcome_id":0})", "outcome_id"},
+        Case{"ActionOutcomeId", kAction, R"({"ticket_id":1,"note":"n","outcome_id":7})", ""},
         Case{"ActionOk", kAction, R"({"ticket_id":1,"note":"n","timetaken":0})", ""},
         Case{"LinkNoTicket", kLink, R"({"hostname":"h"})", "ticket_id"},
         Case{"LinkNoHost", kLink, R"({"ticket_id":1})", "hostname"},
@@ -107,6 +113,13 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"LookupSiteWithClientId", kLookup, R"({"type":"site","client_id":3})", ""},
         Case{"LookupPageNo", kLookup, R"({"type":"client","page_no":-1})", "page_no"}),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+TEST(CustomFieldValidationTest, ANameIsRefusedAskingForTheId) {
+  absl::Status status =
+      ValidateJson<v1::CreateTicketRequest>(R"({"summary":"x","customfields":[{"name":"CFSensorId","value":1}]})");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("give the field's id"));
+}
 
 }  // namespace
 }  // namespace halopsa

@@ -88,7 +88,8 @@ TEST_F(SimulatorApiTest, CreateStoresFieldsAndAddsNames) {
               ::testing::MatchesRegex("20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]+"));
   EXPECT_EQ(Text(created, "deadlinedate"), "1900-01-01T00:00:00");
 
-  const Value fetched = ApiJson("GET", "/api/Tickets/" + std::to_string(kFirstNewTicketId));
+  const Value fetched =
+      ApiJson("GET", "/api/Tickets/" + std::to_string(kFirstNewTicketId) + "?includedetails=true");
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(fetched, created))
       << ToJson(fetched) << " vs " << ToJson(created);
 }

@@ -24,6 +24,9 @@ class HaloRestClientTest : public ::testing::Test {
  protected:
   HaloRestClientTest() {
     connection_->instance_url = "https://acme.halopsa.com";
+    // A configured authorisation server: no discovery request in these tests
+    // (auth_discovery_test covers it).
+    connection_->auth_url = "https://acme.halopsa.com/auth";
     connection_->client_id = "c";
     connection_->client_secret = "s";
   }
@@ -50,7 +53,8 @@ class HaloRestClientTest : public ::testing::Test {
   }
 
   StrictMock<MockHttpTransport> transport_;
-  TokenCache tokens_{transport_, TokenCacheOptions()};
+  AuthDiscovery discovery_{transport_, AuthDiscoveryOptions()};
+  TokenCache tokens_{transport_, discovery_, TokenCacheOptions()};
   FakeScheduler scheduler_;
   TenantRateLimiter limiter_{RateLimitOptions{.max_requests = 0}};
   HaloRestClient client_{{transport_, tokens_, scheduler_, limiter_}, RetryOptions()};
@@ -112,6 +116,36 @@ TEST_F(HaloRestClientTest, A401ForEveryFreshTokenEndsUnauthenticatedWithinTheAtt
   auto answer = Result([&](auto done) { client.Get(context_, "/api/Tickets/1", {}, std::move(done)); });
   EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(GetErrorInfo(answer.status())->metadata().at("endpoint"), "/api/Tickets/1");
+}
+
+// Only a 401 means "fresh token, once more": a 400 or 403 with the same
+// token is a final answer, and no second token is requested.
+TEST_F(HaloRestClientTest, OnlyA401RefreshesTheToken) {
+  for (int status : {400, 403}) {
+    tokens_.Invalidate(*connection_, "t");
+    ExpectToken("t");
+    int sends = 0;
+    EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/Tickets/1"), _, _))
+        .WillOnce(Answer(status, &sends, R"({"error": "refused"})"))
+        .RetiresOnSaturation();
+    auto answer = Result([&](auto done) { client_.Get(context_, "/api/Tickets/1", {}, std::move(done)); });
+    EXPECT_FALSE(answer.ok());
+    EXPECT_EQ(sends, 1) << status;
+  }
+  EXPECT_EQ(tokens_.token_requests(), 2);  // one per call, none for a retry
+}
+
+TEST_F(HaloRestClientTest, A403NamingAPermissionSaysTheApplicationLacksIt) {
+  ExpectToken("t");
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://acme.halopsa.com/api/Asset"), _, _))
+      .WillOnce(Respond(403, R"({"error":"The API application does not have the permission edit:assets"})"));
+  auto answer = Result([&](auto done) {
+    client_.Post(context_, "/api/Asset", *ParseJson(R"([{"inventory_number":"h"}])"), std::move(done));
+  });
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(answer.status().message()),
+              ::testing::HasSubstr("the API application lacks the permission edit:assets"));
+  EXPECT_EQ(GetErrorInfo(answer.status())->metadata().at("missing_permission"), "edit:assets");
 }
 
 TEST_F(HaloRestClientTest, ErrorStatusesMapWithHalosText) {

@@ -25,6 +25,7 @@ class TokenCacheTest : public ::testing::Test {
     connection_->instance_url = "https://acme.halopsa.com";
     connection_->client_id = "client-1";
     connection_->client_secret = kSecret;
+    connection_->auth_url = "https://acme.halopsa.com/auth";  // discovery: auth_discovery_test
   }
 
   static TokenCacheOptions OptionsWithClock(const absl::Time* now) {
@@ -43,7 +44,8 @@ class TokenCacheTest : public ::testing::Test {
 
   StrictMock<MockHttpTransport> transport_;
   absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
-  TokenCache cache_{transport_, OptionsWithClock(&now_)};
+  AuthDiscovery discovery_{transport_, AuthDiscoveryOptions()};
+  TokenCache cache_{transport_, discovery_, OptionsWithClock(&now_)};
   std::shared_ptr<HaloConnection> connection_ = std::make_shared<HaloConnection>();
 };
 
@@ -151,6 +153,48 @@ TEST_F(TokenCacheTest, FailuresAreNotCached) {
 TEST_F(TokenCacheTest, AnswerWithoutTokenIsAnError) {
   EXPECT_CALL(transport_, Send(_, _, _)).WillOnce(Respond(200, R"({"token_type":"Bearer"})"));
   EXPECT_EQ(GetErrorInfo(Get().status())->reason(), "UPSTREAM_BAD_RESPONSE");
+}
+
+TEST_F(TokenCacheTest, InvalidScopeNamesTheScopeSettingAndTheValidScopes) {
+  connection_->scope = "read:actions";
+  EXPECT_CALL(transport_, Send(_, _, _)).WillOnce(Respond(400, R"({"error":"invalid_scope"})"));
+  absl::Status refused = Get().status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(GetErrorInfo(refused)->reason(), kReasonInvalidScope);
+  EXPECT_EQ(GetErrorInfo(refused)->metadata().at("field"), "scope");
+  EXPECT_THAT(std::string(refused.message()),
+              ::testing::AllOf(HasSubstr("'read:actions'"), HasSubstr("HALOPSA_SCOPE"), HasSubstr("x-halopsa-scope"),
+                               HasSubstr("edit:tickets edit:assets read:customers"),
+                               HasSubstr("no read:actions or edit:actions")));
+}
+
+// Without a configured auth_url the token endpoint is discovered first.
+class DiscoveringTokenCacheTest : public TokenCacheTest {
+ protected:
+  DiscoveringTokenCacheTest() { connection_->auth_url.clear(); }
+};
+
+TEST_F(DiscoveringTokenCacheTest, HostedTenantGetsItsTokenFromTheDiscoveredServerWithItsTenantId) {
+  ::testing::InSequence in_order;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/authinfo"), _, _))
+      .WillOnce(Respond(200, R"({"auth_url": "https://auth.haloservicedesk.com/auth/", "tenant_id": "acme"})"));
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://auth.haloservicedesk.com/auth/token?tenant=acme"), _, _))
+      .WillOnce(Respond(200, R"({"access_token":"hosted"})"));
+  EXPECT_EQ(*Get(), "hosted");
+}
+
+TEST_F(DiscoveringTokenCacheTest, RefusedTokenRequestMakesTheNextFetchDiscoverAgain) {
+  ::testing::InSequence in_order;
+  EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/authinfo"), _, _))
+      .WillOnce(Respond(404, ""));
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://acme.halopsa.com/auth/token"), _, _))
+      .WillOnce(Respond(401, R"({"error":"invalid_client"})"));
+  EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/authinfo"), _, _))
+      .WillOnce(Respond(200, R"({"auth_url": "https://auth.haloservicedesk.com/auth", "tenant_id": "acme"})"));
+  EXPECT_CALL(transport_, Send(RequestTo("POST", "https://auth.haloservicedesk.com/auth/token?tenant=acme"), _, _))
+      .WillOnce(Respond(200, R"({"access_token":"second"})"));
+  EXPECT_FALSE(Get().ok());
+  EXPECT_EQ(*Get(), "second");
 }
 
 }  // namespace

@@ -337,8 +337,27 @@ TEST_F(GatewayTest, ConfValidationWithRejectedCredentialsIs400WithHalosReason) {
   EXPECT_EQ(reply.status, 400);
   EXPECT_EQ(reply.retriable(), false);
   EXPECT_EQ(reply.error(),
-            "HaloPSA refused config.client_id/config.client_secret (check the API application and the stored "
-            "secret): HaloPSA /auth/token answered HTTP 401: invalid_client");
+            "HaloPSA refused config.client_id/config.client_secret (check the API application, Client ID and "
+            "Secret (Services) with Login Type Agent, and the stored secret): HaloPSA /auth/token answered HTTP 401: "
+            "invalid_client");
+}
+
+TEST_F(GatewayTest, ConfValidationNamesTheScopeSettingAndTheMissingPermission) {
+  service_.SetHandler([](const FakeHaloPsaService::Call&, google::protobuf::Message*) {
+    return Failure(absl::FailedPreconditionError("HaloPSA refused the requested scope 'read:actions'"),
+                   kReasonInvalidScope);
+  });
+  Reply scope = Lc().Send(testing::ConfValidationEnvelope(org_, LiteralConfig()));
+  EXPECT_EQ(scope.status, 400);
+  EXPECT_EQ(scope.error(), "HaloPSA refused config.scope: HaloPSA refused the requested scope 'read:actions'");
+
+  service_.SetHandler([](const FakeHaloPsaService::Call&, google::protobuf::Message*) {
+    return Failure(absl::PermissionDeniedError("HaloPSA /api/Client answered HTTP 403"), "UPSTREAM_PERMISSION_DENIED");
+  });
+  Reply permission = Lc().Send(testing::ConfValidationEnvelope(org_, LiteralConfig()));
+  EXPECT_EQ(permission.status, 400);
+  EXPECT_THAT(permission.error(), StartsWith("the HaloPSA API application lacks a permission (it needs edit:tickets, "
+                                             "edit:assets and read:customers"));
 }
 
 TEST_F(GatewayTest, ConfValidationWhileHaloIsDownIs500Retriable) {

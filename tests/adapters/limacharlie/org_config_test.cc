@@ -68,6 +68,32 @@ TEST(OrgConfigTest, UnsendableValueIsRefusedWithoutQuotingIt) {
   EXPECT_THAT(settings.status().message(), Not(HasSubstr("secret-value")));
 }
 
+TEST(OrgConfigTest, OutcomeAuthAndMarkerSettingsTravelAsMetadata) {
+  auto settings = SettingsFromConfig({{"instance_url", "https://a"}, {"client_id", "c"}, {"client_secret", "s"},
+                                      {"auth_url", "https://auth.haloservicedesk.com/auth"},
+                                      {"default_outcome", "Private Note"}, {"default_outcome_id", "21"},
+                                      {"idempotency_marker", "off"}});
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  ASSERT_EQ(settings->size(), 7u);
+  EXPECT_EQ((*settings)[3].field->metadata_key, "x-halopsa-auth-url");
+  EXPECT_EQ((*settings)[4].field->metadata_key, "x-halopsa-default-outcome");
+  EXPECT_EQ((*settings)[5].field->metadata_key, "x-halopsa-default-outcome-id");
+  EXPECT_EQ((*settings)[6].field->metadata_key, "x-halopsa-idempotency-marker");
+  EXPECT_EQ((*settings)[6].value, "off");
+}
+
+TEST(OrgConfigTest, MalformedOutcomeIdOrMarkerIsNamed) {
+  std::map<std::string, std::string> base = {{"instance_url", "https://a"}, {"client_id", "c"}, {"client_secret", "s"}};
+  auto bad_id = base;
+  bad_id["default_outcome_id"] = "Note";
+  EXPECT_THAT(SettingsFromConfig(bad_id).status().message(),
+              HasSubstr("config.default_outcome_id: must be a positive integer"));
+  auto bad_marker = base;
+  bad_marker["idempotency_marker"] = "false";
+  EXPECT_THAT(SettingsFromConfig(bad_marker).status().message(),
+              HasSubstr("config.idempotency_marker: must be one of: on, off"));
+}
+
 TEST(OrgConfigTest, OrgIdMetadata) {
   EXPECT_EQ(OrgIdMetadata("o-1"), std::make_pair(std::string("x-halopsa-org-id"), std::string("o-1")));
 }

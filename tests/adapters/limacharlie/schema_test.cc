@@ -1,6 +1,7 @@
 #include "adapters/limacharlie/schema.h"
 
 #include <google/protobuf/descriptor.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -45,7 +46,7 @@ TEST_F(SchemaTest, TopLevelShape) {
 TEST_F(SchemaTest, ConfigSchemaHasTheProductPageFields) {
   const rapidjson::Value& config = schema_["config_schema"];
   const rapidjson::Value& fields = config["fields"];
-  EXPECT_EQ(fields.MemberCount(), 5u);
+  EXPECT_EQ(fields.MemberCount(), 9u);
   EXPECT_STREQ(fields["instance_url"]["data_type"].GetString(), "url");
   EXPECT_STREQ(fields["client_id"]["data_type"].GetString(), "string");
   EXPECT_STREQ(fields["client_secret"]["data_type"].GetString(), "secret");
@@ -53,6 +54,15 @@ TEST_F(SchemaTest, ConfigSchemaHasTheProductPageFields) {
   EXPECT_STREQ(fields["scope"]["data_type"].GetString(), "string");
   EXPECT_STREQ(fields["scope"]["default_value"].GetString(), "all");
   EXPECT_FALSE(fields["tenant"].HasMember("default_value"));
+  EXPECT_STREQ(fields["auth_url"]["data_type"].GetString(), "url");
+  EXPECT_STREQ(fields["default_outcome_id"]["data_type"].GetString(), "integer");
+  EXPECT_EQ(Json(fields["idempotency_marker"]["enum_values"]), R"(["on","off"])");
+  EXPECT_STREQ(fields["idempotency_marker"]["default_value"].GetString(), "on");
+  // Set-up as LimaCharlie documents it: an Agent login and least-privilege scopes.
+  EXPECT_THAT(fields["client_id"]["description"].GetString(), ::testing::HasSubstr("Login Type Agent"));
+  EXPECT_THAT(fields["scope"]["description"].GetString(),
+              ::testing::HasSubstr("edit:tickets edit:assets read:customers"));
+  EXPECT_THAT(fields["scope"]["description"].GetString(), ::testing::HasSubstr("invalid_scope"));
   EXPECT_EQ(Json(config["requirements"]), R"([["instance_url"],["client_id"],["client_secret"]])");
   for (const auto& field : fields.GetObject()) {
     EXPECT_GT(field.value["label"].GetStringLength(), 0u) << field.name.GetString();
@@ -121,7 +131,8 @@ TEST_F(SchemaTest, DefaultsWhereTheProductPageStatesThem) {
   EXPECT_EQ(Json(Parameter("lookup_client_site", "page_size")["default_value"]), "50");
   EXPECT_EQ(Json(Parameter("lookup_client_site", "page_no")["default_value"]), "1");
   EXPECT_EQ(Json(Parameter("add_action", "hiddenfromuser")["default_value"]), "true");
-  EXPECT_EQ(Json(Parameter("add_action", "outcome")["default_value"]), R"("Note")");
+  // Not "Note": a default filled in by LimaCharlie would hide the org's default_outcome setting.
+  EXPECT_FALSE(Parameter("add_action", "outcome").HasMember("default_value"));
   EXPECT_EQ(Json(Parameter("link_asset_to_ticket", "create_if_missing")["default_value"]), "true");
   EXPECT_FALSE(Parameter("create_ticket", "summary").HasMember("default_value"));
 }
