@@ -36,7 +36,7 @@ absl::string_view DataType(const FieldDescriptor& field) {
     case FieldDescriptor::CPPTYPE_ENUM:
       return "enum";
     case FieldDescriptor::CPPTYPE_MESSAGE:
-      return "json";  // extra (an object) and customfields entries ({name|id, value})
+      return "json";  // extra (an object) and customfields entries ({id, value})
     default:
       return "string";
   }
