@@ -20,6 +20,7 @@
 #include "adapters/redis/redis_client.h"
 #include "adapters/redis/redis_link_locks.h"
 #include "adapters/redis/redis_outcome_journal.h"
+#include "adapters/redis/redis_reply_store.h"
 #include "adapters/redis/redis_request_budget.h"
 #include "adapters/redis/redis_url.h"
 #include "app/admin_endpoints.h"
@@ -50,6 +51,7 @@ struct ServerApp::Parts {
   std::unique_ptr<RequestBudget> shared_budget;
   std::unique_ptr<UnknownOutcomeJournal> shared_journal;
   std::unique_ptr<LinkLocks> shared_link_locks;
+  std::unique_ptr<lc::ReplyStore> shared_replies;  // the gateway's
   std::unique_ptr<HaloRestClient> halo;
   // Runs the REST client's delayed sends, so it goes before the client.
   std::unique_ptr<net::TimerThread> scheduler;
@@ -150,6 +152,7 @@ absl::Status ServerApp::ConnectSharedState(Parts& parts) {
   parts.shared_budget = std::make_unique<redis::RedisRequestBudget>(*parts.redis, c.rate_limit, *parts.limiter);
   parts.shared_journal = std::make_unique<redis::RedisOutcomeJournal>(*parts.redis);
   parts.shared_link_locks = std::make_unique<redis::RedisLinkLocks>(*parts.redis);
+  parts.shared_replies = std::make_unique<redis::RedisReplyStore>(*parts.redis);
   const redis::RedisClient* client = parts.redis.get();
   parts.registry.AddCallback("halopsa_shared_state_up", "1 while the shared state (Redis) answers, else 0.", "gauge",
                              [client] { return client->up() ? 1.0 : 0.0; });
@@ -182,6 +185,7 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
         grpc::CreateChannel(c.gateway_service_target, grpc::InsecureChannelCredentials()));
   }
   lc::GatewayOptions options = c.gateway;
+  options.shared_replies = parts.shared_replies.get();
   options.observer = [metrics = parts.metrics.get(), logger = parts.logger.get()](const lc::GatewayCall& call) {
     // Label values come from known names only: anything a caller invents
     // counts under one label.

@@ -45,6 +45,10 @@ inline constexpr absl::string_view kReasonShuttingDown = "SHUTTING_DOWN";
 // (keyed creates, links, gateway writes) is refused rather than run
 // uncoordinated. UNAVAILABLE, retriable.
 inline constexpr absl::string_view kReasonSharedStateUnavailable = "SHARED_STATE_UNAVAILABLE";
+// A callback with this idempotency key is still being answered (by this or
+// another replica) when the duplicate's deadline comes: UNAVAILABLE,
+// retriable; the retry gets the first attempt's reply.
+inline constexpr absl::string_view kReasonDuplicateInFlight = "DUPLICATE_IN_FLIGHT";
 inline constexpr absl::string_view kReasonTokenRejected = "UPSTREAM_TOKEN_REJECTED";
 // A request over one of kRequestJsonLimits (or a body size limit); the
 // ErrorInfo metadata names the limit and its value. INVALID_ARGUMENT.

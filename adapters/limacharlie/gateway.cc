@@ -106,6 +106,17 @@ net::ServerResponse EmptyResponse() {
 
 const MethodDescriptor& LookupMethod() { return MethodOf(*FindAction("lookup_client_site")); }
 
+// Actions that write nothing: harmless to run twice, so they need no
+// coordination between replicas.
+constexpr absl::string_view kReadOnlyActions[] = {"search_tickets", "lookup_client_site"};
+
+bool IsReadOnly(absl::string_view action) {
+  for (absl::string_view read_only : kReadOnlyActions) {
+    if (action == read_only) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 class Gateway::Impl : public std::enable_shared_from_this<Impl> {
@@ -115,9 +126,10 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
         schema_json_(SchemaJson()),
         service_(std::move(service)),
         secrets_(lc_api, options_.lc_api_url, options_.secret_cache_max_entries),
-        idempotency_(IdempotencyOptions{.max_entries = options_.idempotency_max_entries,
+        own_replies_(IdempotencyOptions{.max_entries = options_.idempotency_max_entries,
                                         .max_bytes = options_.idempotency_max_bytes,
                                         .ttl = options_.idempotency_ttl}),
+        replies_(options_.shared_replies != nullptr ? *options_.shared_replies : own_replies_),
         signature_failures_(options_.signature_failures) {}
 
   void Handle(net::ServerRequest request, net::Responder respond) {
@@ -255,16 +267,25 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
 
   // Runs the request once per (oid, idempotency_key): later copies get the
   // first one's answer. Answers that invite a retry (500) are not kept.
+  // When the replies cannot be shared (Redis down), searches and lookups
+  // run anyway; writes are refused (retriable) rather than risk a duplicate.
   void Deduplicated(std::shared_ptr<const Exchange> exchange, Reply reply) {
     const RequestEnvelope& envelope = exchange->envelope;
-    if (!envelope.idempotency_key.empty()) {
-      IdempotencyStore::Key key(envelope.org.oid, envelope.idempotency_key);
-      if (!idempotency_.Join(key, std::move(reply))) return;
-      reply = [self = shared_from_this(), key = std::move(key)](net::ServerResponse response) {
-        self->idempotency_.Finish(key, response, /*remember=*/response.status < 500);
-      };
-    }
-    RunAction(std::move(exchange), std::move(reply));
+    if (envelope.idempotency_key.empty()) return RunAction(std::move(exchange), std::move(reply));
+    ReplyStore::Key key(envelope.org.oid, envelope.idempotency_key);
+    const absl::Time deadline = exchange->deadline;
+    auto answer = [self = shared_from_this(), exchange, reply = std::move(reply)](
+                      absl::StatusOr<net::ServerResponse> response) mutable {
+      if (response.ok()) return reply(*std::move(response));
+      if (IsReadOnly(exchange->envelope.action)) return self->RunAction(std::move(exchange), std::move(reply));
+      reply(ErrorResponse(response.status()));
+    };
+    auto run = [self = shared_from_this(), exchange, key]() mutable {
+      self->RunAction(std::move(exchange), [self, key = std::move(key)](net::ServerResponse response) {
+        self->replies_.Finish(key, response, /*remember=*/response.status < 500);
+      });
+    };
+    replies_.Join(key, deadline, std::move(answer), std::move(run));
   }
 
   void RunAction(std::shared_ptr<const Exchange> exchange, Reply reply) {
@@ -389,7 +410,8 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   const std::string schema_json_;
   std::unique_ptr<ServiceCalls> service_;
   HiveSecrets secrets_;
-  IdempotencyStore idempotency_;
+  IdempotencyStore own_replies_;
+  ReplyStore& replies_;
   mutable FailureThrottle signature_failures_;
 
   mutable absl::Mutex mu_;

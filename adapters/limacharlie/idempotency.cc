@@ -1,16 +1,14 @@
 #include "adapters/limacharlie/idempotency.h"
 
 namespace halopsa::lc {
-namespace {
-
-net::ServerResponse Replay(net::ServerResponse reply) {
-  reply.headers.emplace_back(kReplayHeader, "true");
-  return reply;
-}
-
-}  // namespace
 
 IdempotencyStore::IdempotencyStore(IdempotencyOptions options) : options_(std::move(options)) {}
+
+void IdempotencyStore::Join(const Key& key, absl::Time /*deadline*/, ReplyStore::Waiter waiter, Run run) {
+  if (Join(key, [waiter = std::move(waiter)](net::ServerResponse reply) mutable { waiter(std::move(reply)); })) {
+    run();
+  }
+}
 
 bool IdempotencyStore::Join(const Key& key, Waiter waiter) {
   net::ServerResponse stored;
@@ -25,7 +23,7 @@ bool IdempotencyStore::Join(const Key& key, Waiter waiter) {
     }
     stored = entry.reply;
   }
-  waiter(Replay(std::move(stored)));
+  waiter(AsReplay(std::move(stored)));
   return false;
 }
 
@@ -49,7 +47,7 @@ void IdempotencyStore::Finish(const Key& key, const net::ServerResponse& reply, 
     }
   }
   // The first waiter is the attempt that ran; the rest are duplicates.
-  for (size_t i = 0; i < waiters.size(); ++i) waiters[i](i == 0 ? reply : Replay(reply));
+  for (size_t i = 0; i < waiters.size(); ++i) waiters[i](i == 0 ? reply : AsReplay(reply));
 }
 
 size_t IdempotencyStore::completed() const {

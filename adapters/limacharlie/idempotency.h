@@ -13,12 +13,10 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "adapters/limacharlie/reply_store.h"
 #include "adapters/net/http_server.h"
 
 namespace halopsa::lc {
-
-// Set on replies given to a duplicate instead of running it again.
-inline constexpr char kReplayHeader[] = "Idempotent-Replay";
 
 struct IdempotencyOptions {
   size_t max_entries = 100000;           // completed replies kept
@@ -27,18 +25,18 @@ struct IdempotencyOptions {
   std::function<absl::Time()> clock = absl::Now;
 };
 
-// Replies of completed LimaCharlie callbacks per (oid, idempotency_key), so
-// a retried callback is answered without running twice, and a duplicate
-// arriving while the first is still running waits for its reply. Oldest
-// replies go first when a bound is reached. Requests in flight are not
-// counted: the HTTP server's connection limit bounds them. Thread-safe;
-// waiters are called without the lock held.
-class IdempotencyStore {
+// The ReplyStore of one process: completed replies in memory, oldest first
+// out when a bound is reached. Requests in flight are not counted: the HTTP
+// server's connection limit bounds them. A duplicate waits for the first
+// attempt however long it runs (it always ends). Thread-safe; waiters are
+// called without the lock held.
+class IdempotencyStore final : public ReplyStore {
  public:
-  using Key = std::pair<std::string, std::string>;  // (oid, idempotency_key)
   using Waiter = absl::AnyInvocable<void(net::ServerResponse)>;
 
   explicit IdempotencyStore(IdempotencyOptions options);
+
+  void Join(const Key& key, absl::Time deadline, ReplyStore::Waiter waiter, Run run) override;
 
   // Registers `waiter` for the reply under `key`. Returns true when this is
   // the first attempt: the caller runs it and calls Finish(key, ...) once.
@@ -48,7 +46,7 @@ class IdempotencyStore {
 
   // Answers every waiter of `key` (the first attempt's included) with
   // `reply`, and keeps it for later retries when `remember`.
-  void Finish(const Key& key, const net::ServerResponse& reply, bool remember);
+  void Finish(const Key& key, const net::ServerResponse& reply, bool remember) override;
 
   size_t completed() const;  // replies kept right now
 

@@ -26,24 +26,24 @@ AsioHiredisEvents::AsioHiredisEvents(redisAsyncContext* context, const Strand& s
 
 void AsioHiredisEvents::AddRead(void* events) {
   auto* self = static_cast<AsioHiredisEvents*>(events);
-  self->want_read_ = true;
-  self->ArmRead();
+  self->read_.wanted = true;
+  self->Arm(self->read_, WaitType::wait_read);
 }
 
-void AsioHiredisEvents::DelRead(void* events) { static_cast<AsioHiredisEvents*>(events)->want_read_ = false; }
+void AsioHiredisEvents::DelRead(void* events) { static_cast<AsioHiredisEvents*>(events)->read_.wanted = false; }
 
 void AsioHiredisEvents::AddWrite(void* events) {
   auto* self = static_cast<AsioHiredisEvents*>(events);
-  self->want_write_ = true;
-  self->ArmWrite();
+  self->write_.wanted = true;
+  self->Arm(self->write_, WaitType::wait_write);
 }
 
-void AsioHiredisEvents::DelWrite(void* events) { static_cast<AsioHiredisEvents*>(events)->want_write_ = false; }
+void AsioHiredisEvents::DelWrite(void* events) { static_cast<AsioHiredisEvents*>(events)->write_.wanted = false; }
 
 void AsioHiredisEvents::Cleanup(void* events) {
   auto* self = static_cast<AsioHiredisEvents*>(events);
   self->context_ = nullptr;
-  self->want_read_ = self->want_write_ = false;
+  self->read_.wanted = self->write_.wanted = false;
   // Pending waits end with operation_aborted; the socket stays hiredis'.
   self->descriptor_.release();
   std::shared_ptr<AsioHiredisEvents> last = std::move(self->self_);  // may free `self` on return
@@ -51,29 +51,21 @@ void AsioHiredisEvents::Cleanup(void* events) {
 
 // A wait that is still pending when hiredis no longer wants the event ends
 // without calling hiredis; one wait per direction at a time.
-void AsioHiredisEvents::ArmRead() {
-  if (read_armed_ || !want_read_ || context_ == nullptr) return;
-  read_armed_ = true;
-  descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
-                         [self = shared_from_this()](const boost::system::error_code& error) {
-                           self->read_armed_ = false;
-                           if (error || !self->want_read_ || self->context_ == nullptr) return;
-                           redisAsyncHandleRead(self->context_);  // may free the context (Cleanup)
-                           self->ArmRead();
-                         });
-}
-
-void AsioHiredisEvents::ArmWrite() {
-  if (write_armed_ || !want_write_ || context_ == nullptr) return;
-  write_armed_ = true;
-  descriptor_.async_wait(asio::posix::stream_descriptor::wait_write,
-                         [self = shared_from_this()](const boost::system::error_code& error) {
-                           self->write_armed_ = false;
-                           if (error || !self->want_write_ || self->context_ == nullptr) return;
-                           if (sdslen(self->context_->c.obuf) > 0) self->writes_.fetch_add(1, std::memory_order_relaxed);
-                           redisAsyncHandleWrite(self->context_);  // may free the context (Cleanup)
-                           self->ArmWrite();
-                         });
+void AsioHiredisEvents::Arm(Interest& interest, WaitType type) {
+  if (interest.armed || !interest.wanted || context_ == nullptr) return;
+  interest.armed = true;
+  descriptor_.async_wait(type, [self = shared_from_this(), &interest, type](const boost::system::error_code& error) {
+    interest.armed = false;
+    if (error || !interest.wanted || self->context_ == nullptr) return;
+    // Either call may free the context (Cleanup).
+    if (type == WaitType::wait_read) {
+      redisAsyncHandleRead(self->context_);
+    } else {
+      if (sdslen(self->context_->c.obuf) > 0) self->writes_.fetch_add(1, std::memory_order_relaxed);
+      redisAsyncHandleWrite(self->context_);
+    }
+    self->Arm(interest, type);
+  });
 }
 
 }  // namespace halopsa::redis

@@ -37,16 +37,20 @@ class AsioHiredisEvents : public std::enable_shared_from_this<AsioHiredisEvents>
   static void DelWrite(void* events);
   static void Cleanup(void* events);
 
-  void ArmRead();
-  void ArmWrite();
+  // What hiredis wants of one direction, and whether a wait is pending.
+  struct Interest {
+    bool wanted = false;
+    bool armed = false;
+  };
+  using WaitType = boost::asio::posix::stream_descriptor::wait_type;
+
+  void Arm(Interest& interest, WaitType type);
 
   redisAsyncContext* context_;  // null once hiredis cleaned up
   boost::asio::posix::stream_descriptor descriptor_;
   std::atomic<uint64_t>& writes_;
-  bool want_read_ = false;
-  bool want_write_ = false;
-  bool read_armed_ = false;   // a read wait is pending
-  bool write_armed_ = false;  // a write wait is pending
+  Interest read_;
+  Interest write_;
   std::shared_ptr<AsioHiredisEvents> self_;  // hiredis' reference, dropped by Cleanup
 };
 

@@ -16,6 +16,7 @@
 #include "server/error_mapping.h"
 #include "simulator/halo_simulator.h"
 #include "tests/simulator/test_http_client.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/redis_server_process.h"
 #include "tests/testing/test_support.h"
 
@@ -38,15 +39,7 @@ std::string ReasonOf(const grpc::Status& status) {
   return "";
 }
 
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration bound = absl::Seconds(15)) {
-  const absl::Time end = absl::Now() + bound;
-  while (!condition()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(10));  // polling a condition with a bound
-  }
-  return true;
-}
+using testing::Eventually;
 
 class SharedStateIntegrationTest : public ::testing::Test {
  protected:

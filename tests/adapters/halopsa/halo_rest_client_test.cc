@@ -20,6 +20,12 @@ using testing::MockHttpTransport;
 using testing::RequestTo;
 using testing::Respond;
 
+class MockRequestBudget : public RequestBudget {
+ public:
+  MOCK_METHOD(void, Reserve, (const std::string&, absl::Time, Reserved), (override));
+  MOCK_METHOD(void, PauseUntil, (const std::string&, absl::Time), (override));
+};
+
 class HaloRestClientTest : public ::testing::Test {
  protected:
   HaloRestClientTest() {
@@ -463,6 +469,42 @@ TEST(IsRepeatableWriteTest, OnlyUpdatesOfObjectsWithIdsRepeat) {
   EXPECT_FALSE(IsRepeatableWrite(*ParseJson(R"([{"id":1},{"summary":"s"}])")));
   EXPECT_FALSE(IsRepeatableWrite(*ParseJson("[]")));
   EXPECT_FALSE(IsRepeatableWrite(*ParseJson(R"({"id":1})")));
+}
+
+}  // namespace
+}  // namespace halopsa
+
+namespace halopsa {
+namespace {
+
+TEST_F(HaloRestClientTest, TheRequestWaitsForTheBudgetsAnswerWithoutBlocking) {
+  StrictMock<MockRequestBudget> budget;
+  HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
+  RequestBudget::Reserved reserved;
+  EXPECT_CALL(budget, Reserve(RateLimitKey("https://acme.halopsa.com", "c"), context_.deadline, _))
+      .WillOnce([&](const std::string&, absl::Time, RequestBudget::Reserved done) { reserved = std::move(done); });
+  ExpectToken("t");
+  std::optional<absl::StatusOr<google::protobuf::Value>> result;
+  client.Get(context_, "/api/Client", {}, [&](auto answer) { result = std::move(answer); });
+  ASSERT_TRUE(reserved) << "the budget was asked";
+  EXPECT_FALSE(result.has_value()) << "nothing is sent before the budget answers";
+  EXPECT_CALL(transport_, Send(RequestTo("GET", "https://acme.halopsa.com/api/Client"), _, _))
+      .WillOnce(Respond(200, R"({"record_count":0,"clients":[]})"));
+  reserved(absl::Now());
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->status();
+}
+
+TEST_F(HaloRestClientTest, ARefusalOfTheBudgetIsTheCallsAnswerAndNothingIsSent) {
+  StrictMock<MockRequestBudget> budget;
+  HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
+  absl::Status refused = NoSlotBeforeDeadline(RateLimitOptions(), absl::Seconds(30));
+  EXPECT_CALL(budget, Reserve(_, _, _)).WillOnce([&](const std::string&, absl::Time, RequestBudget::Reserved done) {
+    done(refused);
+  });
+  ExpectToken("t");
+  auto answer = Result([&](auto done) { client.Get(context_, "/api/Client", {}, std::move(done)); });
+  EXPECT_EQ(answer.status(), refused);
 }
 
 }  // namespace

@@ -596,6 +596,59 @@ TEST_F(GatewayTest, PermanentFailuresAreRememberedRetriableOnesAreNot) {
   EXPECT_THAT(service_.calls(), SizeIs(2));
 }
 
+class MockReplyStore : public ReplyStore {
+ public:
+  MOCK_METHOD(void, Join, (const Key&, absl::Time, Waiter, Run), (override));
+  MOCK_METHOD(void, Finish, (const Key&, const net::ServerResponse&, bool), (override));
+};
+
+GatewayOptions SharingRepliesIn(ReplyStore& replies) {
+  GatewayOptions options;
+  options.signing_secret = kSigningSecret;
+  options.shared_replies = &replies;
+  return options;
+}
+
+TEST_F(GatewayTest, WithoutSharedRepliesWritesAreRefusedRetriableAndReadsStillRun) {
+  ::testing::StrictMock<MockReplyStore> replies;
+  absl::Status unavailable =
+      WithErrorInfo(absl::UnavailableError("shared state (Redis) unavailable"), kReasonSharedStateUnavailable);
+  EXPECT_CALL(replies, Join(ReplyStore::Key(org_.oid, "k1"), _, _, _))
+      .Times(2)
+      .WillRepeatedly([&](const ReplyStore::Key&, absl::Time, ReplyStore::Waiter waiter, ReplyStore::Run) {
+        waiter(unavailable);
+      });
+  StartGateway(SharingRepliesIn(replies));
+  service_.SetHandler(CreatesTicket(4100));
+  Reply refused = Request("create_ticket", R"({"summary":"s"})", LiteralConfig(), "k1");
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_THAT(refused.body, HasSubstr(R"("retriable":true)"));
+  EXPECT_THAT(service_.calls(), IsEmpty()) << "a write never runs uncoordinated";
+  service_.SetHandler([](const FakeHaloPsaService::Call&, google::protobuf::Message* response) {
+    FillFromJson<v1::SearchTicketsResponse>(response, R"({"record_count": 0})");
+    return grpc::Status::OK;
+  });
+  EXPECT_EQ(Request("search_tickets", R"({"search":"x"})", LiteralConfig(), "k1").status, 200);
+  EXPECT_THAT(service_.calls(), SizeIs(1));
+}
+
+TEST_F(GatewayTest, SharedRepliesRunTheFirstAttemptAndKeepItsReply) {
+  ::testing::StrictMock<MockReplyStore> replies;
+  ReplyStore::Waiter kept;
+  EXPECT_CALL(replies, Join(ReplyStore::Key(org_.oid, "k2"), _, _, _))
+      .WillOnce([&](const ReplyStore::Key&, absl::Time, ReplyStore::Waiter waiter, ReplyStore::Run run) {
+        kept = std::move(waiter);
+        run();
+      });
+  EXPECT_CALL(replies, Finish(ReplyStore::Key(org_.oid, "k2"), _, /*remember=*/true))
+      .WillOnce([&](const ReplyStore::Key&, const net::ServerResponse& reply, bool) { kept(reply); });
+  StartGateway(SharingRepliesIn(replies));
+  service_.SetHandler(CreatesTicket(4200));
+  Reply created = Request("create_ticket", R"({"summary":"s"})", LiteralConfig(), "k2");
+  EXPECT_EQ(created.status, 200);
+  EXPECT_THAT(created.body, HasSubstr("4200"));
+}
+
 TEST_F(GatewayTest, ConcurrentDuplicateWaitsForTheFirstAttempt) {
   service_.SetHandler(CreatesTicket(5000));
   service_.Hold();

@@ -17,6 +17,7 @@
 #include "adapters/redis/redis_client.h"
 #include "adapters/redis/redis_url.h"
 #include "gtest/gtest.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/redis_server_process.h"
 
 namespace halopsa::redis::testing {
@@ -69,16 +70,7 @@ inline RedisOptions OptionsFor(const std::string& url) {
   return options;
 }
 
-// Waits (bounded) until `condition` holds; false when it never did.
-template <typename Condition>
-bool Eventually(Condition condition, absl::Duration bound = absl::Seconds(10)) {
-  const absl::Time end = absl::Now() + bound;
-  while (!condition()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(2));  // polling a condition with a bound
-  }
-  return true;
-}
+using ::halopsa::testing::Eventually;
 
 // One command, waited for.
 inline absl::StatusOr<RedisReply> RunCommand(RedisClient& client, std::vector<std::string> args,
