@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "adapters/net/connection_slots.h"
 #include "adapters/net/http_session.h"
 
@@ -128,11 +129,18 @@ class HttpServer::Impl final : public SessionHost {
         accepting_ = false;
         for (const auto& [unused, session] : sessions_) live.push_back(session);
       }
-      asio::post(acceptor_.get_executor(), [this] {
+      // The listening socket is closed when this returns, so a connection
+      // attempt after it is refused rather than left in the backlog. The
+      // acceptor belongs to its strand; the bounded wait keeps a call from
+      // a handler of a one-thread server from hanging.
+      absl::Notification closed;
+      asio::dispatch(acceptor_.get_executor(), [this, &closed] {
         beast::error_code ignored;
         acceptor_.close(ignored);
         accept_retry_.cancel();
+        closed.Notify();
       });
+      closed.WaitForNotificationWithTimeout(absl::Seconds(1));
       for (const auto& session : live) session->Stop();
     });
   }
