@@ -350,6 +350,36 @@ TEST_F(MultiReplicaTest, RedeliveriesAfterLostAnswersOnOtherReplicasCreateNoTick
   EXPECT_GE(Redeliveries(outcomes), 10) << "redeliveries really went to other replicas";
 }
 
+TEST_F(MultiReplicaTest, DuplicatesInFlightOnOtherReplicasWaitForTheFirstAndGetItsAnswer) {
+  StartReplicas(3);
+  ASSERT_EQ(replicas_.size(), 3u);
+  const std::vector<int> tickets = CreateTargetTickets(1);
+  ASSERT_EQ(tickets.size(), 1u);
+  // Creates take long enough that every copy arrives while the first runs.
+  ASSERT_TRUE(sim_->SetFaults(sim::FaultConfig{.method = "POST",
+                                               .latency_min = absl::Milliseconds(600),
+                                               .latency_max = absl::Milliseconds(600)})
+                  .ok());
+
+  for (const Action& action : {CreateTicket("in-flight-ticket"), AddNote("in-flight-note", tickets[0])}) {
+    const std::string envelope = Envelope(action);
+    std::vector<Reply> replies(replicas_.size());
+    std::vector<std::thread> copies;
+    for (size_t i = 0; i < replicas_.size(); ++i) {
+      copies.emplace_back([&, i] { replies[i] = SendTo(i, envelope); });
+    }
+    for (auto& copy : copies) copy.join();
+
+    for (const Reply& reply : replies) {
+      ASSERT_EQ(reply.status, 200) << action.name << ": " << reply.body;
+      EXPECT_EQ(reply.data()["id"].GetInt(), replies[0].data()["id"].GetInt()) << "the same answer on every replica";
+    }
+  }
+  sim_->ClearFaults();
+  EXPECT_EQ(CountContaining(sim_->tickets(), "summary", "in-flight-ticket."), 1);
+  EXPECT_EQ(CountContaining(sim_->actions(tickets[0]), "note", "in-flight-note."), 1);
+}
+
 TEST_F(MultiReplicaTest, ConcurrentLinksThroughDifferentReplicasLoseNoLinkAndMakeOneAssetPerHost) {
   StartReplicas(3);
   ASSERT_EQ(replicas_.size(), 3u);
