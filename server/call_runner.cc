@@ -113,7 +113,7 @@ CallRunner::Admission CallRunner::Admit(absl::string_view method, MetadataLookup
   absl::StatusOr<std::string> idempotency_key = IdempotencyKeyForCall(metadata);
   if (!idempotency_key.ok()) return {std::move(record), idempotency_key.status()};
   CallContext context{*std::move(connection), std::min(caller_deadline, start + options_.default_deadline),
-                      record->stats, *std::move(idempotency_key)};
+                      record->stats, *std::move(idempotency_key), record->org};
   return {std::move(record), std::move(context)};
 }
 

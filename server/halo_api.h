@@ -55,6 +55,10 @@ struct CallContext {
   // derived from it so that a retry after an unknown outcome finds the
   // object the earlier attempt made instead of making a second one.
   std::string idempotency_key;
+  // Who asked: the LimaCharlie oid for gateway calls, gRPC metadata
+  // x-halopsa-org-id otherwise; empty = the one shared anonymous org. A
+  // tenant's request budget is shared out fairly between orgs.
+  std::string org{};
 };
 
 // The HaloPSA REST API as the service logic sees it: JSON in, JSON out, with

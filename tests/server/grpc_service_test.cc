@@ -60,6 +60,24 @@ TEST_F(HaloPsaGrpcServiceTest, IdempotencyKeyMetadataReachesTheCallContext) {
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
+TEST_F(HaloPsaGrpcServiceTest, OrgIdMetadataReachesTheCallContext) {
+  EXPECT_CALL(api_, Post(::testing::Field(&CallContext::org, "msp-customer-7"), "/api/Tickets", ::testing::_,
+                         ::testing::_))
+      .WillOnce(testing::AnswerJson(R"({"id": 7})"));
+  grpc::ClientContext context;
+  context.AddMetadata("x-halopsa-org-id", "msp-customer-7");
+  grpc::Status status = CreateTicket(context);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(HaloPsaGrpcServiceTest, CallsWithoutOrgIdShareTheAnonymousOrg) {
+  EXPECT_CALL(api_, Post(::testing::Field(&CallContext::org, ""), "/api/Tickets", ::testing::_, ::testing::_))
+      .WillOnce(testing::AnswerJson(R"({"id": 7})"));
+  grpc::ClientContext context;
+  grpc::Status status = CreateTicket(context);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUntilOthersFinish) {
   testing::MockHaloApi api;
   HaloPsaActions actions(api);

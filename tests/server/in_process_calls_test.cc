@@ -57,8 +57,8 @@ class InProcessServiceCallsTest : public ::testing::Test {
   InProcessServiceCalls calls_{runner_};
 };
 
-TEST_F(InProcessServiceCallsTest, MetadataChoosesTheConnectionAndKeyAndTheResponseHasTheMethodsType) {
-  EXPECT_CALL(api_, Post(AllOf(Field(&CallContext::idempotency_key, "lc-callback-1"),
+TEST_F(InProcessServiceCallsTest, MetadataChoosesTheConnectionKeyAndOrgAndTheResponseHasTheMethodsType) {
+  EXPECT_CALL(api_, Post(AllOf(Field(&CallContext::idempotency_key, "lc-callback-1"), Field(&CallContext::org, "oid-1"),
                                Field(&CallContext::connection,
                                      ::testing::Pointee(Field(&HaloConnection::instance_url, "https://acme.halopsa.com")))),
                          "/api/Tickets", _, _))
@@ -68,7 +68,8 @@ TEST_F(InProcessServiceCallsTest, MetadataChoosesTheConnectionAndKeyAndTheRespon
        {{"x-halopsa-instance-url", "https://acme.halopsa.com/"},
         {"x-halopsa-client-id", "acme-id"},
         {"x-halopsa-client-secret", "acme-secret"},
-        {"x-idempotency-key", "lc-callback-1"}},
+        {"x-idempotency-key", "lc-callback-1"},
+        {"x-halopsa-org-id", "oid-1"}},
        result);
   ASSERT_TRUE(result.has_value());
   ASSERT_TRUE(result->ok()) << result->status();
