@@ -1,5 +1,6 @@
 #include "simulator/faults.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <limits>
@@ -54,6 +55,7 @@ constexpr CounterField kCounterFields[] = {
     {"dropped_after", &FaultCounters::dropped_after},
     {"delayed", &FaultCounters::delayed},
     {"token_delayed", &FaultCounters::token_delayed},
+    {"peak_window_requests", &FaultCounters::peak_window_requests},
 };
 
 // A whole JSON number in [0, max].
@@ -227,6 +229,9 @@ Value FaultCountersToJson(const FaultCounters& counters) {
     Set(json, field.name, JsonNumber(static_cast<double>(counters.*field.member)));
   }
   Set(json, "failed", JsonNumber(static_cast<double>(counters.failed())));
+  std::vector<Value> windows;
+  for (int64_t requests : counters.requests_per_window) windows.push_back(JsonNumber(static_cast<double>(requests)));
+  Set(json, "requests_per_window", ListValue(std::move(windows)));
   return ObjectValue(std::move(json));
 }
 
@@ -236,12 +241,15 @@ void FaultInjector::Configure(FaultConfig config) {
   counters_ = FaultCounters();
   random_.seed(config_.seed);
   window_.clear();
+  arrivals_.clear();
+  first_arrival_ = absl::InfinitePast();
 }
 
 void FaultInjector::TurnOff() {
   config_ = FaultConfig();
   enabled_ = false;
   window_.clear();
+  arrivals_.clear();
 }
 
 FaultPlan FaultInjector::Plan(absl::string_view method, FaultedEndpoint endpoint, absl::Time now) {
@@ -304,12 +312,30 @@ FaultInjector::Outcome FaultInjector::Draw(double error_probability, double drop
 
 bool FaultInjector::RateLimited(absl::Time now) {
   if (config_.rate_limit_requests == 0) return false;
+  CountArrival(now);
   while (!window_.empty() && window_.front() <= now - config_.rate_limit_window) {
     window_.pop_front();
   }
   if (window_.size() >= static_cast<size_t>(config_.rate_limit_requests)) return true;
   window_.push_back(now);
   return false;
+}
+
+void FaultInjector::CountArrival(absl::Time now) {
+  const absl::Duration window = config_.rate_limit_window;
+  while (!arrivals_.empty() && arrivals_.front() <= now - window) arrivals_.pop_front();
+  if (arrivals_.size() == kMaxTrackedArrivals) arrivals_.pop_front();
+  arrivals_.push_back(now);
+  counters_.peak_window_requests =
+      std::max(counters_.peak_window_requests, static_cast<int64_t>(arrivals_.size()));
+
+  if (first_arrival_ == absl::InfinitePast()) first_arrival_ = now;
+  absl::Duration into_window;
+  const int64_t index = absl::IDivDuration(now - first_arrival_, window, &into_window);
+  std::vector<int64_t>& windows = counters_.requests_per_window;
+  if (index >= static_cast<int64_t>(FaultCounters::kMaxCountedWindows)) return;
+  if (static_cast<int64_t>(windows.size()) <= index) windows.resize(static_cast<size_t>(index) + 1, 0);
+  ++windows[static_cast<size_t>(index)];
 }
 
 absl::Duration FaultInjector::Latency() {

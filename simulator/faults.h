@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,7 +38,8 @@ struct FaultConfig {
 
   // Hosted Halo's limit: at most rate_limit_requests requests (0 = no limit)
   // per rolling rate_limit_window, counted globally (the simulator is one
-  // tenant); the others get 429 without being processed and do not count.
+  // tenant); the others get 429 without being processed and do not count
+  // toward the limit (they do count in the per-window figures below).
   int rate_limit_requests = 0;
   absl::Duration rate_limit_window = absl::Minutes(5);
 
@@ -69,6 +71,15 @@ struct FaultCounters {
   int64_t dropped_after = 0;
   int64_t delayed = 0;  // /api/* answers held back by latency
   int64_t token_delayed = 0;
+  // With a rate limit: the most requests that arrived within any rolling
+  // rate_limit_window (refused ones included), and the requests that arrived
+  // in each consecutive window, the first starting at the first request
+  // (at most kMaxCountedWindows windows are listed). What a storm benchmark
+  // compares with the limit.
+  int64_t peak_window_requests = 0;
+  std::vector<int64_t> requests_per_window{};
+
+  static constexpr size_t kMaxCountedWindows = 10000;
 
   // Requests whose client got no answer or an error instead of Halo's answer
   // (a 401 after revoked tokens is Halo's own answer: not counted).
@@ -127,6 +138,8 @@ class FaultInjector {
   Outcome Draw(double error_probability, double drop_probability);
   // Counts `now` as a request when it is within the limit.
   bool RateLimited(absl::Time now);
+  // Counts an arrival at `now` in the per-window figures.
+  void CountArrival(absl::Time now);
   absl::Duration Latency();
 
   FaultConfig config_;
@@ -134,6 +147,12 @@ class FaultInjector {
   FaultCounters counters_;
   std::mt19937_64 random_;
   std::deque<absl::Time> window_;  // requests let through within the rolling window
+  // Every request that arrived within the rolling window, refused ones too
+  // (the oldest are forgotten beyond kMaxTrackedArrivals, which can only
+  // under-count a peak far above any limit).
+  std::deque<absl::Time> arrivals_;
+  absl::Time first_arrival_ = absl::InfinitePast();
+  static constexpr size_t kMaxTrackedArrivals = size_t{1} << 20;
 };
 
 }  // namespace halopsa::sim

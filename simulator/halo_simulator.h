@@ -62,7 +62,8 @@ struct RecordedRequest {
 //                          e.g. {"seed": 7, "error_before_probability": 0.1,
 //                          "latency_max_ms": 50}); 400 on bad input
 //   GET /_sim/faults       {"config": {...}, "counters": {"requests", "failed",
-//                          "rate_limited", "errors_before", ...}}
+//                          "rate_limited", "errors_before", ...,
+//                          "peak_window_requests", "requests_per_window": [...]}}
 //   DELETE /_sim/faults    every fault off (the counters stay readable)
 // Failure rules (/_sim/fail) are checked before faults (faults.h).
 class HaloSimulator {

@@ -239,6 +239,41 @@ TEST_F(SimulatorFaultsTest, RateLimitAnswers429WithoutProcessing) {
   const FaultCounters counters = simulator_->fault_counters();
   EXPECT_EQ(counters.rate_limited, 2);
   EXPECT_EQ(counters.requests, 4);
+  // Refused requests arrived too: the per-window figures count them.
+  const Value json = Get(Json(Control("GET")), "counters");
+  EXPECT_EQ(Number(json, "peak_window_requests"), 4);
+  ASSERT_EQ(Get(json, "requests_per_window").list_value().values_size(), 1);
+  EXPECT_EQ(Get(json, "requests_per_window").list_value().values(0).number_value(), 4);
+}
+
+// Times are given, so windows are counted without waiting for them.
+TEST(FaultInjectorTest, CountsArrivalsPerWindowAndTheRollingPeakRefusedOnesIncluded) {
+  FaultInjector injector;
+  injector.Configure({.rate_limit_requests = 3, .rate_limit_window = absl::Seconds(10)});
+  const absl::Time start = absl::FromUnixSeconds(1000);
+  for (int second : {0, 1, 2, 3}) injector.Plan("GET", FaultedEndpoint::kApi, start + absl::Seconds(second));
+  injector.Plan("GET", FaultedEndpoint::kApi, start + absl::Seconds(12));
+  injector.Plan("GET", FaultedEndpoint::kApi, start + absl::Seconds(35));
+
+  const FaultCounters& counters = injector.counters();
+  EXPECT_EQ(counters.rate_limited, 1);  // the fourth within the first ten seconds
+  EXPECT_THAT(counters.requests_per_window, ElementsAre(4, 1, 0, 1));
+  EXPECT_EQ(counters.peak_window_requests, 4);
+
+  // A rolling window across two fixed ones: 2 + 3 arrivals within 10 s.
+  injector.Configure({.rate_limit_requests = 100, .rate_limit_window = absl::Seconds(10)});
+  for (int second : {0, 8, 9, 11, 12, 13}) injector.Plan("GET", FaultedEndpoint::kApi, start + absl::Seconds(second));
+  EXPECT_THAT(injector.counters().requests_per_window, ElementsAre(3, 3));
+  EXPECT_EQ(injector.counters().peak_window_requests, 5);
+}
+
+TEST(FaultInjectorTest, WithoutARateLimitNothingIsCountedPerWindow) {
+  FaultInjector injector;
+  injector.Configure({.error_before_probability = 0.5});
+  injector.Plan("GET", FaultedEndpoint::kApi, absl::FromUnixSeconds(1000));
+  EXPECT_EQ(injector.counters().requests, 1);
+  EXPECT_THAT(injector.counters().requests_per_window, ElementsAre());
+  EXPECT_EQ(injector.counters().peak_window_requests, 0);
 }
 
 TEST_F(SimulatorFaultsTest, RateLimitWindowRolls) {
