@@ -108,6 +108,7 @@ absl::Status Stack::StartServer(const StackOptions& options, const std::string& 
                  "--allow_private_upstream", absl::StrCat("--max_connections_per_host=", options.pool_size),
                  "--shutdown_grace=2s", absl::StrCat("--rate_limit_requests=", options.rate_limit_requests),
                  absl::StrCat("--rate_limit_window=", options.rate_limit_window)};
+  server.args.insert(server.args.end(), options.server_args.begin(), options.server_args.end());
   server.args.push_back(options.tls ? absl::StrCat("--ca_file=", ca_file_) : "--allow_insecure_http");
   server.env = {absl::StrCat("HALOPSA_CLIENT_SECRET=", kSimClientSecret)};
   server.env.insert(server.env.end(), options.server_env.begin(), options.server_env.end());
@@ -180,6 +181,18 @@ absl::StatusOr<std::vector<RecordedRequest>> Stack::SimRequests() {
                         StringOf(record, "body")});
   }
   return requests;
+}
+
+absl::StatusOr<std::string> Stack::SimControl(const std::string& method, const std::string& path,
+                                              const std::string& body) {
+  net::HeaderList headers;
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  absl::StatusOr<net::HttpResponse> answer = Fetch(*control_, {method, sim_url_ + "/_sim/" + path, headers, body});
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200 && answer->status != 204) {
+    return absl::UnavailableError(absl::StrCat(method, " /_sim/", path, ": HTTP ", answer->status, " ", answer->body));
+  }
+  return std::move(answer->body);
 }
 
 bool ServerHasGateway(const std::string& bin_dir, const std::string& log_dir) {

@@ -43,6 +43,8 @@ struct StackOptions {
   std::string rate_limit_window = "5m";
   // Added to halopsa-server's environment ("NAME=value"), e.g. LD_PRELOAD.
   std::vector<std::string> server_env;
+  // More halopsa-server flags ("--name=value").
+  std::vector<std::string> server_args;
 };
 
 // Counters from the server's /metrics.
@@ -92,6 +94,10 @@ class Stack {
   absl::Status ClearSimRequests();
   // The API requests (not /auth/token) recorded since the last clear.
   absl::StatusOr<std::vector<RecordedRequest>> SimRequests();
+  // A call to the simulator's test controls (`path` under /_sim/); its
+  // answer's body, or an error for a status other than 200 and 204.
+  absl::StatusOr<std::string> SimControl(const std::string& method, const std::string& path,
+                                         const std::string& body = "");
 
  private:
   Stack() = default;
