@@ -28,6 +28,7 @@
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 #include "tests/integration/lc_over_http.h"
+#include "tests/integration/loopback_gateway_config.h"
 #include "tests/simulator/test_http_client.h"
 #include "tests/testing/redis_server_process.h"
 #include "tests/testing/test_support.h"
@@ -92,16 +93,7 @@ class FaultInjectionTest : public ::testing::TestWithParam<SharedState> {
 
   // halopsa-server's wiring with the gateway; `rate_limit` per tenant.
   void StartApp(RateLimitOptions rate_limit) {
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;  // loopback only
-    config.log_output = log_sink_;
-    config.log_level = LogLevel::kError;
-    config.transport.extra_ca_file = testing::CertPath("ca.pem");
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
-    config.gateway_listen = "127.0.0.1:0";
-    config.gateway.signing_secret = kSigningSecret;
-    config.gateway.lc_api_url = "http://127.0.0.1:1";  // no hive secrets in this suite
+    ServerConfig config = testing::LoopbackGatewayConfig(log_sink_, kSigningSecret);
     config.rate_limit = std::move(rate_limit);
     if (redis_) config.redis_url = redis_->url();
     // Short waits keep the suite quick; the policy is the production one.
