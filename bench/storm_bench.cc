@@ -29,6 +29,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -73,8 +74,20 @@ struct RunResult {
   bool dedupe = false;
   std::map<std::string, OrgTally> orgs;
   testing::SimWindowFigures halo;
+  std::map<std::string, int> halo_requests;  // "POST /api/Tickets" -> count
   std::string wait_flag_note;
 };
+
+// "/api/Tickets/2884?x=1" -> "/api/Tickets/{id}".
+std::string Endpoint(absl::string_view target) {
+  std::vector<std::string> parts = absl::StrSplit(target.substr(0, target.find('?')), '/');
+  for (std::string& part : parts) {
+    if (!part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return absl::ascii_isdigit(c); })) {
+      part = "{id}";
+    }
+  }
+  return absl::StrJoin(parts, "/");
+}
 
 std::string Seconds(absl::Duration duration) { return absl::StrFormat("%.2f", absl::ToDoubleSeconds(duration)); }
 
@@ -113,12 +126,11 @@ StackOptions StormStackOptions(const std::string& bin_dir, const std::string& lo
   return options;
 }
 
-// The service's token first, then HaloPSA's limit: the budget counts API
+// The service's tokens first, then HaloPSA's limit: the budget counts API
 // requests, not token requests.
 absl::Status LimitHaloPsa(Stack& stack, testing::LimaCharlieClient& client, const lc::testing::Config& halo,
                           absl::Duration window) {
-  auto warm_up = testing::CallOnce(client, testing::TokenWarmUp(halo), absl::Seconds(30));
-  if (!warm_up.ok() || !warm_up->succeeded) return absl::UnavailableError("the warm-up lookup failed");
+  if (absl::Status warm = testing::WarmUpTokens(client, halo, absl::Seconds(30)); !warm.ok()) return warm;
   return stack
       .SimControl("POST", "faults",
                   absl::StrCat(R"({"rate_limit_requests":)", absl::GetFlag(FLAGS_budget), R"(,"rate_limit_window_ms":)",
@@ -145,6 +157,7 @@ absl::StatusOr<RunResult> RunOnce(const std::string& bin_dir, const std::string&
   const lc::testing::Config halo = {
       {"instance_url", (*stack)->sim_url()}, {"client_id", kSimClientId}, {"client_secret", kSimClientSecret}};
   if (absl::Status limited = LimitHaloPsa(**stack, **client, halo, window); !limited.ok()) return limited;
+  if (absl::Status cleared = (*stack)->ClearSimRequests(); !cleared.ok()) return cleared;
 
   const testing::StormShape shape{.storm_detections = absl::GetFlag(FLAGS_storm_detections),
                                   .storm_keys = absl::GetFlag(FLAGS_storm_keys),
@@ -168,6 +181,11 @@ absl::StatusOr<RunResult> RunOnce(const std::string& bin_dir, const std::string&
   auto halo_figures = testing::ParseSimWindowFigures(*faults);
   if (!halo_figures.ok()) return halo_figures.status();
   result.halo = *std::move(halo_figures);
+  auto requests = (*stack)->SimRequests();
+  if (!requests.ok()) return requests.status();
+  for (const RecordedRequest& request : *requests) {
+    ++result.halo_requests[absl::StrCat(request.method, " ", Endpoint(request.target))];
+  }
   return result;
 }
 
@@ -212,7 +230,8 @@ std::string Report(const RunResult& run) {
   });
   absl::StrAppend(&text, "\nHaloPSA received per window (", budget, " allowed): ",
                   absl::StrJoin(run.halo.requests_per_window, ", "), "; at most ", run.halo.peak_window_requests,
-                  " in any rolling window; `429` answers: ", run.halo.rate_limited, ".\n");
+                  " in any rolling window; `429` answers: ", run.halo.rate_limited, ". By request: ",
+                  absl::StrJoin(run.halo_requests, ", ", absl::PairFormatter(" ")), ".\n");
 
   int lost = 0, duplicated = 0;
   double worst_quiet_slots = 0;

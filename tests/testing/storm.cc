@@ -170,13 +170,22 @@ absl::StatusOr<CallOutcome> CallOnce(LimaCharlieClient& client, LimaCharlieCall 
   return outcomes->front();
 }
 
-LimaCharlieCall TokenWarmUp(const lc::testing::Config& halo_config) {
-  LimaCharlieCall call;
-  call.action = "lookup_client_site";
-  call.data_json = R"({"type":"site","client_id":12})";
-  call.config = halo_config;
-  call.idempotency_key = "storm-token-warm-up";
-  return call;
+absl::Status WarmUpTokens(LimaCharlieClient& client, const lc::testing::Config& halo_config, absl::Duration bound) {
+  std::vector<StormDetection> lookups;
+  for (const OrgShape& org : {kStormOrg, kQuietOrgs[0], kQuietOrgs[1]}) {
+    StormDetection& lookup = lookups.emplace_back();
+    lookup.call.org.oid = org.oid;
+    lookup.call.action = "lookup_client_site";
+    lookup.call.data_json = absl::StrCat(R"({"type":"site","client_id":)", org.client_id, "}");
+    lookup.call.config = halo_config;
+    lookup.call.idempotency_key = absl::StrCat("storm-warm-up-", org.name);
+  }
+  absl::StatusOr<std::vector<CallOutcome>> outcomes = RunStorm(client, lookups, bound);
+  if (!outcomes.ok()) return outcomes.status();
+  for (const CallOutcome& outcome : *outcomes) {
+    if (!outcome.succeeded) return absl::UnavailableError(absl::StrCat("warm-up lookup: ", outcome.final_error));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::map<std::string, OrgTally>> TallyStorm(const std::vector<StormDetection>& detections,

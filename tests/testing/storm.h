@@ -49,10 +49,10 @@ absl::StatusOr<std::vector<CallOutcome>> RunStorm(LimaCharlieClient& client,
 // Delivers one call at once and waits (bounded) until it has ended.
 absl::StatusOr<CallOutcome> CallOnce(LimaCharlieClient& client, LimaCharlieCall call, absl::Duration bound);
 
-// A lookup through the gateway that makes the service fetch its token: the
-// storm's runs set HaloPSA's limit after it, since the service's budget
-// counts API requests, not token requests.
-LimaCharlieCall TokenWarmUp(const lc::testing::Config& halo_config);
+// One lookup through the gateway per org, so that the service fetches each
+// org connection's token: the storm's runs set HaloPSA's limit after it,
+// since the service's budget counts API requests, not token requests.
+absl::Status WarmUpTokens(LimaCharlieClient& client, const lc::testing::Config& halo_config, absl::Duration bound);
 
 // What happened to one org's detections.
 struct OrgTally {
