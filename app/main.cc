@@ -70,6 +70,10 @@ ABSL_FLAG(int, gateway_max_connections, 1024,
           "open webhook connections at most; when full, the longest idle one is closed for a newcomer");
 ABSL_FLAG(int, gateway_max_connections_per_source, 256,
           "open webhook connections from one peer address at most (behind an ingress, its address)");
+ABSL_FLAG(absl::Duration, gateway_budget_wait, absl::Seconds(90),
+          "deadline of each webhook call, so how long it may wait for HaloPSA's request budget: keep it inside "
+          "LimaCharlie's ~2-minute webhook timeout (at most 115s); a write whose budget slot would come later is "
+          "deferred at once (200 with a continuation)");
 ABSL_FLAG(absl::Duration, connection_idle_timeout, absl::Seconds(10),
           "gateway and admin connections wait at most this long for a request's first byte");
 ABSL_FLAG(int, io_threads, 2, "threads running upstream network I/O");
@@ -97,6 +101,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20), "time calls in flig
 namespace {
 
 constexpr absl::string_view kEnvPrefix = "HALOPSA_";
+// LimaCharlie gives up on a webhook after about 2 minutes: the answer must
+// be out before then.
+constexpr absl::Duration kMaxGatewayBudgetWait = absl::Seconds(115);
 constexpr int kAllocatorMmapThreshold = 128 << 10;
 // Flags of LimaCharlie's own settings keep the names LimaCharlie's docs use.
 constexpr absl::string_view kLimaCharliePrefix = "lc_";
@@ -184,6 +191,11 @@ halopsa::ServerConfig ReadConfig() {
   config.gateway_max_connections_per_source =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_gateway_max_connections_per_source)));
   config.connection_idle_timeout = absl::GetFlag(FLAGS_connection_idle_timeout);
+  config.gateway.call_deadline = absl::GetFlag(FLAGS_gateway_budget_wait);
+  if (config.gateway.call_deadline <= absl::ZeroDuration() || config.gateway.call_deadline > kMaxGatewayBudgetWait) {
+    Fail(absl::StrCat("gateway_budget_wait must be more than 0 and at most ",
+                      absl::FormatDuration(kMaxGatewayBudgetWait), " (LimaCharlie waits about 2 minutes)"));
+  }
   config.gateway.signing_secret = Secret(absl::GetFlag(FLAGS_lc_extension_secret),
                                          absl::GetFlag(FLAGS_lc_extension_secret_file), "lc_extension_secret");
   config.gateway.lc_api_url = std::string(absl::StripSuffix(absl::GetFlag(FLAGS_lc_api_url), "/"));

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "adapters/halopsa/halo_rest_client.h"
 #include "adapters/limacharlie/actions.h"
+#include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/service_client.h"
 #include "adapters/net/http_server.h"
 #include "adapters/redis/redis_client.h"
@@ -189,7 +190,8 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
   options.observer = [metrics = parts.metrics.get(), logger = parts.logger.get()](const lc::GatewayCall& call) {
     // Label values come from known names only: anything a caller invents
     // counts under one label.
-    std::string kind(call.action.empty() ? call.kind : (lc::FindAction(call.action) != nullptr ? call.action : "unknown"));
+    const bool known = lc::FindAction(call.action) != nullptr || call.action == lc::kDeferredAction;
+    std::string kind(call.action.empty() ? call.kind : (known ? call.action : "unknown"));
     metrics->gateway_requests.With({kind, absl::StrCat(call.http_status)}).Increment();
     metrics->gateway_latency.With({kind}).Observe(absl::ToDoubleSeconds(call.duration));
     if (call.replayed) metrics->idempotency_replays.With({}).Increment();

@@ -92,6 +92,36 @@ constexpr FieldDoc kLookupClientSiteFields[] = {
     {"page_no", "Page number", "Default 1.", "1"},
 };
 
+// What each answer's `data` holds (the product page's return shapes).
+constexpr FieldDoc kTicketAnswer[] = {
+    {"id", "Ticket ID", "The ticket's id. The answer is the ticket: HaloPSA's ticket object with this id.", "",
+     kRequired},
+};
+
+constexpr FieldDoc kSearchTicketsAnswer[] = {
+    {"record_count", "Record count", "How many tickets match (across all pages).", "", kRequired},
+    {"tickets", "Tickets", "This page's tickets, HaloPSA's ticket objects."},
+};
+
+constexpr FieldDoc kAddActionAnswer[] = {
+    {"id", "Action ID", "The created action's id. The answer is the action: HaloPSA's action object.", "",
+     kRequired},
+    {"ticket_id", "Ticket ID", "The ticket the action was appended to."},
+};
+
+constexpr FieldDoc kLinkAssetAnswer[] = {
+    {"asset_id", "Asset ID", "The linked asset's id.", "", kRequired},
+    {"asset_created", "Asset created", "True when this call created the asset."},
+    {"asset", "Asset", "The asset, HaloPSA's asset object."},
+    {"ticket", "Ticket", "The ticket with its linked assets, HaloPSA's ticket object."},
+};
+
+constexpr FieldDoc kLookupClientSiteAnswer[] = {
+    {"record_count", "Record count", "How many clients or sites match.", "", kRequired},
+    {"clients", "Clients", "Matching clients (type client), HaloPSA's client objects."},
+    {"sites", "Sites", "Matching sites (type site), HaloPSA's site objects."},
+};
+
 constexpr ActionSpec kActions[] = {
     {
         .name = "create_ticket",
@@ -103,6 +133,8 @@ constexpr ActionSpec kActions[] = {
         .fields = kCreateTicketFields,
         .result = ResultShape::kObject,
         .result_object = "ticket",
+        .response_fields = kTicketAnswer,
+        .writes = true,
     },
     {
         .name = "update_ticket",
@@ -115,6 +147,8 @@ constexpr ActionSpec kActions[] = {
         .fields = kUpdateTicketFields,
         .result = ResultShape::kObject,
         .result_object = "ticket",
+        .response_fields = kTicketAnswer,
+        .writes = true,
     },
     {
         .name = "search_tickets",
@@ -125,6 +159,7 @@ constexpr ActionSpec kActions[] = {
                             "work for an asset. Returns { \"record_count\": N, \"tickets\": [...] }.",
         .fields = kSearchTicketsFields,
         .result = ResultShape::kMessage,
+        .response_fields = kSearchTicketsAnswer,
     },
     {
         .name = "add_action",
@@ -140,6 +175,8 @@ constexpr ActionSpec kActions[] = {
         .fields = kAddActionFields,
         .result = ResultShape::kObject,
         .result_object = "action",
+        .response_fields = kAddActionAnswer,
+        .writes = true,
     },
     {
         .name = "link_asset_to_ticket",
@@ -153,6 +190,8 @@ constexpr ActionSpec kActions[] = {
                             "an already-linked asset will not produce duplicates.",
         .fields = kLinkAssetFields,
         .result = ResultShape::kMessage,
+        .response_fields = kLinkAssetAnswer,
+        .writes = true,
     },
     {
         .name = "lookup_client_site",
@@ -164,6 +203,7 @@ constexpr ActionSpec kActions[] = {
                             "\"clients\": [...] } or { \"record_count\": N, \"sites\": [...] } depending on type.",
         .fields = kLookupClientSiteFields,
         .result = ResultShape::kListByType,
+        .response_fields = kLookupClientSiteAnswer,
     },
 };
 

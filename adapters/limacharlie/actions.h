@@ -15,9 +15,9 @@ class MethodDescriptor;
 
 namespace halopsa::lc {
 
-// The product page's description of one request field.
+// The product page's description of one request or response field.
 struct FieldDoc {
-  absl::string_view name;  // the proto field name
+  absl::string_view name;  // the proto field name (of the request, or of the response message)
   absl::string_view label;
   absl::string_view description;
   absl::string_view default_json = "";  // JSON value; "" when the page states no default
@@ -45,11 +45,20 @@ struct ActionSpec {
   absl::Span<const FieldDoc> fields;
   ResultShape result;
   absl::string_view result_object = "";  // kObject only
+  // The members of a successful answer's `data`, each named after a field of
+  // the response message (its type comes from there); `required` marks the
+  // one every answer carries. kObject: the response's scalar fields set in
+  // the object (the object's other members are HaloPSA's own).
+  absl::Span<const FieldDoc> response_fields;
+  // Changes something in HaloPSA: coordinated between replicas, and deferred
+  // (a continuation) rather than failed when the request budget is short.
+  bool writes = false;
 };
 
 absl::Span<const ActionSpec> Actions();
 
-// The action named `name`, or null.
+// The action named `name`, or null. Actions() only; the hidden action that
+// runs deferred requests is deferral.h's.
 const ActionSpec* FindAction(absl::string_view name);
 
 // The documentation of `field`, or null.

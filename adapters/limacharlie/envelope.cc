@@ -154,6 +154,32 @@ net::ServerResponse ErrorEnvelope(int http_status, absl::string_view message, bo
   return response;
 }
 
+void WriteContinuation(rapidjson::Writer<rapidjson::StringBuffer>& writer, const Continuation& continuation) {
+  writer.StartObject();
+  writer.Key("in_delay_sec");
+  writer.Int(continuation.delay_sec);
+  writer.Key("action");
+  writer.String(continuation.action.data(), static_cast<rapidjson::SizeType>(continuation.action.size()));
+  writer.Key("state");
+  writer.RawValue(continuation.state_json.data(), continuation.state_json.size(), rapidjson::kObjectType);
+  writer.EndObject();
+}
+
+// 200 with `data_json`, and `continuation` when not null.
+net::ServerResponse SuccessEnvelope(absl::string_view data_json, const Continuation* continuation) {
+  net::ServerResponse response;
+  response.body = Envelope([&](rapidjson::Writer<rapidjson::StringBuffer>& writer) {
+    writer.Key("data");
+    writer.RawValue(data_json.data(), data_json.size(), rapidjson::kObjectType);
+    if (continuation == nullptr) return;
+    writer.Key("continuations");
+    writer.StartArray();
+    WriteContinuation(writer, *continuation);
+    writer.EndArray();
+  });
+  return response;
+}
+
 }  // namespace
 
 absl::StatusOr<RequestEnvelope> ParseRequestEnvelope(absl::string_view body) {
@@ -196,13 +222,10 @@ absl::string_view KindName(EnvelopeKind kind) {
   return "unknown";
 }
 
-net::ServerResponse SuccessResponse(absl::string_view data_json) {
-  net::ServerResponse response;
-  response.body = Envelope([&](rapidjson::Writer<rapidjson::StringBuffer>& writer) {
-    writer.Key("data");
-    writer.RawValue(data_json.data(), data_json.size(), rapidjson::kObjectType);
-  });
-  return response;
+net::ServerResponse SuccessResponse(absl::string_view data_json) { return SuccessEnvelope(data_json, nullptr); }
+
+net::ServerResponse SuccessResponse(absl::string_view data_json, const Continuation& continuation) {
+  return SuccessEnvelope(data_json, &continuation);
 }
 
 net::ServerResponse ErrorResponse(const absl::Status& status) {

@@ -51,6 +51,18 @@ absl::StatusOr<RequestEnvelope> ParseRequestEnvelope(absl::string_view body);
 // JSON object.
 net::ServerResponse SuccessResponse(absl::string_view data_json);
 
+// A request to be called again (lc-extension's ContinuationRequest):
+// LimaCharlie sends `action` after `delay_sec` seconds (1..300), with
+// `state_json` (a JSON object) as the request's data.
+struct Continuation {
+  int delay_sec = 1;
+  std::string action;
+  std::string state_json;
+};
+
+// SuccessResponse(data_json) with "continuations": [<continuation>].
+net::ServerResponse SuccessResponse(absl::string_view data_json, const Continuation& continuation);
+
 // The answer to a failure: {"version":20221218,"error":<message>,
 // "retriable":<bool>} with HTTP status and retriable from
 // ToEnvelopeOutcome(status.code()). `status` must not be OK.

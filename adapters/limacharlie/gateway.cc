@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/limacharlie/actions.h"
+#include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/envelope.h"
 #include "adapters/limacharlie/gzip.h"
 #include "adapters/limacharlie/hive_secrets.h"
@@ -108,13 +109,9 @@ const MethodDescriptor& LookupMethod() { return MethodOf(*FindAction("lookup_cli
 
 // Actions that write nothing: harmless to run twice, so they need no
 // coordination between replicas.
-constexpr absl::string_view kReadOnlyActions[] = {"search_tickets", "lookup_client_site"};
-
 bool IsReadOnly(absl::string_view action) {
-  for (absl::string_view read_only : kReadOnlyActions) {
-    if (action == read_only) return true;
-  }
-  return false;
+  const ActionSpec* spec = FindAction(action);
+  return spec != nullptr && !spec->writes;
 }
 
 }  // namespace
@@ -170,6 +167,9 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   using Reply = absl::AnyInvocable<void(net::ServerResponse)>;
+  // An action's answer; `final` is false for a deferral, which must not be
+  // kept as its key's reply (the continuation runs under that key).
+  using Answer = absl::AnyInvocable<void(net::ServerResponse response, bool final)>;
   using Metadata = ServiceCalls::Metadata;
   using MetadataCallback = absl::AnyInvocable<void(absl::StatusOr<Metadata>)>;
   using Settings = std::shared_ptr<const std::vector<ConnectionSetting>>;
@@ -261,50 +261,93 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
         return reply(ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
             "unknown event_name '", envelope.event_name, "'; known events: ", absl::StrJoin(kEvents, ", ")))));
       case EnvelopeKind::kRequest:
+        if (envelope.action == kDeferredAction) return RunDeferred(std::move(exchange), std::move(reply));
         return Deduplicated(std::move(exchange), std::move(reply));
     }
   }
 
+  // A continuation: the request it carries, as if its original callback
+  // had been delivered again, so it is deduplicated on the original key
+  // (not on LimaCharlie's "<parent key>:<level>").
+  void RunDeferred(std::shared_ptr<const Exchange> exchange, Reply reply) {
+    absl::StatusOr<DeferredRequest> deferred = ParseDeferredRequest(exchange->envelope.data_json);
+    if (!deferred.ok()) return reply(ErrorResponse(deferred.status()));
+    Exchange original = *exchange;
+    original.envelope.action = std::move(deferred->action);
+    original.envelope.data_json = std::move(deferred->data_json);
+    original.envelope.idempotency_key = std::move(deferred->idempotency_key);
+    Deduplicated(std::make_shared<const Exchange>(std::move(original)), std::move(reply));
+  }
+
+  static Answer Unkept(Reply reply) {
+    return [reply = std::move(reply)](net::ServerResponse response, bool /*final*/) mutable {
+      reply(std::move(response));
+    };
+  }
+
   // Runs the request once per (oid, idempotency_key): later copies get the
-  // first one's answer. Answers that invite a retry (500) are not kept.
+  // first one's answer. Answers that invite a retry (500) and deferrals are
+  // not kept, so that the retry or the continuation runs.
   // When the replies cannot be shared (Redis down), searches and lookups
   // run anyway; writes are refused (retriable) rather than risk a duplicate.
   void Deduplicated(std::shared_ptr<const Exchange> exchange, Reply reply) {
     const RequestEnvelope& envelope = exchange->envelope;
-    if (envelope.idempotency_key.empty()) return RunAction(std::move(exchange), std::move(reply));
+    if (envelope.idempotency_key.empty()) return RunAction(std::move(exchange), Unkept(std::move(reply)));
     ReplyStore::Key key(envelope.org.oid, envelope.idempotency_key);
     const absl::Time deadline = exchange->deadline;
     auto answer = [self = shared_from_this(), exchange, reply = std::move(reply)](
                       absl::StatusOr<net::ServerResponse> response) mutable {
       if (response.ok()) return reply(*std::move(response));
-      if (IsReadOnly(exchange->envelope.action)) return self->RunAction(std::move(exchange), std::move(reply));
+      if (IsReadOnly(exchange->envelope.action)) {
+        return self->RunAction(std::move(exchange), Unkept(std::move(reply)));
+      }
       reply(ErrorResponse(response.status()));
     };
     auto run = [self = shared_from_this(), exchange, key]() mutable {
-      self->RunAction(std::move(exchange), [self, key = std::move(key)](net::ServerResponse response) {
-        self->replies_.Finish(key, response, /*remember=*/response.status < 500);
+      self->RunAction(std::move(exchange), [self, key = std::move(key)](net::ServerResponse response, bool final) {
+        self->replies_.Finish(key, response, /*remember=*/final && response.status < 500);
       });
     };
     replies_.Join(key, deadline, std::move(answer), std::move(run));
   }
 
-  void RunAction(std::shared_ptr<const Exchange> exchange, Reply reply) {
+  void RunAction(std::shared_ptr<const Exchange> exchange, Answer answer) {
     const ActionSpec* action = FindAction(exchange->envelope.action);
     if (action == nullptr) {
       std::vector<absl::string_view> names;
       for (const ActionSpec& known : Actions()) names.push_back(known.name);
-      return reply(ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
-          "unknown action '", exchange->envelope.action, "'; known actions: ", absl::StrJoin(names, ", ")))));
+      return answer(ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
+                        "unknown action '", exchange->envelope.action, "'; known actions: ", absl::StrJoin(names, ", ")))),
+                    true);
     }
     absl::StatusOr<std::unique_ptr<Message>> parsed = RequestFromData(*action, exchange->envelope.data_json);
-    if (!parsed.ok()) return reply(ErrorResponse(parsed.status()));
+    if (!parsed.ok()) return answer(ErrorResponse(parsed.status()), true);
     std::shared_ptr<const Message> request = *std::move(parsed);
-    CallService(std::move(exchange), MethodOf(*action), request,
-                [action, request, reply = std::move(reply)](absl::StatusOr<std::unique_ptr<Message>> response) mutable {
-                  if (!response.ok()) return reply(ErrorResponse(WithHint(response.status())));
+    CallService(exchange, MethodOf(*action), request,
+                [exchange, action, request,
+                 answer = std::move(answer)](absl::StatusOr<std::unique_ptr<Message>> response) mutable {
+                  if (!response.ok()) {
+                    if (std::optional<int> seconds = DeferralSeconds(*exchange, *action, response.status())) {
+                      return answer(DeferredResponse(DeferredRequest{exchange->envelope.action,
+                                                                     exchange->envelope.data_json,
+                                                                     exchange->envelope.idempotency_key},
+                                                     *seconds),
+                                    /*final=*/false);
+                    }
+                    return answer(ErrorResponse(WithHint(response.status())), true);
+                  }
                   absl::StatusOr<std::string> data = ResultData(*action, *request, **response);
-                  reply(data.ok() ? SuccessResponse(*data) : ErrorResponse(data.status()));
+                  answer(data.ok() ? SuccessResponse(*data) : ErrorResponse(data.status()), true);
                 });
+  }
+
+  // When a write failed only because the request budget cannot serve it
+  // before the callback's deadline: in how many seconds to run it again.
+  // Needs the callback's key, which the continuation is deduplicated on.
+  static std::optional<int> DeferralSeconds(const Exchange& exchange, const ActionSpec& action,
+                                            const absl::Status& status) {
+    if (!action.writes || exchange.envelope.idempotency_key.empty()) return std::nullopt;
+    return lc::DeferralSeconds(status);
   }
 
   // Obtains a token for real: the cheapest call that needs one.

@@ -36,7 +36,11 @@ struct GatewayOptions {
   // (kRequestJsonLimits.max_bytes), so inflating never costs more than that.
   size_t max_decoded_body_bytes = kRequestJsonLimits.max_bytes;
   std::string lc_api_url = "https://api.limacharlie.io";
-  absl::Duration call_deadline = absl::Seconds(25);  // per request envelope, all RPCs included
+  // Bounds each callback's work, all RPCs included, and so how long a call
+  // waits for HaloPSA's request budget: well inside LimaCharlie's ~2-minute
+  // webhook timeout. A write whose budget slot would come later is deferred
+  // at once (a continuation), not failed.
+  absl::Duration call_deadline = absl::Seconds(90);
   size_t idempotency_max_entries = 100000;
   // Bodies of the replies kept for retries, in total: well inside the pod's
   // memory limit (a reply holds the whole ticket, up to ~1 MiB).

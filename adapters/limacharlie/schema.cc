@@ -4,10 +4,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "adapters/limacharlie/actions.h"
+#include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/org_config.h"
 
 namespace halopsa::lc {
@@ -124,19 +128,107 @@ void Parameter(Writer& writer, const ActionSpec& action, const FieldDescriptor& 
   writer.EndObject();
 }
 
+// What a writing action's answer may be instead of its result.
+constexpr absl::string_view kDeferralNote =
+    "When HaloPSA's request budget (shared by every LimaCharlie org using this HaloPSA tenant) cannot serve it "
+    "inside LimaCharlie's webhook window, the request is deferred, not failed: the answer is {\"deferred\": true, "
+    "\"retry_in_sec\": N} and LimaCharlie runs it again by itself after N seconds, once, with the same "
+    "idempotency key (a playbook that needs the result searches for it later).";
+
+// One member of an answer's `data` in a response schema.
+struct AnswerField {
+  absl::string_view name;
+  absl::string_view label;
+  std::string description;
+  absl::string_view data_type;
+  bool is_list = false;
+};
+
+std::vector<AnswerField> DeferralAnswerFields() {
+  return {{"deferred", "Deferred",
+           "Present (true) only when the request was deferred: it has not run yet and LimaCharlie runs it after "
+           "retry_in_sec seconds; the other fields are then absent.",
+           "bool"},
+          {"retry_in_sec", "Retry in (seconds)", "With deferred: when LimaCharlie runs the request (1 to 300).",
+           "integer"}};
+}
+
+// The members of `action`'s answer, typed by its response message.
+std::vector<AnswerField> AnswerFields(const ActionSpec& action) {
+  const google::protobuf::Descriptor& type = *MethodOf(action).output_type();
+  std::vector<AnswerField> fields;
+  for (const FieldDoc& doc : action.response_fields) {
+    const FieldDescriptor& field = *type.FindFieldByName(std::string(doc.name));
+    fields.push_back({doc.name, doc.label, std::string(doc.description), DataType(field), field.is_repeated()});
+  }
+  if (!action.writes) return fields;
+  for (AnswerField& field : DeferralAnswerFields()) fields.push_back(std::move(field));
+  return fields;
+}
+
+void ResponseObject(Writer& writer, const std::vector<AnswerField>& fields,
+                    const std::vector<std::vector<absl::string_view>>& requirements) {
+  writer.StartObject();
+  Key(writer, "fields");
+  writer.StartObject();
+  int display_index = 0;
+  for (const AnswerField& field : fields) {
+    Key(writer, field.name);
+    writer.StartObject();
+    CommonMembers(writer, field.label, field.description, field.data_type, ++display_index);
+    if (field.is_list) {
+      Key(writer, "is_list");
+      writer.Bool(true);
+    }
+    writer.EndObject();
+  }
+  writer.EndObject();
+  Key(writer, "requirements");
+  writer.StartArray();
+  for (const std::vector<absl::string_view>& group : requirements) {
+    writer.StartArray();
+    for (absl::string_view name : group) String(writer, name);
+    writer.EndArray();
+  }
+  writer.EndArray();
+  writer.EndObject();
+}
+
+// Every answer carries the required field, or (writes) is a deferral: one
+// group where exactly one of them is set. The lists of a by-type lookup:
+// exactly one of them.
+void ActionResponse(Writer& writer, const ActionSpec& action) {
+  std::vector<std::vector<absl::string_view>> requirements;
+  std::vector<absl::string_view> lists;
+  for (const FieldDoc& doc : action.response_fields) {
+    if (doc.required) requirements.push_back(action.writes ? std::vector{doc.name, absl::string_view("deferred")}
+                                                           : std::vector{doc.name});
+    if (action.result == ResultShape::kListByType && doc.name != "record_count") lists.push_back(doc.name);
+  }
+  if (!lists.empty()) requirements.push_back(lists);
+  ResponseObject(writer, AnswerFields(action), requirements);
+}
+
+void Heading(Writer& writer, absl::string_view label, bool user_facing, absl::string_view short_description,
+             absl::string_view long_description) {
+  Key(writer, "label");
+  String(writer, label);
+  Key(writer, "is_user_facing");
+  writer.Bool(user_facing);
+  Key(writer, "short_description");
+  String(writer, short_description);
+  Key(writer, "long_description");
+  String(writer, long_description);
+  Key(writer, "is_impersonated");
+  writer.Bool(false);
+}
+
 void RequestSchema(Writer& writer, const ActionSpec& action) {
   const google::protobuf::Descriptor& type = *MethodOf(action).input_type();
   writer.StartObject();
-  Key(writer, "label");
-  String(writer, action.label);
-  Key(writer, "is_user_facing");
-  writer.Bool(true);
-  Key(writer, "short_description");
-  String(writer, action.short_description);
-  Key(writer, "long_description");
-  String(writer, action.long_description);
-  Key(writer, "is_impersonated");
-  writer.Bool(false);
+  Heading(writer, action.label, /*user_facing=*/true, action.short_description,
+          action.writes ? absl::StrCat(action.long_description, " ", kDeferralNote)
+                        : std::string(action.long_description));
   Key(writer, "parameters");
   writer.StartObject();
   Key(writer, "fields");
@@ -153,7 +245,66 @@ void RequestSchema(Writer& writer, const ActionSpec& action) {
   Requirements(writer, required);
   writer.EndObject();
   Key(writer, "response");
-  writer.Null();
+  ActionResponse(writer, action);
+  writer.EndObject();
+}
+
+// The state parameters of the hidden action that runs continuations.
+void DeferredParameters(Writer& writer) {
+  std::vector<absl::string_view> required;
+  writer.StartObject();
+  Key(writer, "fields");
+  writer.StartObject();
+  int display_index = 0;
+  for (const StateField& field : DeferredStateFields()) {
+    Key(writer, field.name);
+    writer.StartObject();
+    CommonMembers(writer, field.label, field.description, field.data_type, ++display_index);
+    if (field.data_type == "enum") {
+      Key(writer, "enum_values");
+      writer.StartArray();
+      for (const ActionSpec& action : Actions()) {
+        if (action.writes) String(writer, action.name);
+      }
+      writer.EndArray();
+    }
+    writer.EndObject();
+    required.push_back(field.name);
+  }
+  writer.EndObject();
+  Requirements(writer, required);
+  writer.EndObject();
+}
+
+// Whatever the deferred action answers (each member once, described by the
+// first action that has it), or another deferral.
+std::vector<AnswerField> DeferredAnswerFields() {
+  std::vector<AnswerField> fields = DeferralAnswerFields();
+  for (const ActionSpec& action : Actions()) {
+    if (!action.writes) continue;
+    for (AnswerField& field : AnswerFields(action)) {
+      bool seen = false;
+      for (const AnswerField& known : fields) seen = seen || known.name == field.name;
+      if (seen) continue;
+      field.description = absl::StrCat("As ", action.name, " answers it: ", field.description);
+      fields.push_back(std::move(field));
+    }
+  }
+  return fields;
+}
+
+void DeferredRequestSchema(Writer& writer) {
+  writer.StartObject();
+  Heading(writer, "Run deferred request", /*user_facing=*/false,
+          "Internal: runs a request this extension deferred. Not for people, rules or playbooks.",
+          absl::StrCat("LimaCharlie calls this action by itself, as the continuation of a deferred ",
+                       DeferredActionNames(),
+                       " request: it runs that request once per original idempotency key and answers what the "
+                       "request answers, or defers it again. Not meant to be called directly."));
+  Key(writer, "parameters");
+  DeferredParameters(writer);
+  Key(writer, "response");
+  ResponseObject(writer, DeferredAnswerFields(), {});
   writer.EndObject();
 }
 
@@ -171,6 +322,8 @@ std::string SchemaJson() {
     Key(writer, action.name);
     RequestSchema(writer, action);
   }
+  Key(writer, kDeferredAction);
+  DeferredRequestSchema(writer);
   writer.EndObject();
   Key(writer, "required_events");
   writer.StartArray();

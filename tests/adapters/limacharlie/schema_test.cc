@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adapters/limacharlie/actions.h"
+#include "adapters/limacharlie/deferral.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 
@@ -31,6 +32,23 @@ class SchemaTest : public ::testing::Test {
 
   const rapidjson::Value& Parameter(absl::string_view action, absl::string_view field) {
     return Parameters(action)["fields"][std::string(field).c_str()];
+  }
+
+  const rapidjson::Value& Response(absl::string_view action) {
+    return schema_["request_schema"][std::string(action).c_str()]["response"];
+  }
+
+  const rapidjson::Value& ResponseField(absl::string_view action, absl::string_view field) {
+    return Response(action)["fields"][std::string(field).c_str()];
+  }
+
+  // The response's member names, in display order.
+  rapidjson::Value ResponseFieldNames(absl::string_view action) {
+    rapidjson::Value names(rapidjson::kArrayType);
+    for (const auto& field : Response(action)["fields"].GetObject()) {
+      names.PushBack(rapidjson::Value(field.name, schema_.GetAllocator()), schema_.GetAllocator());
+    }
+    return names;
   }
 
   rapidjson::Document schema_;
@@ -77,7 +95,8 @@ TEST_F(SchemaTest, EveryServiceMethodIsAnAction) {
   std::set<std::string> methods;
   for (const ActionSpec& action : Actions()) methods.insert(MethodOf(action).name());
   EXPECT_EQ(static_cast<int>(methods.size()), service->method_count());
-  EXPECT_EQ(schema_["request_schema"].MemberCount(), Actions().size());
+  // And the hidden action continuations call.
+  EXPECT_EQ(schema_["request_schema"].MemberCount(), Actions().size() + 1);
 }
 
 TEST_F(SchemaTest, EveryRequestFieldIsDescribedAndNothingElse) {
@@ -107,7 +126,107 @@ TEST_F(SchemaTest, RequestSchemaMembers) {
     EXPECT_FALSE(schema["is_impersonated"].GetBool());
     EXPECT_GT(schema["short_description"].GetStringLength(), 0u);
     EXPECT_GT(schema["long_description"].GetStringLength(), 0u);
-    EXPECT_TRUE(schema["response"].IsNull());
+    EXPECT_TRUE(schema["response"].IsObject()) << action.name;
+  }
+}
+
+// The product page's return shapes, members typed by the response messages.
+TEST_F(SchemaTest, EveryActionPublishesItsResponse) {
+  EXPECT_EQ(Json(ResponseFieldNames("create_ticket")), R"(["id","deferred","retry_in_sec"])");
+  EXPECT_EQ(Json(ResponseFieldNames("update_ticket")), R"(["id","deferred","retry_in_sec"])");
+  EXPECT_EQ(Json(ResponseFieldNames("search_tickets")), R"(["record_count","tickets"])");
+  EXPECT_EQ(Json(ResponseFieldNames("add_action")), R"(["id","ticket_id","deferred","retry_in_sec"])");
+  EXPECT_EQ(Json(ResponseFieldNames("link_asset_to_ticket")),
+            R"(["asset_id","asset_created","asset","ticket","deferred","retry_in_sec"])");
+  EXPECT_EQ(Json(ResponseFieldNames("lookup_client_site")), R"(["record_count","clients","sites"])");
+  EXPECT_STREQ(ResponseField("create_ticket", "id")["data_type"].GetString(), "integer");
+  EXPECT_STREQ(ResponseField("search_tickets", "tickets")["data_type"].GetString(), "json");
+  EXPECT_TRUE(ResponseField("search_tickets", "tickets")["is_list"].GetBool());
+  EXPECT_STREQ(ResponseField("link_asset_to_ticket", "asset_created")["data_type"].GetString(), "bool");
+  EXPECT_STREQ(ResponseField("link_asset_to_ticket", "asset")["data_type"].GetString(), "json");
+  EXPECT_FALSE(ResponseField("link_asset_to_ticket", "asset").HasMember("is_list"));
+  EXPECT_TRUE(ResponseField("lookup_client_site", "sites")["is_list"].GetBool());
+  EXPECT_STREQ(ResponseField("create_ticket", "deferred")["data_type"].GetString(), "bool");
+  EXPECT_STREQ(ResponseField("create_ticket", "retry_in_sec")["data_type"].GetString(), "integer");
+  for (const ActionSpec& action : Actions()) {
+    for (const auto& field : Response(action.name)["fields"].GetObject()) {
+      EXPECT_GT(field.value["label"].GetStringLength(), 0u) << action.name << "." << field.name.GetString();
+      EXPECT_GT(field.value["description"].GetStringLength(), 0u) << action.name << "." << field.name.GetString();
+    }
+  }
+}
+
+// Exactly one member of a group is set: a write answers its result or a
+// deferral; a lookup lists clients or sites.
+TEST_F(SchemaTest, ResponseRequirementsSayWhatEveryAnswerCarries) {
+  EXPECT_EQ(Json(Response("create_ticket")["requirements"]), R"([["id","deferred"]])");
+  EXPECT_EQ(Json(Response("update_ticket")["requirements"]), R"([["id","deferred"]])");
+  EXPECT_EQ(Json(Response("add_action")["requirements"]), R"([["id","deferred"]])");
+  EXPECT_EQ(Json(Response("link_asset_to_ticket")["requirements"]), R"([["asset_id","deferred"]])");
+  EXPECT_EQ(Json(Response("search_tickets")["requirements"]), R"([["record_count"]])");
+  EXPECT_EQ(Json(Response("lookup_client_site")["requirements"]), R"([["record_count"],["clients","sites"]])");
+}
+
+TEST_F(SchemaTest, WritesTellUsersWhatADeferredAnswerMeans) {
+  for (const ActionSpec& action : Actions()) {
+    const std::string description =
+        schema_["request_schema"][std::string(action.name).c_str()]["long_description"].GetString();
+    EXPECT_EQ(description.find("retry_in_sec") != std::string::npos, action.writes) << action.name;
+  }
+  EXPECT_THAT(ResponseField("add_action", "deferred")["description"].GetString(),
+              ::testing::HasSubstr("has not run yet"));
+}
+
+TEST_F(SchemaTest, TheDeferredActionIsHiddenAndTakesTheContinuationState) {
+  const rapidjson::Value& schema = schema_["request_schema"][std::string(kDeferredAction).c_str()];
+  EXPECT_FALSE(schema["is_user_facing"].GetBool());
+  EXPECT_FALSE(schema["is_impersonated"].GetBool());
+  EXPECT_GT(schema["long_description"].GetStringLength(), 0u);
+  const rapidjson::Value& fields = Parameters(kDeferredAction)["fields"];
+  EXPECT_EQ(fields.MemberCount(), 3u);
+  EXPECT_STREQ(fields["action"]["data_type"].GetString(), "enum");
+  EXPECT_EQ(Json(fields["action"]["enum_values"]),
+            R"(["create_ticket","update_ticket","add_action","link_asset_to_ticket"])");
+  EXPECT_STREQ(fields["data"]["data_type"].GetString(), "json");
+  EXPECT_STREQ(fields["idempotency_key"]["data_type"].GetString(), "string");
+  EXPECT_EQ(Json(Parameters(kDeferredAction)["requirements"]), R"([["action"],["data"],["idempotency_key"]])");
+  // It answers what the deferred action answers, or defers again.
+  EXPECT_EQ(Json(ResponseFieldNames(kDeferredAction)),
+            R"(["deferred","retry_in_sec","id","ticket_id","asset_id","asset_created","asset","ticket"])");
+}
+
+// LimaCharlie checks a continuation's state against the published schema and
+// refuses extra fields.
+TEST_F(SchemaTest, AContinuationsStatePassesThePublishedSchema) {
+  net::ServerResponse deferred =
+      DeferredResponse({"link_asset_to_ticket", R"({"ticket_id":7,"hostname":"h"})", "key-1"}, 30);
+  rapidjson::Document reply;
+  reply.Parse(deferred.body.c_str());
+  ASSERT_TRUE(reply.IsObject()) << deferred.body;
+  const rapidjson::Value& continuation = reply["continuations"][0];
+  ASSERT_TRUE(schema_["request_schema"].HasMember(continuation["action"]));
+  const rapidjson::Value& parameters = Parameters(continuation["action"].GetString());
+  const rapidjson::Value& state = continuation["state"];
+  for (const auto& member : state.GetObject()) {
+    ASSERT_TRUE(parameters["fields"].HasMember(member.name)) << member.name.GetString();
+    const rapidjson::Value& field = parameters["fields"][member.name];
+    const std::string type = field["data_type"].GetString();
+    if (type == "json") {
+      EXPECT_TRUE(member.value.IsObject()) << member.name.GetString();
+    }
+    if (type == "string") {
+      EXPECT_TRUE(member.value.IsString()) << member.name.GetString();
+    }
+    if (type == "enum") {
+      std::set<std::string> values;
+      for (const auto& value : field["enum_values"].GetArray()) values.insert(value.GetString());
+      EXPECT_TRUE(values.contains(member.value.GetString())) << member.value.GetString();
+    }
+  }
+  for (const auto& group : parameters["requirements"].GetArray()) {
+    int set = 0;
+    for (const auto& name : group.GetArray()) set += state.HasMember(name) ? 1 : 0;
+    EXPECT_EQ(set, 1) << Json(group);
   }
 }
 
