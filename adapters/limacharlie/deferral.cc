@@ -69,7 +69,8 @@ absl::StatusOr<DeferredRequest> ParseDeferredRequest(absl::string_view data_json
   if (spec == nullptr || !spec->writes) {
     return WrongMember("action", absl::StrCat("must be one of ", DeferredActionNames()));
   }
-  absl::StatusOr<const rapidjson::Value*> data = Member(state, "data", &rapidjson::Value::IsObject, "must be an object");
+  absl::StatusOr<const rapidjson::Value*> data =
+      Member(state, "data", &rapidjson::Value::IsObject, "must be an object");
   if (!data.ok()) return data.status();
   absl::StatusOr<const rapidjson::Value*> key =
       Member(state, "idempotency_key", &rapidjson::Value::IsString, "must be a string");

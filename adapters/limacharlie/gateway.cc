@@ -107,6 +107,13 @@ net::ServerResponse EmptyResponse() {
 
 const MethodDescriptor& LookupMethod() { return MethodOf(*FindAction("lookup_client_site")); }
 
+absl::Status UnknownAction(absl::string_view name) {
+  std::vector<absl::string_view> names;
+  for (const ActionSpec& known : Actions()) names.push_back(known.name);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown action '", name, "'; known actions: ", absl::StrJoin(names, ", ")));
+}
+
 // Actions that write nothing: harmless to run twice, so they need no
 // coordination between replicas.
 bool IsReadOnly(absl::string_view action) {
@@ -313,15 +320,9 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
 
   void RunAction(std::shared_ptr<const Exchange> exchange, Answer answer) {
     const ActionSpec* action = FindAction(exchange->envelope.action);
-    if (action == nullptr) {
-      std::vector<absl::string_view> names;
-      for (const ActionSpec& known : Actions()) names.push_back(known.name);
-      return answer(ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
-                        "unknown action '", exchange->envelope.action, "'; known actions: ", absl::StrJoin(names, ", ")))),
-                    true);
-    }
+    if (action == nullptr) return answer(ErrorResponse(UnknownAction(exchange->envelope.action)), /*final=*/true);
     absl::StatusOr<std::unique_ptr<Message>> parsed = RequestFromData(*action, exchange->envelope.data_json);
-    if (!parsed.ok()) return answer(ErrorResponse(parsed.status()), true);
+    if (!parsed.ok()) return answer(ErrorResponse(parsed.status()), /*final=*/true);
     std::shared_ptr<const Message> request = *std::move(parsed);
     CallService(exchange, MethodOf(*action), request,
                 [exchange, action, request,
@@ -334,10 +335,10 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
                                                      *seconds),
                                     /*final=*/false);
                     }
-                    return answer(ErrorResponse(WithHint(response.status())), true);
+                    return answer(ErrorResponse(WithHint(response.status())), /*final=*/true);
                   }
                   absl::StatusOr<std::string> data = ResultData(*action, *request, **response);
-                  answer(data.ok() ? SuccessResponse(*data) : ErrorResponse(data.status()), true);
+                  answer(data.ok() ? SuccessResponse(*data) : ErrorResponse(data.status()), /*final=*/true);
                 });
   }
 

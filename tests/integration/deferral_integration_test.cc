@@ -17,6 +17,7 @@
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 #include "tests/integration/lc_over_http.h"
+#include "tests/simulator/test_http_client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/redis_server_process.h"
 #include "tests/testing/test_support.h"
@@ -61,7 +62,7 @@ class DeferralIntegrationTest : public ::testing::TestWithParam<std::string> {
     config.transport.allow_private_addresses = true;  // the simulator is on loopback
     config.shutdown_grace = absl::Seconds(5);
     config.gateway_listen = "127.0.0.1:0";
-    config.admin_listen = "";
+    config.admin_listen = "127.0.0.1:0";
     config.gateway.signing_secret = kSigningSecret;
     config.gateway.call_deadline = kBudgetWait;
     config.rate_limit.max_requests = 1;
@@ -142,6 +143,12 @@ TEST_P(DeferralIntegrationTest, DeferredThenRunOnceByItsContinuation) {
   EXPECT_EQ(Request("create_ticket", kDeferredTicket, "storm-7").body, ran.body);
   EXPECT_EQ(TicketsNamed("Deferred by the budget"), 1);
   EXPECT_EQ(sim_->fault_counters().rate_limited, 0);
+  // Continuations count under their own action, not as unknown ones.
+  auto metrics = halopsa::testing::Fetch(app_->admin_port(), false, "GET", "/metrics", "", {});
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(metrics->body,
+              ::testing::HasSubstr("halopsa_gateway_requests_total{kind=\"run_deferred\",status=\"200\"}"));
+  EXPECT_THAT(metrics->body, ::testing::Not(::testing::HasSubstr("kind=\"unknown\"")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Replies, DeferralIntegrationTest, ::testing::Values("in_process", "in_redis"),
