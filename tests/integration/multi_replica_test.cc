@@ -158,7 +158,10 @@ class MultiReplicaTest : public ::testing::Test {
       options.log_path = absl::StrCat(log_dir_, "/replica-", replicas_.size(), ".log");
       options.args = {absl::StrCat("--ca_file=", testing::CertPath("ca.pem")), "--allow_private_upstream",
                       "--lc_api_url=http://127.0.0.1:1",  // no hive secrets in this suite
-                      "--max_backoff=1s", "--shutdown_grace=1s"};
+                      "--max_backoff=1s", "--shutdown_grace=1s",
+                      // A killed replica's claim on a webhook lasts its deadline plus 5 s;
+                      // the senders here wait kDeliveryTimeout for an answer, not 2 minutes.
+                      "--gateway_budget_wait=25s"};
       options.args.insert(options.args.end(), flags.begin(), flags.end());
       options.env = {absl::StrCat("LC_EXTENSION_SECRET=", kSigningSecret),
                      absl::StrCat("HALOPSA_REDIS_URL=", redis_->url())};
