@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -641,7 +642,10 @@ TEST_F(GatewayTest, SharedRepliesRunTheFirstAttemptAndKeepItsReply) {
         run();
       });
   EXPECT_CALL(replies, Finish(ReplyStore::Key(org_.oid, "k2"), _, /*remember=*/true))
-      .WillOnce([&](const ReplyStore::Key&, const net::ServerResponse& reply, bool) { kept(reply); });
+      .WillOnce([&](const ReplyStore::Key&, const net::ServerResponse& reply, bool) {
+        // Taken out first: the test ends (and `kept` with it) as soon as the reply is out.
+        std::exchange(kept, nullptr)(reply);
+      });
   StartGateway(SharingRepliesIn(replies));
   service_.SetHandler(CreatesTicket(4200));
   Reply created = Request("create_ticket", R"({"summary":"s"})", LiteralConfig(), "k2");
