@@ -156,6 +156,24 @@ TEST_F(SchemaTest, EveryActionPublishesItsResponse) {
   }
 }
 
+// What the answer's data can hold is documented from the response message:
+// a new response field without words in the action table fails here.
+TEST_F(SchemaTest, EveryAnswerMemberIsAResponseFieldAndEveryResponseFieldIsDocumented) {
+  for (const ActionSpec& action : Actions()) {
+    const google::protobuf::Descriptor& type = *MethodOf(action).output_type();
+    for (const FieldDoc& doc : action.response_fields) {
+      EXPECT_NE(type.FindFieldByName(std::string(doc.name)), nullptr) << action.name << " answers " << doc.name;
+    }
+    for (int i = 0; i < type.field_count(); ++i) {
+      const google::protobuf::FieldDescriptor& field = *type.field(i);
+      // kObject: the object's own members are HaloPSA's; the scalar fields are set in it.
+      if (action.result == ResultShape::kObject && field.name() == action.result_object) continue;
+      EXPECT_TRUE(Response(action.name)["fields"].HasMember(field.name().c_str()))
+          << action.name << "'s answer has " << field.name() << ", its response schema does not";
+    }
+  }
+}
+
 // Exactly one member of a group is set: a write answers its result or a
 // deferral; a lookup lists clients or sites.
 TEST_F(SchemaTest, ResponseRequirementsSayWhatEveryAnswerCarries) {
