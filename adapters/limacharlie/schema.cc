@@ -287,7 +287,7 @@ std::vector<AnswerField> DeferredAnswerFields() {
       bool seen = false;
       for (const AnswerField& known : fields) seen = seen || known.name == field.name;
       if (seen) continue;
-      field.description = absl::StrCat("As ", action.name, " answers it: ", field.description);
+      field.description = absl::StrCat("As the deferred action answers it (", action.name, ": ", field.description, ")");
       fields.push_back(std::move(field));
     }
   }
@@ -298,10 +298,10 @@ void DeferredRequestSchema(Writer& writer) {
   writer.StartObject();
   Heading(writer, "Run deferred request", /*user_facing=*/false,
           "Internal: runs a request this extension deferred. Not for people, rules or playbooks.",
-          absl::StrCat("LimaCharlie calls this action by itself, as the continuation of a deferred ",
+          absl::StrCat("LimaCharlie calls this action by itself, as the continuation of a deferred request (",
                        DeferredActionNames(),
-                       " request: it runs that request once per original idempotency key and answers what the "
-                       "request answers, or defers it again. Not meant to be called directly."));
+                       "): it runs that request once per original idempotency key and answers what the request "
+                       "answers, or defers it again. Not meant to be called directly."));
   Key(writer, "parameters");
   DeferredParameters(writer);
   Key(writer, "response");
