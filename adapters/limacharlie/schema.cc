@@ -287,7 +287,8 @@ std::vector<AnswerField> DeferredAnswerFields() {
       bool seen = false;
       for (const AnswerField& known : fields) seen = seen || known.name == field.name;
       if (seen) continue;
-      field.description = absl::StrCat("As the deferred action answers it (", action.name, ": ", field.description, ")");
+      field.description =
+          absl::StrCat("As the deferred action answers it (", action.name, ": ", field.description, ")");
       fields.push_back(std::move(field));
     }
   }
