@@ -17,6 +17,7 @@
 #include "simulator/halo_simulator.h"
 #include "tests/adapters/limacharlie/lc_test_client.h"
 #include "tests/integration/lc_over_http.h"
+#include "tests/integration/loopback_gateway_config.h"
 #include "tests/simulator/test_http_client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/redis_server_process.h"
@@ -28,7 +29,6 @@ namespace {
 using testing::JsonEquals;
 using testing::Reply;
 
-constexpr char kCertDir[] = HALOPSA_TESTDATA_DIR "/certs/";
 constexpr char kSigningSecret[] = "lc-deferral-extension-secret";
 constexpr char kClientId[] = "lc-deferral-client";
 constexpr char kHaloSecret[] = "halo-deferral-secret";
@@ -48,22 +48,14 @@ class DeferralIntegrationTest : public ::testing::TestWithParam<std::string> {
     // HaloPSA's own limit, above the service's budget (the token request
     // counts here too): the budget keeps every request under it.
     ASSERT_TRUE(sim_->SetFaults({.rate_limit_requests = 2, .rate_limit_window = kBudgetWindow}).ok());
-    ServerConfig config;
+    ServerConfig config = halopsa::testing::LoopbackGatewayConfig(log_sink_, kSigningSecret);
+    config.admin_listen = "127.0.0.1:0";
     if (GetParam() == "in_redis") {
       auto redis = halopsa::testing::RedisServerProcess::Start();
       ASSERT_TRUE(redis.ok()) << redis.status();
       redis_ = *std::move(redis);
       config.redis_url = redis_->url();
     }
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;  // loopback only
-    config.log_output = log_sink_;
-    config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
-    config.shutdown_grace = absl::Seconds(5);
-    config.gateway_listen = "127.0.0.1:0";
-    config.admin_listen = "127.0.0.1:0";
-    config.gateway.signing_secret = kSigningSecret;
     config.gateway.call_deadline = kBudgetWait;
     config.rate_limit.max_requests = 1;
     config.rate_limit.window = kBudgetWindow;
