@@ -1,19 +1,20 @@
 #ifndef HALOPSA_TESTS_TESTING_REDIS_SERVER_PROCESS_H_
 #define HALOPSA_TESTS_TESTING_REDIS_SERVER_PROCESS_H_
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tests/testing/child_process.h"
 
 namespace halopsa::testing {
 
 // A real redis-server (Debian's, from PATH or $HALOPSA_REDIS_SERVER) for
 // tests: listens only on a unix socket in a fresh temporary directory,
 // keeps nothing on disk, and is killed with its directory on destruction.
+// It dies with the test process too (ChildProcess), so a crashed test
+// leaves no redis-server behind.
 class RedisServerProcess {
  public:
   struct Options {
@@ -31,7 +32,7 @@ class RedisServerProcess {
   // unix://[:password@]<socket>: what HALOPSA_REDIS_URL takes.
   std::string url() const;
   const std::string& socket_path() const { return socket_path_; }
-  bool running() const { return pid_ > 0; }
+  bool running() const { return process_ != nullptr; }
 
   // SIGKILL, as a crash would; waits until the process is gone.
   void Kill();
@@ -44,13 +45,14 @@ class RedisServerProcess {
   absl::Status Restart();
 
  private:
-  RedisServerProcess(Options options, std::string directory);
+  RedisServerProcess(Options options, std::string binary, std::string directory);
   absl::Status Launch();
 
   const Options options_;
+  const std::string binary_;
   const std::string directory_;
   const std::string socket_path_;
-  pid_t pid_ = 0;
+  std::unique_ptr<ChildProcess> process_;
 };
 
 }  // namespace halopsa::testing
