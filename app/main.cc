@@ -84,6 +84,9 @@ ABSL_FLAG(int, rate_limit_requests, 300,
           "upstream requests per HaloPSA tenant in any rolling rate_limit_window (hosted Halo allows 300 per 5 "
           "minutes); 0 = no client-side limit");
 ABSL_FLAG(absl::Duration, rate_limit_window, absl::Minutes(5), "the rolling window of rate_limit_requests");
+ABSL_FLAG(int, rate_limit_org_queue, 250,
+          "requests of one org (LimaCharlie oid, or x-halopsa-org-id) waiting in this process for the org's turn at "
+          "a tenant's budget; beyond, RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_calls_in_flight, 4096,
           "calls served at once; beyond, calls are refused with RESOURCE_EXHAUSTED and a RetryInfo");
 ABSL_FLAG(int, max_upstream_attempts, 6, "requests one call may send to HaloPSA, retries included");
@@ -183,6 +186,7 @@ halopsa::ServerConfig ReadConfig() {
   config.default_deadline = absl::GetFlag(FLAGS_default_deadline);
   config.rate_limit.max_requests = absl::GetFlag(FLAGS_rate_limit_requests);
   config.rate_limit.window = absl::GetFlag(FLAGS_rate_limit_window);
+  config.rate_limit.max_waiting_per_org = static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_rate_limit_org_queue)));
   config.retry.max_attempts = absl::GetFlag(FLAGS_max_upstream_attempts);
   config.max_calls_in_flight = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_calls_in_flight)));
   config.retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "adapters/halopsa/fair_budget.h"
 #include "adapters/halopsa/halo_rest_client.h"
 #include "adapters/limacharlie/actions.h"
 #include "adapters/limacharlie/deferral.h"
@@ -49,10 +50,13 @@ struct ServerApp::Parts {
   // Redis mode only: the client (on the transport's io_context, so it goes
   // before the transport) and the shared state built on it.
   std::unique_ptr<redis::RedisClient> redis;
-  std::unique_ptr<RequestBudget> shared_budget;
+  std::unique_ptr<SlotSource> shared_budget;
   std::unique_ptr<UnknownOutcomeJournal> shared_journal;
   std::unique_ptr<LinkLocks> shared_link_locks;
   std::unique_ptr<lc::ReplyStore> shared_replies;  // the gateway's
+  // Queues requests for their org's turn; its timers run on the scheduler,
+  // which goes first.
+  std::unique_ptr<FairRequestBudget> budget;
   std::unique_ptr<HaloRestClient> halo;
   // Runs the REST client's delayed sends, so it goes before the client.
   std::unique_ptr<net::TimerThread> scheduler;
@@ -249,16 +253,18 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
       *parts->transport, AuthDiscoveryOptions{.allow_insecure_http = c.transport.allow_insecure_http});
   parts->tokens = std::make_unique<TokenCache>(*parts->transport, *parts->discovery, c.tokens);
   if (c.rate_limit.max_requests < 0 || c.rate_limit.window <= absl::ZeroDuration() || c.retry.max_attempts < 1 ||
-      c.retry.max_backoff <= absl::ZeroDuration()) {
+      c.retry.max_backoff <= absl::ZeroDuration() || c.rate_limit.max_waiting_per_org < 1) {
     return absl::InvalidArgumentError(
-        "rate_limit_requests must be >= 0, rate_limit_window and max_backoff positive, max_upstream_attempts >= 1");
+        "rate_limit_requests must be >= 0, rate_limit_window and max_backoff positive, max_upstream_attempts and "
+        "rate_limit_org_queue >= 1");
   }
   parts->limiter = std::make_unique<TenantRateLimiter>(c.rate_limit);
   if (absl::Status shared = ConnectSharedState(*parts); !shared.ok()) return shared;
   parts->scheduler = std::make_unique<net::TimerThread>();
-  RequestBudget& budget = parts->shared_budget ? *parts->shared_budget : *parts->limiter;
+  SlotSource& slots = parts->shared_budget ? *parts->shared_budget : *parts->limiter;
+  parts->budget = std::make_unique<FairRequestBudget>(slots, *parts->scheduler, c.rate_limit, parts->metrics.get());
   parts->halo = std::make_unique<HaloRestClient>(
-      HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, budget,
+      HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, *parts->budget,
                                    parts->metrics.get()},
       c.retry);
   parts->actions = std::make_unique<HaloPsaActions>(
@@ -373,6 +379,7 @@ void ServerApp::Shutdown() {
   // Calls still waiting for a rate-limit slot or a retry end now; the
   // others end by their deadlines.
   parts.halo->StopWaiting();
+  parts.budget->StopWaiting();
   parts.scheduler->RunWaitingNow();
   parts.server->Wait();
   parts.runner->WaitUntilIdle(absl::InfiniteFuture());

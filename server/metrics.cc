@@ -40,9 +40,20 @@ void Header(std::string& out, const std::string& name, const std::string& help, 
   absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 
+// One line per series: counters and gauges.
+template <typename FamilyType>
+void RenderValues(std::string& out, const FamilyType& family, const std::string& type) {
+  Header(out, family.name(), family.help(), type);
+  family.ForEach([&](const std::vector<std::string>& labels, const auto& child) {
+    absl::StrAppend(&out, family.name(), Labels(family.label_names(), labels), " ", FormatValue(child.value()), "\n");
+  });
+}
+
 }  // namespace
 
 void Counter::Increment(double amount) { AddAtomic(value_, amount); }
+
+void Gauge::Add(double amount) { AddAtomic(value_, amount); }
 
 Histogram::Histogram(const std::vector<double>& bounds)
     : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds.size() + 1]) {
@@ -76,6 +87,12 @@ CounterFamily& MetricsRegistry::AddCounter(std::string name, std::string help, s
   return *counters_.back();
 }
 
+GaugeFamily& MetricsRegistry::AddGauge(std::string name, std::string help, std::vector<std::string> labels) {
+  absl::MutexLock lock(&mutex_);
+  gauges_.push_back(std::make_unique<GaugeFamily>(std::move(name), std::move(help), std::move(labels)));
+  return *gauges_.back();
+}
+
 HistogramFamily& MetricsRegistry::AddHistogram(std::string name, std::string help, std::vector<std::string> labels,
                                                std::vector<double> bounds) {
   absl::MutexLock lock(&mutex_);
@@ -93,13 +110,8 @@ void MetricsRegistry::AddCallback(std::string name, std::string help, std::strin
 std::string MetricsRegistry::Render() const {
   absl::MutexLock lock(&mutex_);
   std::string out;
-  for (const auto& family : counters_) {
-    Header(out, family->name(), family->help(), "counter");
-    family->ForEach([&](const std::vector<std::string>& labels, const Counter& counter) {
-      absl::StrAppend(&out, family->name(), Labels(family->label_names(), labels), " ",
-                      FormatValue(counter.value()), "\n");
-    });
-  }
+  for (const auto& family : counters_) RenderValues(out, *family, "counter");
+  for (const auto& family : gauges_) RenderValues(out, *family, "gauge");
   for (const auto& family : histograms_) {
     Header(out, family->name(), family->help(), "histogram");
     family->ForEach([&](const std::vector<std::string>& labels, const Histogram& histogram) {

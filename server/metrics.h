@@ -44,6 +44,16 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
+// A value that goes up and down, e.g. requests waiting now.
+class Gauge {
+ public:
+  void Add(double amount);
+  double value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
 inline constexpr size_t kMaxSeriesPerFamily = 500;
 inline constexpr char kOverflowLabel[] = "other";
 
@@ -86,6 +96,14 @@ class CounterFamily final : public Family<Counter> {
   std::unique_ptr<Counter> NewChild() const override { return std::make_unique<Counter>(); }
 };
 
+class GaugeFamily final : public Family<Gauge> {
+ public:
+  using Family::Family;
+
+ private:
+  std::unique_ptr<Gauge> NewChild() const override { return std::make_unique<Gauge>(); }
+};
+
 class HistogramFamily final : public Family<Histogram> {
  public:
   HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names,
@@ -106,6 +124,7 @@ class MetricsRegistry {
  public:
   // Families are created while wiring, before serving; the references stay valid.
   CounterFamily& AddCounter(std::string name, std::string help, std::vector<std::string> label_names);
+  GaugeFamily& AddGauge(std::string name, std::string help, std::vector<std::string> label_names);
   HistogramFamily& AddHistogram(std::string name, std::string help, std::vector<std::string> label_names,
                                 std::vector<double> bounds = LatencyBuckets());
   // A gauge (or a counter kept elsewhere) read when scraped.
@@ -124,6 +143,7 @@ class MetricsRegistry {
 
   mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<CounterFamily>> counters_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::unique_ptr<GaugeFamily>> gauges_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::unique_ptr<HistogramFamily>> histograms_ ABSL_GUARDED_BY(mutex_);
   std::vector<CallbackMetric> callbacks_ ABSL_GUARDED_BY(mutex_);
 };

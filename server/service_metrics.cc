@@ -18,6 +18,14 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
       rate_limit_waits(registry.AddCounter("halopsa_rate_limit_waits_total",
                                            "HaloPSA requests that waited for a slot of the tenant's request budget.",
                                            {})),
+      budget_queue_depth(registry.AddGauge(
+          "halopsa_budget_queue_depth",
+          "HaloPSA requests queued in this process for their org's turn at the tenant's budget, by instance URL.",
+          {"tenant"})),
+      budget_wait(registry.AddHistogram(
+          "halopsa_budget_wait_seconds",
+          "Time from asking for a slot of the tenant's request budget to the slot, by instance URL.", {"tenant"},
+          {0.001, 0.01, 0.1, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 90, 120, 300})),
       gateway_requests(registry.AddCounter("halopsa_gateway_requests_total",
                                            "LimaCharlie webhooks by envelope kind or action and HTTP status.",
                                            {"kind", "status"})),

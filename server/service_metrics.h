@@ -15,6 +15,8 @@ struct ServiceMetrics {
   CounterFamily& upstream_requests;     // {endpoint, status}
   CounterFamily& upstream_retries;      // {reason}
   CounterFamily& rate_limit_waits;      // {}: requests that waited for the tenant's budget
+  GaugeFamily& budget_queue_depth;      // {tenant}: requests queued for their org's turn
+  HistogramFamily& budget_wait;         // {tenant}: from asking for a slot to the slot
   CounterFamily& gateway_requests;      // {kind, status}
   HistogramFamily& gateway_latency;     // {kind}
   CounterFamily& idempotency_replays;   // {}

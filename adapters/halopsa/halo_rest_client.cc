@@ -94,8 +94,9 @@ void HaloRestClient::Start(std::shared_ptr<Call> call) {
 
 void HaloRestClient::TakeSlot(std::shared_ptr<Call> call, std::string token) {
   const std::string tenant = call->limit_key;
+  const std::string org = call->context.org;
   const absl::Time deadline = call->context.deadline;
-  deps_.limiter.Reserve(tenant, deadline, [this, call = std::move(call), token = std::move(token)](
+  deps_.limiter.Reserve(tenant, org, deadline, [this, call = std::move(call), token = std::move(token)](
                                               absl::StatusOr<absl::Time> slot) mutable {
     if (!slot.ok()) return call->done(slot.status());
     if (*slot <= absl::Now()) return Send(std::move(call), std::move(token));

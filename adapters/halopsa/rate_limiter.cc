@@ -8,27 +8,41 @@
 
 namespace halopsa {
 
-absl::StatusOr<absl::Time> TenantRateLimiter::ReserveNow(const std::string& tenant, absl::Time deadline) {
+int BurstOf(const RateLimitOptions& options) { return std::max(1, options.max_requests / 20); }
+
+absl::Duration SpacingOf(const RateLimitOptions& options) {
+  // n slots of one window span at least (n - burst) spacings, so at most
+  // max_requests fit in one.
+  // Rounded up to whole microseconds (Redis keeps them): rounded down, n
+  // spacings could fall a tick short of the window.
+  return absl::Ceil(options.window / std::max(1, options.max_requests - BurstOf(options) + 1),
+                    absl::Microseconds(1));
+}
+
+absl::StatusOr<SlotAnswer> TenantRateLimiter::TryReserveNow(const std::string& tenant, const std::string& org,
+                                                            absl::Time deadline) {
   const absl::Time now = options_.clock();
-  if (options_.max_requests <= 0) return now;
+  if (options_.max_requests <= 0) return SlotAnswer{.at = now};
+  const absl::Duration spacing = SpacingOf(options_);
   absl::MutexLock lock(&mu_);
   Tenant& state = Find(tenant, now);
-  const size_t limit = static_cast<size_t>(options_.max_requests);
-  // Slots a window old, and past slots beyond the last `limit`, no longer
-  // matter to any window.
-  while (!state.slots.empty() && (state.slots.front() + options_.window <= now ||
-                                  (state.slots.size() > limit && state.slots.front() <= now))) {
-    state.slots.pop_front();
+  ForgetDueSlots(state, now);
+  const absl::Time slot =
+      std::max({now, state.next_paced - (BurstOf(options_) - 1) * spacing, state.paused_until});
+  auto held = state.future_slots.find(org);
+  if (slot > now && held != state.future_slots.end() &&
+      held->second.size() >= static_cast<size_t>(options_.org_future_slots)) {
+    return SlotAnswer{SlotAnswer::Kind::kOrgFull, held->second.front(), slot,
+                      static_cast<int>(state.future_slots.size())};
   }
-  absl::Time slot = std::max(now, state.paused_until);
-  if (state.slots.size() >= limit) slot = std::max(slot, state.slots[state.slots.size() - limit] + options_.window);
   if (slot >= deadline) return NoSlotBeforeDeadline(options_, slot - now);
-  // Slots are handed out in time order, so those after `now` are a suffix.
-  const size_t waiting = static_cast<size_t>(
-      state.slots.end() - std::upper_bound(state.slots.begin(), state.slots.end(), now));
-  if (waiting >= options_.max_waiting) return TooManyWaiting(waiting);
-  state.slots.push_back(slot);
-  return slot;
+  if (slot > now && state.future_count >= options_.max_waiting) return TooManyWaiting(state.future_count);
+  state.next_paced = std::max(state.next_paced, slot) + spacing;
+  if (slot > now) {
+    state.future_slots[org].push_back(slot);
+    ++state.future_count;
+  }
+  return SlotAnswer{.at = slot};
 }
 
 void TenantRateLimiter::PauseUntil(const std::string& tenant, absl::Time until) {
@@ -43,13 +57,22 @@ size_t TenantRateLimiter::tenants() const {
   return tenants_.size();
 }
 
+void TenantRateLimiter::ForgetDueSlots(Tenant& state, absl::Time now) {
+  absl::erase_if(state.future_slots, [&](auto& entry) {
+    std::deque<absl::Time>& slots = entry.second;
+    while (!slots.empty() && slots.front() <= now) {
+      slots.pop_front();
+      --state.future_count;
+    }
+    return slots.empty();
+  });
+}
+
 TenantRateLimiter::Tenant& TenantRateLimiter::Find(const std::string& tenant, absl::Time now) {
   if (tenants_.size() >= options_.max_tenants && !tenants_.contains(tenant)) {
-    // A tenant whose every slot and pause lies a window in the past limits
+    // A tenant whose pace and pause lie a window in the past limits
     // nothing; forget those, or the one idle the longest.
-    const auto last_use = [](const Tenant& t) {
-      return std::max(t.paused_until, t.slots.empty() ? absl::InfinitePast() : t.slots.back());
-    };
+    const auto last_use = [](const Tenant& t) { return std::max(t.paused_until, t.next_paced); };
     absl::erase_if(tenants_, [&](const auto& entry) { return last_use(entry.second) + options_.window <= now; });
     if (tenants_.size() >= options_.max_tenants) {
       auto idlest = std::min_element(tenants_.begin(), tenants_.end(), [&](const auto& a, const auto& b) {
@@ -65,9 +88,10 @@ absl::Status NoSlotBeforeDeadline(const RateLimitOptions& options, absl::Duratio
   return WithRetryDelay(
       WithErrorInfo(absl::UnavailableError(absl::StrCat(
                         "HaloPSA rate limit: no request slot for this tenant before the call's deadline (limit ",
-                        options.max_requests, " per ", absl::FormatDuration(options.window), ")")),
+                        options.max_requests, " per ", absl::FormatDuration(options.window),
+                        ", shared fairly between orgs)")),
                     kReasonUpstreamRateLimited),
-      retry_after);
+      std::max(retry_after, absl::ZeroDuration()));
 }
 
 absl::Status TooManyWaiting(size_t waiting) {
@@ -80,5 +104,7 @@ std::string RateLimitKey(absl::string_view instance_url, absl::string_view clien
   // A URL cannot contain a newline, so the pair cannot be confused.
   return absl::StrCat(instance_url, "\n", client_id);
 }
+
+std::string TenantLabel(absl::string_view key) { return std::string(key.substr(0, key.find('\n'))); }
 
 }  // namespace halopsa

@@ -7,7 +7,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
@@ -17,10 +21,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "app/server_app.h"
+#include "google/rpc/error_details.pb.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/call_runner.h"
 #include "server/idempotent_create.h"
 #include "simulator/halo_simulator.h"
+#include "tests/integration/grpc_errors.h"
+#include "tests/integration/loopback_server.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -59,19 +66,11 @@ class FidelityIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
 
-    auto connection = std::make_shared<HaloConnection>();
-    connection->instance_url = sim_->base_url();
-    connection->client_id = kClientId;
-    connection->client_secret = kClientSecret;
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
+    auto connection = std::make_shared<HaloConnection>(*config.default_connection);
     connection->scope = scope;
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;
-    config.admin_listen = "";
-    config.log_output = log_file_;
     config.default_connection = connection;
-    config.transport.extra_ca_file = testing::CertPath("ca.pem");
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
+    config.rate_limit = rate_limit_;
     auto app = ServerApp::Start(config);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);
@@ -101,12 +100,26 @@ class FidelityIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(sim_->SetFaults(sim::FaultConfig{.method = "POST", .error_after_probability = 1.0}).ok());
   }
 
+  // One create of `org` (x-halopsa-org-id) with this deadline: its answer
+  // and how long it took.
+  std::pair<grpc::Status, absl::Duration> CreateFor(const std::string& org, absl::Duration deadline) {
+    auto context = Context({{"x-halopsa-org-id", org}});
+    const absl::Time start = absl::Now();
+    context->set_deadline(absl::ToChronoTime(start + deadline));
+    v1::CreateTicketRequest request;
+    request.set_summary(absl::StrCat("detection of ", org));
+    v1::CreateTicketResponse response;
+    grpc::Status status = stub_->CreateTicket(context.get(), request, &response);
+    return {status, absl::Now() - start};
+  }
+
   int RequestsTo(const std::string& method, const std::string& path) {
     int count = 0;
     for (const auto& request : sim_->requests()) count += request.method == method && request.path == path;
     return count;
   }
 
+  RateLimitOptions rate_limit_;  // the default: 300 per 5 minutes, as hosted HaloPSA
   std::FILE* log_file_ = std::tmpfile();
   std::unique_ptr<sim::HaloSimulator> sim_;
   std::unique_ptr<ServerApp> app_;
@@ -243,6 +256,51 @@ TEST_F(FidelityIntegrationTest, LinksUseTheDocumentedLookupsAndKeepOtherAssets) 
         << "no search after the exact filter found the asset";
   }
   EXPECT_EQ(lookups, 2);  // the ticket's assets, then inventory_number=
+}
+
+// Hosted HaloPSA's budget is shared by the MSP's orgs: a storm of one org is
+// refused at once (not at its deadline) where its org's queue cannot serve
+// it in time, with the queue's estimate as RetryInfo, while another org's
+// single call is served; first come, first served would have put that call
+// behind the storm's queue, past its deadline.
+TEST_F(FidelityIntegrationTest, AStormOfOneOrgIsRefusedAtOnceWithRetryInfoWhileAnotherOrgIsServed) {
+  rate_limit_ = RateLimitOptions{.max_requests = 40, .window = absl::Seconds(20)};  // 2 at once, one per 20/39 s
+  Start();
+  const absl::Duration deadline = absl::Seconds(4);
+  std::mutex mu;
+  std::vector<std::pair<grpc::Status, absl::Duration>> storm;
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 20; ++i) {
+    senders.emplace_back([&] {
+      auto outcome = CreateFor("storm-org", deadline);
+      std::lock_guard<std::mutex> lock(mu);
+      storm.push_back(std::move(outcome));
+    });
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {  // the storm's refusals are back, its queue is full
+    std::lock_guard<std::mutex> lock(mu);
+    if (storm.size() >= 10) break;
+  }
+  const auto [quiet, quiet_took] = CreateFor("quiet-org", absl::Seconds(2));
+  for (std::thread& sender : senders) sender.join();
+
+  EXPECT_TRUE(quiet.ok()) << quiet.error_message();
+  int refused = 0;
+  for (const auto& [status, took] : storm) {
+    if (status.ok()) continue;
+    ++refused;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    std::optional<google::rpc::ErrorInfo> info = testing::ErrorInfoOf(status);
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->reason(), "UPSTREAM_RATE_LIMITED");
+    std::optional<google::rpc::RetryInfo> retry = testing::DetailOf<google::rpc::RetryInfo>(status);
+    ASSERT_TRUE(retry.has_value()) << "the queue's estimate";
+    EXPECT_TRUE(retry->retry_delay().seconds() > 0 || retry->retry_delay().nanos() > 0);
+    EXPECT_LT(took, deadline / 2) << "refused at once, not at the deadline";
+  }
+  EXPECT_GE(refused, 5);
+  EXPECT_GE(storm.size() - refused, 3u) << "the storm's share was served";
 }
 
 }  // namespace

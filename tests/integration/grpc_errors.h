@@ -10,15 +10,20 @@
 
 namespace halopsa::testing {
 
-// The google.rpc.ErrorInfo among a failed call's details, if any.
-inline std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
+// The detail of this type among a failed call's details, if any.
+template <typename Detail>
+std::optional<Detail> DetailOf(const grpc::Status& status) {
   google::rpc::Status rich;
   if (!rich.ParseFromString(status.error_details())) return std::nullopt;
   for (const auto& detail : rich.details()) {
-    google::rpc::ErrorInfo info;
-    if (detail.UnpackTo(&info)) return info;
+    Detail found;
+    if (detail.UnpackTo(&found)) return found;
   }
   return std::nullopt;
+}
+
+inline std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
+  return DetailOf<google::rpc::ErrorInfo>(status);
 }
 
 }  // namespace halopsa::testing

@@ -161,7 +161,11 @@ class MultiReplicaTest : public ::testing::Test {
                       "--max_backoff=1s", "--shutdown_grace=1s",
                       // A killed replica's claim on a webhook lasts its deadline plus 5 s;
                       // the senders here wait kDeliveryTimeout for an answer, not 2 minutes.
-                      "--gateway_budget_wait=25s"};
+                      "--gateway_budget_wait=25s",
+                      // The budget is not what most of this suite checks; at the
+                      // default pace (~1 request/s after a burst of 15) its bursts
+                      // would wait for minutes. A test's own flags come later and win.
+                      "--rate_limit_requests=1000000", "--rate_limit_window=1s"};
       options.args.insert(options.args.end(), flags.begin(), flags.end());
       options.env = {absl::StrCat("LC_EXTENSION_SECRET=", kSigningSecret),
                      absl::StrCat("HALOPSA_REDIS_URL=", redis_->url())};

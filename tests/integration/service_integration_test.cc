@@ -65,6 +65,8 @@ class ServiceIntegrationTest : public ::testing::Test {
     config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
     config.transport.allow_private_addresses = true;  // the simulator is on loopback
     config.shutdown_grace = absl::Seconds(5);
+    // The budget's pace is not what this suite checks (fair_budget_integration_test does).
+    config.rate_limit = RateLimitOptions{.max_requests = 1000000, .window = absl::Seconds(1)};
     auto app = ServerApp::Start(config);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);

@@ -24,6 +24,16 @@ TEST(MetricsTest, CountersRenderWithLabelsAndEscaping) {
   EXPECT_THAT(text, HasSubstr("calls_total{method=\"odd\\\"name\",code=\"x\"} 1\n"));
 }
 
+TEST(MetricsTest, GaugesGoUpAndDownAndRenderAsGauges) {
+  MetricsRegistry registry;
+  GaugeFamily& depth = registry.AddGauge("queue_depth", "Waiting.", {"tenant"});
+  depth.With({"https://a.example"}).Add(3);
+  depth.With({"https://a.example"}).Add(-1);
+  std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("# TYPE queue_depth gauge\n"));
+  EXPECT_THAT(text, HasSubstr("queue_depth{tenant=\"https://a.example\"} 2\n"));
+}
+
 // The probe's input: 1 KB invented names as labels grew /metrics without end.
 TEST(MetricsTest, AFamilyHoldsBoundedSeriesAndCountsTheRestUnderOther) {
   MetricsRegistry registry;

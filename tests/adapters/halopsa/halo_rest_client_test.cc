@@ -1,4 +1,5 @@
 #include "adapters/halopsa/halo_rest_client.h"
+#include "adapters/halopsa/fair_budget.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,7 +23,7 @@ using testing::Respond;
 
 class MockRequestBudget : public RequestBudget {
  public:
-  MOCK_METHOD(void, Reserve, (const std::string&, absl::Time, Reserved), (override));
+  MOCK_METHOD(void, Reserve, (const std::string&, const std::string&, absl::Time, Reserved), (override));
   MOCK_METHOD(void, PauseUntil, (const std::string&, absl::Time), (override));
 };
 
@@ -63,7 +64,8 @@ class HaloRestClientTest : public ::testing::Test {
   TokenCache tokens_{transport_, discovery_, TokenCacheOptions()};
   FakeScheduler scheduler_;
   TenantRateLimiter limiter_{RateLimitOptions{.max_requests = 0}};
-  HaloRestClient client_{{transport_, tokens_, scheduler_, limiter_}, RetryOptions()};
+  FairRequestBudget budget_{limiter_, scheduler_, RateLimitOptions{.max_requests = 0}};
+  HaloRestClient client_{{transport_, tokens_, scheduler_, budget_}, RetryOptions()};
   std::shared_ptr<HaloConnection> connection_ = std::make_shared<HaloConnection>();
   CallContext context_{connection_, absl::Now() + absl::Seconds(10), nullptr, ""};
 };
@@ -112,7 +114,7 @@ TEST_F(HaloRestClientTest, On401DropsTokenFetchesNewAndRetriesOnce) {
 }
 
 TEST_F(HaloRestClientTest, A401ForEveryFreshTokenEndsUnauthenticatedWithinTheAttemptBudget) {
-  HaloRestClient client({transport_, tokens_, scheduler_, limiter_}, RetryOptions{.max_attempts = 3});
+  HaloRestClient client({transport_, tokens_, scheduler_, budget_}, RetryOptions{.max_attempts = 3});
   ExpectToken("a");
   ExpectToken("b");
   ExpectToken("c");
@@ -279,8 +281,10 @@ TEST_F(HaloRestClientTest, CreateIsResentWhenItCertainlyWasNotSent) {
 }
 
 TEST_F(HaloRestClientTest, CreateIsResentAfter429WithALongBackoffThatHoldsTheTenantBack) {
-  TenantRateLimiter limiter(RateLimitOptions{.max_requests = 1000});
-  HaloRestClient client({transport_, tokens_, scheduler_, limiter}, RetryOptions());
+  const RateLimitOptions options{.max_requests = 1000};
+  TenantRateLimiter limiter(options);
+  FairRequestBudget budget(limiter, scheduler_, options);
+  HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
   ExpectToken("t");
   int sends = 0;
   EXPECT_CALL(transport_, Send(RequestTo("POST", kTickets), _, _))
@@ -292,8 +296,9 @@ TEST_F(HaloRestClientTest, CreateIsResentAfter429WithALongBackoffThatHoldsTheTen
               [&](auto answer) { result = std::move(answer); });
 
   // Meanwhile no other request of this tenant gets a slot before the retry.
-  const absl::StatusOr<absl::Time> other =
-      limiter.ReserveNow(RateLimitKey(connection_->instance_url, connection_->client_id), absl::InfiniteFuture());
+  const absl::StatusOr<SlotAnswer> other =
+      limiter.TryReserveNow(RateLimitKey(connection_->instance_url, connection_->client_id), "another-org",
+                            absl::InfiniteFuture());
   // The backoff, then the wait for the paused tenant's slot (the fake
   // scheduler runs tasks early).
   std::vector<absl::Time> waits = scheduler_.RunScheduled();
@@ -302,7 +307,7 @@ TEST_F(HaloRestClientTest, CreateIsResentAfter429WithALongBackoffThatHoldsTheTen
   ASSERT_EQ(waits.size(), 1u);
   EXPECT_GE(waits[0] - before, absl::Seconds(1));
   ASSERT_TRUE(other.ok());
-  EXPECT_GE(*other, waits[0]);
+  EXPECT_GE(other->at, waits[0]);
   ASSERT_TRUE(result.has_value());
   EXPECT_TRUE(result->ok()) << result->status();
   EXPECT_EQ(sends, 2);
@@ -347,7 +352,7 @@ TEST_F(HaloRestClientTest, RateLimitedUntilTheDeadlineIsUnavailableWithRetryInfo
 }
 
 TEST_F(HaloRestClientTest, AttemptsAreBounded) {
-  HaloRestClient client({transport_, tokens_, scheduler_, limiter_}, RetryOptions{.max_attempts = 3});
+  HaloRestClient client({transport_, tokens_, scheduler_, budget_}, RetryOptions{.max_attempts = 3});
   ExpectToken("t");
   int sends = 0;
   EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillRepeatedly(Answer(503, &sends));
@@ -388,9 +393,11 @@ TEST_F(HaloRestClientTest, TokenEndpointOutageIsRetried) {
   EXPECT_TRUE(result->ok()) << result->status();
 }
 
-TEST_F(HaloRestClientTest, BurstBeyondTheTenantLimitWaitsForItsSlot) {
-  TenantRateLimiter limiter(RateLimitOptions{.max_requests = 2, .window = absl::Seconds(5)});
-  HaloRestClient client({transport_, tokens_, scheduler_, limiter}, RetryOptions());
+TEST_F(HaloRestClientTest, BurstBeyondTheTenantsAllowanceWaitsForItsPacedSlot) {
+  const RateLimitOptions options{.max_requests = 40, .window = absl::Seconds(5)};  // 2 at once, then paced
+  TenantRateLimiter limiter(options);
+  FairRequestBudget budget(limiter, scheduler_, options);
+  HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
   ExpectToken("t");
   int sends = 0;
   EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillRepeatedly(Answer(200, &sends, "{}"));
@@ -404,14 +411,16 @@ TEST_F(HaloRestClientTest, BurstBeyondTheTenantLimitWaitsForItsSlot) {
   const std::vector<absl::Time> waits = scheduler_.RunScheduled();
 
   ASSERT_EQ(waits.size(), 1u);
-  EXPECT_GE(waits[0] - before, absl::Seconds(5) - (absl::Now() - before));
+  EXPECT_GE(waits[0] - before, SpacingOf(options) - (absl::Now() - before));
   EXPECT_EQ(sends, 3);
   EXPECT_EQ(answered, 3);
 }
 
 TEST_F(HaloRestClientTest, BurstThatCannotFitBeforeTheDeadlineFailsWithoutSending) {
-  TenantRateLimiter limiter(RateLimitOptions{.max_requests = 1, .window = absl::Minutes(5)});
-  HaloRestClient client({transport_, tokens_, scheduler_, limiter}, RetryOptions());
+  const RateLimitOptions options{.max_requests = 1, .window = absl::Minutes(5)};
+  TenantRateLimiter limiter(options);
+  FairRequestBudget budget(limiter, scheduler_, options);
+  HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
   ExpectToken("t");
   int sends = 0;
   EXPECT_CALL(transport_, Send(RequestTo("GET", kTickets), _, _)).WillOnce(Answer(200, &sends, "{}"));
@@ -426,7 +435,7 @@ TEST_F(HaloRestClientTest, BurstThatCannotFitBeforeTheDeadlineFailsWithoutSendin
 }
 
 TEST_F(HaloRestClientTest, OutOfAttemptsOnA401AfterOtherFailuresIsRetriable) {
-  HaloRestClient client({transport_, tokens_, scheduler_, limiter_}, RetryOptions{.max_attempts = 2});
+  HaloRestClient client({transport_, tokens_, scheduler_, budget_}, RetryOptions{.max_attempts = 2});
   ::testing::InSequence in_order;
   int sends = 0;
   ExpectToken("a");
@@ -480,9 +489,10 @@ namespace {
 TEST_F(HaloRestClientTest, TheRequestWaitsForTheBudgetsAnswerWithoutBlocking) {
   StrictMock<MockRequestBudget> budget;
   HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
+  context_.org = "org-1";  // the budget shares the tenant out between orgs
   RequestBudget::Reserved reserved;
-  EXPECT_CALL(budget, Reserve(RateLimitKey("https://acme.halopsa.com", "c"), context_.deadline, _))
-      .WillOnce([&](const std::string&, absl::Time, RequestBudget::Reserved done) { reserved = std::move(done); });
+  EXPECT_CALL(budget, Reserve(RateLimitKey("https://acme.halopsa.com", "c"), "org-1", context_.deadline, _))
+      .WillOnce([&](const std::string&, const std::string&, absl::Time, RequestBudget::Reserved done) { reserved = std::move(done); });
   ExpectToken("t");
   std::optional<absl::StatusOr<google::protobuf::Value>> result;
   client.Get(context_, "/api/Client", {}, [&](auto answer) { result = std::move(answer); });
@@ -499,7 +509,7 @@ TEST_F(HaloRestClientTest, ARefusalOfTheBudgetIsTheCallsAnswerAndNothingIsSent) 
   StrictMock<MockRequestBudget> budget;
   HaloRestClient client({transport_, tokens_, scheduler_, budget}, RetryOptions());
   absl::Status refused = NoSlotBeforeDeadline(RateLimitOptions(), absl::Seconds(30));
-  EXPECT_CALL(budget, Reserve(_, _, _)).WillOnce([&](const std::string&, absl::Time, RequestBudget::Reserved done) {
+  EXPECT_CALL(budget, Reserve(_, _, _, _)).WillOnce([&](const std::string&, const std::string&, absl::Time, RequestBudget::Reserved done) {
     done(refused);
   });
   ExpectToken("t");

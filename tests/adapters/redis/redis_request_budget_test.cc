@@ -1,5 +1,10 @@
 #include "adapters/redis/redis_request_budget.h"
 
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "adapters/halopsa/fair_budget.h"
+#include "adapters/net/scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/error_mapping.h"
@@ -15,13 +20,13 @@ using testing::IoThreads;
 using testing::OptionsFor;
 using testing::RunCommand;
 
-// Two replicas: each its own client, limiter fallback and budget, one Redis.
+// Two replicas: each its own client, limiter fallback and slots, one Redis.
 class RedisRequestBudgetTest : public ::testing::Test {
  protected:
   struct Replica {
     std::unique_ptr<RedisClient> client;
     std::unique_ptr<TenantRateLimiter> fallback;
-    std::unique_ptr<RedisRequestBudget> budget;
+    std::unique_ptr<RedisRequestBudget> slots;
   };
 
   // Commands in flight end while what their callbacks touch still exists.
@@ -39,83 +44,140 @@ class RedisRequestBudgetTest : public ::testing::Test {
       replica.client = RedisClient::Start(io_.io(), OptionsFor(server_->url()));
       ASSERT_TRUE(Eventually([&] { return replica.client->up(); }));
       replica.fallback = std::make_unique<TenantRateLimiter>(options_);
-      replica.budget = std::make_unique<RedisRequestBudget>(*replica.client, options_, *replica.fallback);
+      replica.slots = std::make_unique<RedisRequestBudget>(*replica.client, options_, *replica.fallback);
     }
   }
 
-  absl::StatusOr<absl::Time> Reserve(int replica, absl::Time deadline = absl::InfiniteFuture()) {
-    Awaited<absl::StatusOr<absl::Time>> slot;
-    replicas_[replica].budget->Reserve(tenant_, deadline, slot.Callback());
-    return slot.Get();
+  absl::StatusOr<SlotAnswer> Try(int replica, const std::string& org, absl::Time deadline = absl::InfiniteFuture()) {
+    Awaited<absl::StatusOr<SlotAnswer>> answer;
+    replicas_[replica].slots->TryReserve(tenant_, org, deadline, answer.Callback());
+    return answer.Get();
   }
 
-  RateLimitOptions options_{.max_requests = 3, .window = absl::Seconds(20), .max_waiting = 4};
+  // A slot that must be granted.
+  absl::Time Slot(int replica, const std::string& org) {
+    absl::StatusOr<SlotAnswer> answer = Try(replica, org);
+    EXPECT_TRUE(answer.ok()) << answer.status();
+    if (!answer.ok()) return absl::InfinitePast();
+    EXPECT_EQ(answer->kind, SlotAnswer::Kind::kReserved) << org;
+    return answer->at;
+  }
+
+  // 40 per 20 s: a burst of 2, then one slot per 20/39 s.
+  RateLimitOptions options_{.max_requests = 40, .window = absl::Seconds(20), .max_waiting = 4};
+  const absl::Duration spacing_ = SpacingOf(options_);
+  const absl::Duration slack_ = absl::Milliseconds(50);  // Redis' clock against this one, and the round trip
   const std::string tenant_ = RateLimitKey("https://acme.halopsa.com", "client");
   IoThreads io_;
   std::unique_ptr<RedisServerProcess> server_;
   Replica replicas_[2];
 };
 
-TEST_F(RedisRequestBudgetTest, TheLimitHoldsAcrossReplicasAndTheNextSlotWaitsForTheWindow) {
+TEST_F(RedisRequestBudgetTest, TheBurstAndThePaceHoldAcrossReplicas) {
   const absl::Time start = absl::Now();
-  for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<absl::Time> slot = Reserve(i % 2);
-    ASSERT_TRUE(slot.ok()) << slot.status();
-    EXPECT_LE(*slot, absl::Now() + absl::Milliseconds(2)) << "within the limit: now";
-  }
-  absl::StatusOr<absl::Time> fourth = Reserve(1);
-  ASSERT_TRUE(fourth.ok());
-  EXPECT_GE(*fourth, start + options_.window - absl::Milliseconds(5)) << "after the first slot left the window";
-  EXPECT_LE(*fourth, absl::Now() + options_.window + absl::Milliseconds(5));
-  absl::StatusOr<RedisReply> ttl = RunCommand(*replicas_[0].client, {"PTTL", SharedKey("budget", tenant_) + ":slots"});
+  EXPECT_LE(Slot(0, "o1"), absl::Now() + slack_);
+  EXPECT_LE(Slot(1, "o2"), absl::Now() + slack_);
+  const absl::Time third = Slot(0, "o3");
+  EXPECT_GE(third, start + spacing_ - slack_);
+  EXPECT_LE(third, absl::Now() + spacing_ + slack_);
+  const absl::Time fourth = Slot(1, "o4");
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(fourth - third), absl::ToDoubleMilliseconds(spacing_),
+              absl::ToDoubleMilliseconds(slack_));
+  absl::StatusOr<RedisReply> ttl = RunCommand(*replicas_[0].client, {"PTTL", BudgetKey(tenant_, "pace")});
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer, 0) << "every key expires";
-  EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(2 * options_.window));
+  EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(4 * spacing_) + 2);
+}
+
+TEST_F(RedisRequestBudgetTest, AnOrgsShareOfFutureSlotsIsFleetWide) {
+  Slot(0, "burst1");
+  Slot(0, "burst2");
+  const absl::Time held = Slot(0, "storm");
+
+  absl::StatusOr<SlotAnswer> full = Try(1, "storm");
+
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->kind, SlotAnswer::Kind::kOrgFull);
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(full->at - held), 0, absl::ToDoubleMilliseconds(slack_)) << "its earliest slot, seen from the other replica";
+  EXPECT_GT(full->next_free, held);
+  EXPECT_EQ(full->active_orgs, 1);
+  EXPECT_GT(Slot(1, "other"), held) << "another org is not held back";
 }
 
 TEST_F(RedisRequestBudgetTest, ASlotAfterTheDeadlineIsRefusedWithRetryInfoAndNotTaken) {
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Reserve(0).ok());
-  absl::StatusOr<absl::Time> refused = Reserve(1, absl::Now() + absl::Seconds(2));
+  Slot(0, "o1");
+  Slot(0, "o2");
+  absl::StatusOr<SlotAnswer> refused = Try(1, "o3", absl::Now() + absl::Milliseconds(100));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(GetErrorInfo(refused.status())->reason(), kReasonUpstreamRateLimited);
   std::optional<absl::Duration> retry = GetRetryDelay(refused.status());
   ASSERT_TRUE(retry.has_value());
-  EXPECT_GT(*retry, absl::Seconds(15));
-  absl::StatusOr<RedisReply> slots = RunCommand(*replicas_[0].client, {"ZCARD", SharedKey("budget", tenant_) + ":slots"});
-  EXPECT_EQ(slots->integer, 3) << "the refused call took no slot";
+  EXPECT_GT(*retry, spacing_ - slack_);
+  absl::StatusOr<RedisReply> orgs = RunCommand(*replicas_[0].client, {"EXISTS", BudgetKey(tenant_, "orgs")});
+  EXPECT_EQ(orgs->integer, 0) << "the refused call took no slot";
 }
 
-TEST_F(RedisRequestBudgetTest, WaitingCallsAreBoundedFleetWide) {
-  for (int i = 0; i < 3 + 4; ++i) ASSERT_TRUE(Reserve(i % 2).ok()) << i;
-  absl::StatusOr<absl::Time> shed = Reserve(0);
+TEST_F(RedisRequestBudgetTest, WaitingRequestsAreBoundedFleetWide) {
+  Slot(0, "o1");
+  Slot(1, "o2");
+  for (int i = 0; i < 4; ++i) Slot(i % 2, absl::StrCat("waiting", i));
+  absl::StatusOr<SlotAnswer> shed = Try(0, "one-more");
   ASSERT_FALSE(shed.ok());
   EXPECT_EQ(shed.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetErrorInfo(shed.status())->reason(), kReasonOverloaded);
 }
 
-TEST_F(RedisRequestBudgetTest, APauseOnOneReplicaHoldsTheOtherBack) {
-  replicas_[0].budget->PauseUntil(tenant_, absl::Now() + absl::Seconds(8));
-  ASSERT_TRUE(Eventually([&] {
-    absl::StatusOr<RedisReply> pause = RunCommand(*replicas_[1].client, {"EXISTS", SharedKey("budget", tenant_) + ":pause"});
-    return pause.ok() && pause->integer == 1;
-  }));
-  absl::StatusOr<absl::Time> slot = Reserve(1);
-  ASSERT_TRUE(slot.ok());
-  EXPECT_GT(*slot, absl::Now() + absl::Seconds(6));
+TEST_F(RedisRequestBudgetTest, FairnessIsFleetWide) {
+  options_.max_waiting = 1000;
+  options_.max_waiting_per_org = 1000;
+  std::vector<std::unique_ptr<FairRequestBudget>> budgets;
+  net::TimerThread timers;  // destroyed first: its waiting tasks run into the budgets
+  for (Replica& replica : replicas_) {
+    replica.slots = std::make_unique<RedisRequestBudget>(*replica.client, options_, *replica.fallback);
+    budgets.push_back(std::make_unique<FairRequestBudget>(*replica.slots, timers, options_));
+  }
+  absl::Mutex mu;
+  int storm_answers = 0;
+  for (int i = 0; i < 40; ++i) {
+    budgets[0]->Reserve(tenant_, "storm", absl::InfiniteFuture(), [&](absl::StatusOr<absl::Time>) {
+      absl::MutexLock lock(&mu);
+      ++storm_answers;
+    });
+  }
+  // The storm has spent the burst and holds its future slot.
+  ASSERT_TRUE(Eventually([&] { return budgets[0]->waiting() > 0 && budgets[0]->waiting() < 38; }));
+  const absl::Time asked = absl::Now();
+  Awaited<absl::StatusOr<absl::Time>> quiet;
+  budgets[1]->Reserve(tenant_, "quiet", absl::InfiniteFuture(), quiet.Callback());
+  absl::StatusOr<absl::Time> slot = quiet.Get();
+
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  EXPECT_LE(*slot - asked, 2 * spacing_ + slack_) << "behind one slot of the storm, not behind its queue";
+  budgets[0]->StopWaiting();
+  for (Replica& replica : replicas_) replica.client->Close();  // attempts in flight end while the budgets exist
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(storm_answers, 40);
 }
 
-TEST_F(RedisRequestBudgetTest, WithoutRedisReservationsFallBackToThisProcess) {
+TEST_F(RedisRequestBudgetTest, APauseOnOneReplicaHoldsTheOtherBack) {
+  replicas_[0].slots->PauseUntil(tenant_, absl::Now() + absl::Seconds(8));
+  ASSERT_TRUE(Eventually([&] {
+    absl::StatusOr<RedisReply> pause = RunCommand(*replicas_[1].client, {"EXISTS", BudgetKey(tenant_, "pause")});
+    return pause.ok() && pause->integer == 1;
+  }));
+  EXPECT_GT(Slot(1, "o"), absl::Now() + absl::Seconds(6));
+}
+
+TEST_F(RedisRequestBudgetTest, WithoutRedisAttemptsFallBackToThisProcess) {
   server_->Kill();
   ASSERT_TRUE(Eventually([&] { return !replicas_[0].client->up(); }));
-  for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<absl::Time> slot = Reserve(0);
-    ASSERT_TRUE(slot.ok()) << "searches must go on: " << slot.status();
-    EXPECT_LE(*slot, absl::Now());
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<SlotAnswer> answer = Try(0, absl::StrCat("o", i));
+    ASSERT_TRUE(answer.ok()) << "searches must go on: " << answer.status();
+    EXPECT_LE(answer->at, absl::Now());
   }
-  absl::StatusOr<absl::Time> fourth = Reserve(0);
-  ASSERT_TRUE(fourth.ok());
-  EXPECT_GT(*fourth, absl::Now() + absl::Seconds(10)) << "the local limit still holds";
+  EXPECT_GT(Slot(0, "o3"), absl::Now() + spacing_ / 2) << "the local pace still holds";
 }
 
 TEST_F(RedisRequestBudgetTest, ZeroTurnsTheBudgetOffWithoutAskingRedis) {
@@ -123,9 +185,9 @@ TEST_F(RedisRequestBudgetTest, ZeroTurnsTheBudgetOffWithoutAskingRedis) {
   RedisRequestBudget off(*replicas_[0].client, options_, *replicas_[0].fallback);
   const uint64_t sent = replicas_[0].client->commands_sent();
   for (int i = 0; i < 10; ++i) {
-    Awaited<absl::StatusOr<absl::Time>> slot;
-    off.Reserve(tenant_, absl::InfiniteFuture(), slot.Callback());
-    ASSERT_TRUE(slot.Get().ok());
+    Awaited<absl::StatusOr<SlotAnswer>> answer;
+    off.TryReserve(tenant_, "o", absl::InfiniteFuture(), answer.Callback());
+    ASSERT_TRUE(answer.Get().ok());
   }
   EXPECT_EQ(replicas_[0].client->commands_sent(), sent);
 }
