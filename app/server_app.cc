@@ -199,6 +199,7 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
     metrics->gateway_requests.With({kind, absl::StrCat(call.http_status)}).Increment();
     metrics->gateway_latency.With({kind}).Observe(absl::ToDoubleSeconds(call.duration));
     if (call.replayed) metrics->idempotency_replays.With({}).Increment();
+    if (call.deferred_sec > 0) metrics->gateway_deferrals.With({kind}).Increment();
     logger->Log(call.http_status == 200 ? LogLevel::kInfo : LogLevel::kWarning, "webhook",
                 {{"kind", call.kind},
                  {"action", call.action},
@@ -206,6 +207,7 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
                  {"idempotency_key", call.idempotency_key},
                  {"http_status", static_cast<int64_t>(call.http_status)},
                  {"replayed", call.replayed},
+                 {"deferred_sec", static_cast<int64_t>(call.deferred_sec)},
                  {"duration_ms", absl::ToDoubleMilliseconds(call.duration)}});
     if (!call.error_report.empty()) {
       logger->Log(LogLevel::kWarning, "limacharlie_error_report", {{"org", call.org}, {"error", call.error_report}});

@@ -32,6 +32,11 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
       gateway_latency(registry.AddHistogram("halopsa_gateway_duration_seconds",
                                             "LimaCharlie webhook latency by envelope kind or action.", {"kind"})),
       idempotency_replays(registry.AddCounter("halopsa_idempotency_replays_total",
-                                              "Webhook retries answered from the idempotency store.", {})) {}
+                                              "Webhook retries answered from the idempotency store.", {})),
+      gateway_deferrals(registry.AddCounter(
+          "halopsa_gateway_deferrals_total",
+          "Webhook writes deferred (answered with a continuation) because the request budget could not serve them "
+          "within the gateway's wait, by action (run_deferred: deferred again).",
+          {"kind"})) {}
 
 }  // namespace halopsa

@@ -20,6 +20,7 @@ struct ServiceMetrics {
   CounterFamily& gateway_requests;      // {kind, status}
   HistogramFamily& gateway_latency;     // {kind}
   CounterFamily& idempotency_replays;   // {}
+  CounterFamily& gateway_deferrals;     // {kind}: writes answered with a continuation
 };
 
 }  // namespace halopsa

@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include <atomic>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -185,6 +186,9 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   struct Exchange {
     RequestEnvelope envelope;
     absl::Time deadline;  // bounds all its work: hive reads and RPCs
+    // Set when its write is deferred: the continuation's delay (seconds).
+    // Shared with the exchange a continuation turns into.
+    std::shared_ptr<std::atomic<int>> deferred_sec = std::make_shared<std::atomic<int>>(0);
   };
 
   void Observe(const Exchange& exchange, bool valid, const net::ServerResponse& response, absl::Time start) const {
@@ -195,7 +199,8 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     const bool error_report = valid && envelope.kind == EnvelopeKind::kErrorReport;
     options_.observer(GatewayCall{valid ? KindName(envelope.kind) : "invalid", envelope.action,
                                   !envelope.org.oid.empty() ? envelope.org.oid : envelope.error_oid,
-                                  envelope.idempotency_key, response.status, replayed, absl::Now() - start,
+                                  envelope.idempotency_key, response.status, replayed,
+                                  replayed ? 0 : exchange.deferred_sec->load(), absl::Now() - start,
                                   error_report ? absl::string_view(envelope.error).substr(0, kMaxLoggedErrorBytes)
                                                : absl::string_view()});
   }
@@ -329,6 +334,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
                  answer = std::move(answer)](absl::StatusOr<std::unique_ptr<Message>> response) mutable {
                   if (!response.ok()) {
                     if (std::optional<int> seconds = DeferralSeconds(*exchange, *action, response.status())) {
+                      exchange->deferred_sec->store(*seconds);
                       return answer(DeferredResponse(DeferredRequest{exchange->envelope.action,
                                                                      exchange->envelope.data_json,
                                                                      exchange->envelope.idempotency_key},

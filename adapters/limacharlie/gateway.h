@@ -25,6 +25,7 @@ struct GatewayCall {
   absl::string_view idempotency_key;  // "" when absent
   int http_status;
   bool replayed;  // answered from the idempotency store
+  int deferred_sec;  // a write deferred (answered with a continuation): its delay; 0 otherwise
   absl::Duration duration;
   absl::string_view error_report;  // an error_report's text (bounded), "" otherwise
 };

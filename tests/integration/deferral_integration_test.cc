@@ -141,6 +141,7 @@ TEST_P(DeferralIntegrationTest, DeferredThenRunOnceByItsContinuation) {
   EXPECT_THAT(metrics->body,
               ::testing::HasSubstr("halopsa_gateway_requests_total{kind=\"run_deferred\",status=\"200\"}"));
   EXPECT_THAT(metrics->body, ::testing::Not(::testing::HasSubstr("kind=\"unknown\"")));
+  EXPECT_THAT(metrics->body, ::testing::HasSubstr("halopsa_gateway_deferrals_total{kind=\"create_ticket\"} 1\n"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Replies, DeferralIntegrationTest, ::testing::Values("in_process", "in_redis"),

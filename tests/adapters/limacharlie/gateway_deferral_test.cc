@@ -11,8 +11,11 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/gateway.h"
@@ -87,6 +90,12 @@ class GatewayDeferralTest : public ::testing::Test {
  protected:
   void SetUp() override { StartGateway(nullptr); }
 
+  // The delay each answered callback reported as deferred (0: not deferred).
+  std::vector<int> ReportedDeferrals() {
+    absl::MutexLock lock(&reports_mu_);
+    return deferred_reports_;
+  }
+
   void StartGateway(ReplyStore* shared_replies) {
     gateway_.reset();
     auto service = std::make_unique<::testing::StrictMock<MockServiceCalls>>();
@@ -96,6 +105,10 @@ class GatewayDeferralTest : public ::testing::Test {
     options.signing_secret = kSigningSecret;
     options.call_deadline = kBudgetWait;
     options.shared_replies = shared_replies;
+    options.observer = [this](const GatewayCall& call) {
+      absl::MutexLock lock(&reports_mu_);
+      deferred_reports_.push_back(call.deferred_sec);
+    };
     gateway_ = std::make_unique<Gateway>(options, std::move(service), lc_api_);
   }
 
@@ -125,6 +138,8 @@ class GatewayDeferralTest : public ::testing::Test {
   MockServiceCalls* service_ = nullptr;
   std::unique_ptr<Gateway> gateway_;
   TestOrg org_;
+  absl::Mutex reports_mu_;
+  std::vector<int> deferred_reports_ ABSL_GUARDED_BY(reports_mu_);
 };
 
 TEST_F(GatewayDeferralTest, AWriteTheBudgetCannotServeInTimeIsDeferred) {
@@ -172,6 +187,8 @@ TEST_F(GatewayDeferralTest, TheContinuationRunsTheOriginalRequestOnceUnderTheOri
   EXPECT_EQ(Continue(deferred, "detection-1:1").body, ran.body);
   EXPECT_EQ(Continue(deferred, "detection-1:2").body, ran.body);
   EXPECT_EQ(Request("create_ticket", kTicketData, "detection-1").body, ran.body);
+  // Reported for the logs and metrics: the deferral alone.
+  EXPECT_THAT(ReportedDeferrals(), ::testing::ElementsAre(5, 0, 0, 0, 0));
 }
 
 TEST_F(GatewayDeferralTest, AContinuationMayDeferAgain) {
@@ -195,6 +212,7 @@ TEST_F(GatewayDeferralTest, AContinuationMayDeferAgain) {
             testing::Json(first.json["continuations"][0]["state"]));
   Reply ran = Continue(again, "note-1:1:2");
   EXPECT_THAT(testing::Json(ran.data()), JsonEquals(R"({"id":3,"ticket_id":7})"));
+  EXPECT_THAT(ReportedDeferrals(), ::testing::ElementsAre(5, 9, 0));
 }
 
 TEST_F(GatewayDeferralTest, TheDeferralReleasesTheOriginalKeyForTheContinuation) {
