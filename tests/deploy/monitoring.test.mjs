@@ -61,6 +61,7 @@ test('the alerts cover what operators need', () => {
     'halopsa_rpc_errors_total', // error rate by reason
     'status="429"', // HaloPSA rate limiting
     'halopsa_rate_limit_waits_total', // budget waits
+    'halopsa_budget_wait_seconds_bucket', // long waits for the budget (storms)
     'container_memory_working_set_bytes', // memory near the limit
     'halopsa_gateway_open_connections', // connections near the cap
     'kube_pod_status_ready', // readiness lost
