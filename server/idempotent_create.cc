@@ -208,12 +208,10 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
     });
   }
 
-  // The gateway replays completed replies itself; the key only needs to
-  // leave the journal to keep it small.
-  void Succeed(Value created) {
-    journal_.Remove(journal_key_);
-    done_(std::move(created));
-  }
+  // The key stays marked until it expires: a gRPC caller has no reply
+  // store in front of it, and its retry after this answer was lost must
+  // find this object, not make a second one.
+  void Succeed(Value created) { done_(std::move(created)); }
 
   void Lookup(FoundCallback then) {
     std::make_shared<MarkerSearch>(api_, kind_, context_, lookup_filters_, reference_, std::move(then))->Fetch(1);

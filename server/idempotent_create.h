@@ -35,8 +35,9 @@ namespace halopsa {
 std::string IdempotencyReference(absl::string_view idempotency_key);
 
 // Keys of keyed creates that may have written without their caller
-// learning of it: attempts whose outcome was unknown, and attempts under way
-// (whose process may die before it knows). The next attempt with such a key
+// learning of it: attempts whose outcome was unknown, attempts under way
+// (whose process may die before it knows), and attempts that succeeded
+// (whose answer may be lost on its way to the caller). The next attempt with such a key
 // looks for the earlier object before it writes. Kept in this process
 // (InMemoryOutcomeJournal) or shared by every replica (Redis).
 class UnknownOutcomeJournal {
@@ -52,7 +53,8 @@ class UnknownOutcomeJournal {
   virtual void Begin(const std::string& key, absl::Time deadline, Checked done) = 0;
   // The attempt's outcome is unknown: keeps `key` (as the newest).
   virtual void Add(const std::string& key) = 0;
-  // The attempt's object is known, or it surely wrote nothing: forgets `key`.
+  // The attempt surely wrote nothing: forgets `key`. (A key whose attempt
+  // succeeded stays, so that a retry with it finds that object.)
   virtual void Remove(const std::string& key) = 0;
 };
 

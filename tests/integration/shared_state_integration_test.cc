@@ -142,6 +142,23 @@ TEST_F(SharedStateIntegrationTest, KeyedCreatesAndLinksRunThroughRedis) {
   EXPECT_THAT(metrics, HasSubstr("halopsa_shared_state_round_trips_total"));
 }
 
+// A gRPC caller whose answer was lost after the ticket was made retries
+// with the same key, here on another replica: it gets that ticket.
+TEST_F(SharedStateIntegrationTest, ARetryAfterASuccessfulKeyedCreateAnswersTheSameTicketOnAnyReplica) {
+  v1::CreateTicketResponse created;
+  grpc::Status status = CreateTicket("answer-lost", &created);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  auto other_replica = ServerApp::Start(Config());
+  ASSERT_TRUE(other_replica.ok()) << other_replica.status();
+  stub_ = v1::HaloPsaService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*other_replica)->grpc_port()),
+                                                          grpc::InsecureChannelCredentials()));
+  v1::CreateTicketResponse retried;
+  status = CreateTicket("answer-lost", &retried);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(retried.id(), created.id());
+  EXPECT_EQ(TicketPosts(), 1u);
+}
+
 TEST_F(SharedStateIntegrationTest, WithoutRedisCoordinatedCallsAreRefusedLookupsGoOnAndAllRecovers) {
   v1::CreateTicketResponse created;
   ASSERT_TRUE(CreateTicket("before", &created).ok());

@@ -175,24 +175,32 @@ TEST_F(IdempotentCreateTest, TicketCarriesTheReferenceInItsDetailsHtmlInOnePost)
   EXPECT_EQ(response->id(), 3001);
 }
 
-TEST_F(IdempotentCreateTest, ReferenceFollowsDetailsFromExtraOrStandsAlone) {
+// Each create below has the fixture's key to itself: a key that succeeded
+// once makes the next create with it look for that ticket first.
+TEST_F(IdempotentCreateTest, ReferenceFollowsDetailsFromExtra) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets",
                          JsonEq(absl::StrCat(R"([{"summary": "a", "details_html": ")", MarkedHtml("from extra"),
                                              R"("}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 1})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "a", "details": "x",
+      "extra": {"details": "from extra"}})").ok());
+}
+
+TEST_F(IdempotentCreateTest, ReferenceStandsAloneWithoutDetails) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets",
                          JsonEq(absl::StrCat(R"([{"summary": "b", "details_html": ")", MarkedHtml(""), R"("}])")), _))
       .WillOnce(AnswerJson(R"({"id": 2})"));
+  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "b"})").ok());
+}
+
+TEST_F(IdempotentCreateTest, ReferenceFollowsTheCallersOwnHtml) {
+  // The caller's own HTML is kept as it is, and the plain details is not sent beside it.
   EXPECT_CALL(api_, Post(_, "/api/Tickets",
                          JsonEq(absl::StrCat(R"([{"summary": "c", "details_html": ")",
                                              MarkedHtml("<p>own <b>html</b></p>"), R"("}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 3})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "a", "details": "x",
-      "extra": {"details": "from extra"}})").ok());
-  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "b"})").ok());
-  // The caller's own HTML is kept as it is, and the plain details is not sent beside it.
   EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "c", "details": "x",
       "extra": {"details_html": "<p>own <b>html</b></p>"}})").ok());
 }
@@ -227,10 +235,21 @@ TEST_F(IdempotentCreateTest, WithoutKeyTheTicketIsSentUnchanged) {
   EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
 }
 
-TEST_F(IdempotentCreateTest, SuccessfulCreatesNeverLookUp) {
-  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).Times(2).WillRepeatedly(AnswerJson(R"({"id": 3001})"));
-  EXPECT_TRUE(CreateTicket().ok());
-  EXPECT_TRUE(CreateTicket().ok());  // a replayed key that did not fail unknown goes straight to the POST
+TEST_F(IdempotentCreateTest, ASuccessfulCreateIsOnePost) {
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 3001})"));
+  EXPECT_EQ(IdOf(CreateTicket()), 3001);
+}
+
+// A gRPC caller has no reply store in front of it: when the service's answer
+// to a successful create is lost on the way back, the caller retries with
+// the same key and must get the same ticket, not a second one.
+TEST_F(IdempotentCreateTest, ARetryAfterASuccessWhoseAnswerWasLostAnswersTheSameTicket) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 3001})"));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(TicketFound()));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/3001", _, _)).WillOnce(AnswerJson(kFullTicket));
+  EXPECT_EQ(IdOf(CreateTicket()), 3001);
+  EXPECT_EQ(IdOf(CreateTicket()), 3001);  // and no second POST: the API mock is strict
 }
 
 TEST_F(IdempotentCreateTest, UnknownOutcomeFoundRightAwayAnswersTheTicketWithoutSecondPost) {
@@ -257,18 +276,16 @@ TEST_F(IdempotentCreateTest, UnknownOutcomeNotFoundIsTheOriginalErrorAndTheRetry
   EXPECT_EQ(retry->id(), 3001);
 }
 
-TEST_F(IdempotentCreateTest, RetryPostsWhenNoEarlierTicketExistsAndThenForgetsTheKey) {
+TEST_F(IdempotentCreateTest, RetryPostsWhenNoEarlierTicketExists) {
   InSequence in_order;
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(OutcomeUnknown()));
   EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(kNoTicket));
   EXPECT_CALL(api_, Get(_, "/api/Tickets", TicketSearch(), _)).WillOnce(AnswerJson(kNoTicket));
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 3002})"));
-  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 3002})"));
   EXPECT_EQ(CreateTicket().status(), OutcomeUnknown());
   auto retry = CreateTicket();
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_EQ(retry->id(), 3002);
-  EXPECT_TRUE(CreateTicket().ok());  // out of the journal: no lookup
 }
 
 // A drain's end: the POST's answer will never be seen by this process. The
@@ -365,6 +382,14 @@ TEST_F(IdempotentCreateTest, ActionRetryPostsOnlyWhenTheNoteIsNotThere) {
   EXPECT_EQ(IdOf(AddAction()), 2);
 }
 
+TEST_F(IdempotentCreateTest, ARetriedNoteAfterASuccessAnswersTheSameNote) {
+  InSequence in_order;
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 2884})"));
+  EXPECT_CALL(api_, Get(_, "/api/Actions", ActionsPage("1"), _)).WillOnce(AnswerJson(ActionFound()));
+  EXPECT_EQ(IdOf(AddAction()), 2);
+  EXPECT_EQ(IdOf(AddAction()), 2);
+}
+
 // A full first page (actions 1-100, none marked) of `record_count` actions.
 std::string UnmarkedActionsPage(int record_count) {
   std::string page = absl::StrCat(R"({"record_count": )", record_count, R"(, "actions": [)");
@@ -442,7 +467,14 @@ TEST_F(JournalTest, AnAttemptThatNeverFinishedMakesTheNextLookBeforeWriting) {
   EXPECT_CALL(journal_, Begin(journal_key_, _, _)).WillOnce(AnswerBegin(true));
   EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"record_count": 0, "tickets": []})"));
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 9})"));
-  EXPECT_CALL(journal_, Remove(journal_key_));
+  EXPECT_EQ(IdOf(CreateTicket()), 9);
+}
+
+// The key stays marked until its TTL (the strict journal mock refuses a
+// Remove): a retry whose answer was lost after this success looks first.
+TEST_F(JournalTest, ASuccessKeepsTheKeyMarked) {
+  EXPECT_CALL(journal_, Begin(journal_key_, _, _)).WillOnce(AnswerBegin(false));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 9})"));
   EXPECT_EQ(IdOf(CreateTicket()), 9);
 }
 
