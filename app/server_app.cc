@@ -71,7 +71,7 @@ struct ServerApp::Parts {
   std::unique_ptr<lc::Gateway> gateway;
   std::unique_ptr<net::HttpServer> gateway_http;
   std::unique_ptr<net::HttpServer> admin;
-  std::unique_ptr<MemoryTrimmer> trimmer;
+  std::unique_ptr<MemoryTrimmer> trimmer;  // on the transport's io_context
   int grpc_port = 0;
   std::atomic<bool> ready{false};
   absl::Mutex shutdown_mutex;
@@ -332,7 +332,7 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
     if (!admin.ok()) return admin.status();
     parts->admin = *std::move(admin);
   }
-  parts->trimmer = std::make_unique<MemoryTrimmer>(kMemoryTrimPeriod);
+  parts->trimmer = std::make_unique<MemoryTrimmer>(parts->transport->io_context(), kMemoryTrimPeriod);
   parts->server->GetHealthCheckService()->SetServingStatus(true);
   parts->ready = true;
   parts->logger->Log(LogLevel::kInfo, "started",

@@ -6,7 +6,8 @@
 //                        probe's refused inputs, on the gateway and gRPC, in
 //                        bursts: idle RSS, peak (VmHWM), RSS after the
 //                        bursts; once per allocator (glibc as the server
-//                        tunes it, and tcmalloc via LD_PRELOAD).
+//                        tunes it, tcmalloc and jemalloc via LD_PRELOAD,
+//                        and glibc with the shared state in Redis).
 //   --scenario=unsigned  a signed heartbeat's latency alone, then beside
 //                        eight senders of forged-signature gzip bodies, each
 //                        sender on its own loopback address.
@@ -29,6 +30,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -38,6 +40,7 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/json_values.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/redis_server_process.h"
 
 ABSL_FLAG(std::string, bin_dir, "", "directory of halopsa-server and halopsa-sim (default: this binary's)");
 ABSL_FLAG(std::string, certs_dir, HALOPSA_CERTS_DIR, "TLS test material");
@@ -45,6 +48,9 @@ ABSL_FLAG(std::string, scenario, "memory", "memory or unsigned");
 ABSL_FLAG(int, bursts, 6, "memory: bursts of 16 concurrent requests per kind");
 ABSL_FLAG(std::string, tcmalloc, "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
           "memory: also measure with this allocator preloaded (skipped when absent)");
+ABSL_FLAG(std::string, jemalloc, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+          "memory: also measure with this allocator preloaded (skipped when absent)");
+ABSL_FLAG(std::string, allocators, "", "memory: only the allocators whose name contains this (default: all)");
 ABSL_FLAG(double, seconds, 5, "unsigned: measured seconds per phase");
 
 namespace halopsa::bench {
@@ -169,13 +175,21 @@ absl::Status MeasureMemory(const StackOptions& base, const std::string& allocato
     });
   }
   absl::StatusOr<ProcessSample> peak = SampleProcess(pid);
-  absl::SleepFor(absl::Seconds(3));  // what the allocator gives back on its own
-  absl::StatusOr<ProcessSample> after = SampleProcess(pid);
-  if (!peak.ok() || !after.ok()) return absl::UnavailableError("cannot sample halopsa-server");
-  std::cout << absl::StrFormat(
-      "| %s | %.1f | %.1f | %.1f | %d of %d | %d of %d |\n", allocator, Mb(idle->rss_kb), Mb(peak->hwm_kb),
-      Mb(after->rss_kb), accepted_ok.load(), 2 * kConcurrency * absl::GetFlag(FLAGS_bursts), refused.load(),
-      2 * kConcurrency * absl::GetFlag(FLAGS_bursts));
+  if (!peak.ok()) return peak.status();
+  // What is given back, right after and once the server's own release (a
+  // 5 s period) has surely run, twice.
+  std::string after;
+  const absl::Time end = absl::Now();
+  for (absl::Duration wait : {absl::Seconds(1), absl::Seconds(6), absl::Seconds(11)}) {
+    absl::SleepFor(end + wait - absl::Now());
+    absl::StatusOr<ProcessSample> sample = SampleProcess(pid);
+    if (!sample.ok()) return sample.status();
+    absl::StrAppend(&after, absl::StrFormat(" %.1f |", Mb(sample->rss_kb)));
+  }
+  std::cout << absl::StrFormat("| %s | %.1f | %.1f |%s %d of %d | %d of %d |\n", allocator, Mb(idle->rss_kb),
+                               Mb(peak->hwm_kb), after, accepted_ok.load(),
+                               2 * kConcurrency * absl::GetFlag(FLAGS_bursts), refused.load(),
+                               2 * kConcurrency * absl::GetFlag(FLAGS_bursts));
   return absl::OkStatus();
 }
 
@@ -241,18 +255,38 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_scenario) == "unsigned") {
     status = halopsa::bench::MeasureUnsigned(options);
   } else {
-    std::cout << "| allocator | idle RSS MB | peak RSS MB (VmHWM) | RSS 3 s after MB | accepted 200/OK | probe refused |\n"
-                 "|---|---|---|---|---|---|\n";
-    // glibc as halopsa-server tunes it at start (mallopt: mmap threshold
-    // 128 KiB, 2 arenas), and tcmalloc preloaded (mallopt does nothing there).
+    std::cout << "| allocator | idle RSS MB | peak RSS MB (VmHWM) | RSS MB 1 s after | 6 s after | 11 s after | accepted 200/OK "
+                 "| probe refused |\n|---|---|---|---|---|---|---|---|\n";
+    // glibc as halopsa-server tunes it at start, and other allocators
+    // preloaded (the server's mallopt calls do nothing there).
     const std::string tcmalloc = absl::StrCat("LD_PRELOAD=", absl::GetFlag(FLAGS_tcmalloc));
+    const std::string jemalloc = absl::StrCat("LD_PRELOAD=", absl::GetFlag(FLAGS_jemalloc));
     const std::vector<std::pair<std::string, std::vector<std::string>>> allocators = {
         {"glibc, tuned by halopsa-server", {}},
         {"tcmalloc", {tcmalloc}},
         {"tcmalloc, release rate 10", {tcmalloc, "TCMALLOC_RELEASE_RATE=10"}},
+        {"jemalloc", {jemalloc}},
+        {"jemalloc, decay 1 s", {jemalloc, "MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:0"}},
+        {"jemalloc, decay 1 s, background purging thread",
+         {jemalloc, "MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"}},
     };
     for (const auto& [name, env] : allocators) {
+      if (!absl::StrContains(name, absl::GetFlag(FLAGS_allocators))) continue;
       if (status.ok()) status = halopsa::bench::MeasureMemory(options, name, env);
+    }
+    // As deployed with several replicas: the gateway's replies live in
+    // Redis, not in the process.
+    const std::string in_redis = "glibc, tuned, shared state in Redis";
+    if (status.ok() && absl::StrContains(in_redis, absl::GetFlag(FLAGS_allocators))) {
+      absl::StatusOr<std::unique_ptr<halopsa::testing::RedisServerProcess>> redis =
+          halopsa::testing::RedisServerProcess::Start();
+      if (!redis.ok()) {
+        status = redis.status();
+      } else {
+        StackOptions with_redis = options;
+        with_redis.redis_url = (*redis)->url();
+        status = halopsa::bench::MeasureMemory(with_redis, in_redis, {});
+      }
     }
   }
   if (!status.ok()) {
