@@ -129,8 +129,13 @@ class ActionBench {
       if (!bytes.ok()) return bytes.status();
       payload = [bytes = *bytes](int64_t) { return bytes; };
     }
+    // Unique across phases and runs: a key used before makes a create look
+    // for its earlier ticket.
+    std::string key_prefix;
+    if (settings_.grpc_idempotency_keys) key_prefix = absl::StrCat("bench-", absl::ToUnixNanos(absl::Now()), "-");
     return GrpcTarget(stack_.channel(), workload_.grpc_method, std::move(payload), kCallTimeout,
-                      data.refused ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kOk);
+                      data.refused ? absl::StatusCode::kInvalidArgument : absl::StatusCode::kOk,
+                      std::move(key_prefix));
   }
 
   std::function<std::vector<net::HttpRequest>(int64_t)> GatewayScript(const CallData& data) {

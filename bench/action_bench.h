@@ -33,6 +33,8 @@ struct Settings {
   int cold_burst;
   bool gateway;
   std::array<bool, kPathCount> measured_paths;
+  // gRPC calls carry a fresh x-idempotency-key each, as the gateway's do.
+  bool grpc_idempotency_keys = false;
 };
 
 struct Phase {

@@ -30,12 +30,14 @@ int64_t NowNs() {
 class GrpcCallTarget final : public Target {
  public:
   GrpcCallTarget(std::shared_ptr<grpc::Channel> channel, std::string method,
-                 std::function<std::string(int64_t)> payload, absl::Duration timeout, absl::StatusCode expected)
+                 std::function<std::string(int64_t)> payload, absl::Duration timeout, absl::StatusCode expected,
+                 std::string key_prefix)
       : stub_(std::move(channel)),
         method_(std::move(method)),
         payload_(std::move(payload)),
         timeout_(timeout),
-        expected_(expected) {}
+        expected_(expected),
+        key_prefix_(std::move(key_prefix)) {}
 
   void Start(int64_t seq, Done done) override {
     auto call = std::make_shared<Call>();
@@ -44,6 +46,7 @@ class GrpcCallTarget final : public Target {
     grpc::Slice slice(bytes);
     call->request = grpc::ByteBuffer(&slice, 1);
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    if (!key_prefix_.empty()) call->context.AddMetadata("x-idempotency-key", absl::StrCat(key_prefix_, seq));
     // The callback owns the call: its context lives until the call ends.
     stub_.UnaryCall(&call->context, method_, grpc::StubOptions(), &call->request, &call->response,
                     [call, expected = expected_](grpc::Status status) {
@@ -68,6 +71,7 @@ class GrpcCallTarget final : public Target {
   const std::function<std::string(int64_t)> payload_;
   const absl::Duration timeout_;
   const absl::StatusCode expected_;
+  const std::string key_prefix_;
 };
 
 class HttpScriptTarget final : public Target {
@@ -201,9 +205,9 @@ class Run : public std::enable_shared_from_this<Run> {
 
 std::unique_ptr<Target> GrpcTarget(std::shared_ptr<grpc::Channel> channel, std::string method,
                                    std::function<std::string(int64_t)> payload, absl::Duration timeout,
-                                   absl::StatusCode expected) {
+                                   absl::StatusCode expected, std::string key_prefix) {
   return std::make_unique<GrpcCallTarget>(std::move(channel), std::move(method), std::move(payload), timeout,
-                                          expected);
+                                          expected, std::move(key_prefix));
 }
 
 std::unique_ptr<Target> HttpTarget(net::HttpTransport& transport,

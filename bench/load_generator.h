@@ -33,12 +33,13 @@ class Target {
   virtual void Start(int64_t seq, Done done) = 0;
 };
 
-// A unary HaloPsaService call with the serialized request `payload(seq)`.
-// The response bytes are not parsed: only the status counts, and the call
-// succeeds when its code is `expected`.
+// A unary HaloPsaService call with the serialized request `payload(seq)`,
+// carrying x-idempotency-key `<key_prefix><seq>` when key_prefix is not
+// empty. The response bytes are not parsed: only the status counts, and the
+// call succeeds when its code is `expected`.
 std::unique_ptr<Target> GrpcTarget(std::shared_ptr<grpc::Channel> channel, std::string method,
                                    std::function<std::string(int64_t)> payload, absl::Duration timeout,
-                                   absl::StatusCode expected = absl::StatusCode::kOk);
+                                   absl::StatusCode expected = absl::StatusCode::kOk, std::string key_prefix = "");
 
 // The HTTP requests of `script(seq)`, one after another; the call succeeds
 // when every answer passes `accept`.

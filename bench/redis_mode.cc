@@ -48,6 +48,7 @@ std::vector<ModePair> RunBesideRedis(const Settings& settings, const std::vector
   compared.measured_paths = {false, true, settings.gateway};
   compared.stack.rate_limit_requests = 1000000;
   compared.stack.rate_limit_window = "1s";
+  compared.grpc_idempotency_keys = true;  // keyed creates on both paths
   std::vector<ModePair> pairs;
   for (const Workload& workload : Workloads()) {
     if (std::find(kComparedActions.begin(), kComparedActions.end(), workload.action) == kComparedActions.end() ||
