@@ -266,9 +266,7 @@ int main(int argc, char** argv) {
         {"tcmalloc", {tcmalloc}},
         {"tcmalloc, release rate 10", {tcmalloc, "TCMALLOC_RELEASE_RATE=10"}},
         {"jemalloc", {jemalloc}},
-        {"jemalloc, decay 1 s", {jemalloc, "MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:0"}},
-        {"jemalloc, decay 1 s, background purging thread",
-         {jemalloc, "MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"}},
+        {"jemalloc, dirty and muzzy decay 1 s", {jemalloc, "MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:1000"}},
     };
     for (const auto& [name, env] : allocators) {
       if (!absl::StrContains(name, absl::GetFlag(FLAGS_allocators))) continue;
