@@ -59,6 +59,7 @@ void MoveItems(std::vector<Struct>& items, Repeated* target) {
 void HaloPsaActions::CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                                   Reply<v1::CreateTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
+  if (!request.dedupe_key().empty()) return dedupe_.CreateTicket(context, request, std::move(done));
   creates_.CreateTicket(context, NewTicket(request), TicketReply(std::move(done)));
 }
 

@@ -7,11 +7,10 @@
 #include "server/halo_api.h"
 #include "server/idempotent_create.h"
 #include "server/link_locks.h"
+#include "server/reply.h"
+#include "server/storm_dedupe.h"
 
 namespace halopsa {
-
-template <typename Response>
-using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>)>;
 
 // The six actions of the product page over the HaloPSA REST API. Each
 // validates its request first (INVALID_ARGUMENT before anything goes
@@ -31,7 +30,8 @@ class HaloPsaActions {
       : api_(api),
         journal_(shared.journal != nullptr ? *shared.journal : own_journal_),
         link_locks_(shared.link_locks != nullptr ? *shared.link_locks : own_link_locks_),
-        creates_(api, journal_) {}
+        creates_(api, journal_),
+        dedupe_(api, link_locks_, creates_) {}
 
   void CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                     Reply<v1::CreateTicketResponse> done);
@@ -53,6 +53,7 @@ class HaloPsaActions {
   UnknownOutcomeJournal& journal_;
   LinkLocks& link_locks_;
   IdempotentCreates creates_;  // create_ticket and add_action
+  StormDedupe dedupe_;         // create_ticket with a dedupe_key
 };
 
 }  // namespace halopsa

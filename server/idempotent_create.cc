@@ -58,19 +58,6 @@ constexpr CreateKind kTicketCreate{"ticket", "/api/Tickets", "tickets", "details
 constexpr CreateKind kActionCreate{"action", "/api/Actions", "actions", "note", "note_html", kHaloMaxPageSize,
                                    &ActionLookupFilters, false};
 
-// The reference goes on its own line at the end of the HTML. The caller's
-// plain text becomes that HTML (escaped, line breaks kept) and is not sent
-// beside it, so HaloPSA has one source to keep and derive the text from.
-void AppendMarker(Struct& object, const CreateKind& kind, absl::string_view reference) {
-  auto& fields = *object.mutable_fields();
-  auto html = fields.find(std::string(kind.html_field));
-  std::string body = html != fields.end() ? html->second.string_value()
-                                          : PlainTextAsHtml(StringField(object, kind.text_field));
-  fields.erase(std::string(kind.text_field));
-  fields[std::string(kind.html_field)] =
-      JsonString(body.empty() ? std::string(reference) : absl::StrCat(body, "<br>", reference));
-}
-
 bool CarriesReference(const Struct& item, const CreateKind& kind, absl::string_view reference) {
   return absl::StrContains(StringField(item, kind.text_field), reference) ||
          absl::StrContains(StringField(item, kind.html_field), reference);
@@ -165,7 +152,7 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
         journal_key_(absl::StrCat(kind.path, "\n", context_.connection->instance_url, "\n",
                                   context_.idempotency_key)),
         done_(std::move(done)) {
-    AppendMarker(object, kind_, reference_);
+    AppendVisibleLine(object, kind_.text_field, kind_.html_field, reference_);
     lookup_filters_ = kind_.lookup_filters(object, reference_);
     object_ = std::move(object);
   }
@@ -231,12 +218,25 @@ class KeyedCreate : public std::enable_shared_from_this<KeyedCreate> {
 
 }  // namespace
 
-std::string IdempotencyReference(absl::string_view idempotency_key) {
+std::string ShortDigest(absl::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(idempotency_key.data()), idempotency_key.size(), digest);
-  // 16 bytes = 32 hex digits: collisions are out of reach, the line stays short.
-  absl::string_view half(reinterpret_cast<const char*>(digest), 16);
-  return absl::StrCat("ext-halopsa ref ", absl::BytesToHexString(half));
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  absl::string_view half(reinterpret_cast<const char*>(digest), 16);  // 32 hex digits
+  return absl::BytesToHexString(half);
+}
+
+std::string IdempotencyReference(absl::string_view idempotency_key) {
+  return absl::StrCat("ext-halopsa ref ", ShortDigest(idempotency_key));
+}
+
+void AppendVisibleLine(Struct& object, absl::string_view text_field, absl::string_view html_field,
+                       absl::string_view line) {
+  auto& fields = *object.mutable_fields();
+  auto html = fields.find(std::string(html_field));
+  std::string body =
+      html != fields.end() ? html->second.string_value() : PlainTextAsHtml(StringField(object, text_field));
+  fields.erase(std::string(text_field));
+  fields[std::string(html_field)] = JsonString(body.empty() ? std::string(line) : absl::StrCat(body, "<br>", line));
 }
 
 InMemoryOutcomeJournal::InMemoryOutcomeJournal(JournalLimits limits, Clock clock)

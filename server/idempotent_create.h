@@ -29,10 +29,20 @@
 
 namespace halopsa {
 
-// "ext-halopsa ref " and the first 32 hex digits of SHA-256(idempotency_key):
-// technicians can read where the ticket came from, and the plain text that
-// HaloPSA derives from the HTML keeps it as it is.
+// The first 32 hex digits of SHA-256(text): collisions are out of reach,
+// and a line carrying them stays short.
+std::string ShortDigest(absl::string_view text);
+
+// "ext-halopsa ref " and ShortDigest(idempotency_key): technicians can read
+// where the ticket came from, and the plain text that HaloPSA derives from
+// the HTML keeps it as it is.
 std::string IdempotencyReference(absl::string_view idempotency_key);
+
+// Ends the object's HTML field with `line` on its own line. Without that
+// field, the plain text field becomes it (escaped, line breaks kept) and is
+// dropped, so HaloPSA has one source to keep and derive the text from.
+void AppendVisibleLine(google::protobuf::Struct& object, absl::string_view text_field, absl::string_view html_field,
+                       absl::string_view line);
 
 // Keys of keyed creates that may have written without their caller
 // learning of it: attempts whose outcome was unknown, attempts under way

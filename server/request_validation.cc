@@ -115,6 +115,8 @@ absl::Status Validate(const v1::CreateTicketRequest& r) {
       .AssetIds(r.asset_ids())
       .CustomFields(r.customfields())
       .ExtraDoesNotSet(r.extra(), "id", "update_ticket to change an existing ticket")
+      .Require(!r.has_dedupe_window_min() || (r.dedupe_window_min() >= 1 && r.dedupe_window_min() <= kMaxDedupeWindowMin),
+               "dedupe_window_min", absl::StrCat("must be 1 to ", kMaxDedupeWindowMin, " minutes"))
       .status();
 }
 

@@ -14,6 +14,10 @@ inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
 inline constexpr int kMaxPageNo = 1000000;
 
+// create_ticket's dedupe window: 60 minutes unless given, a week at most.
+inline constexpr int kDefaultDedupeWindowMin = 60;
+inline constexpr int kMaxDedupeWindowMin = 7 * 24 * 60;
+
 absl::Status Validate(const v1::CreateTicketRequest& request);
 absl::Status Validate(const v1::UpdateTicketRequest& request);
 absl::Status Validate(const v1::SearchTicketsRequest& request);

@@ -31,6 +31,15 @@ constexpr FieldDoc kCreateTicketFields[] = {
      "one by name)."},
     {"extra", "Extra fields",
      "Raw HaloPSA ticket fields to merge into the request — escape hatch for fields not modeled above."},
+    {"dedupe_key", "Dedupe key",
+     "Storm deduplication (opt-in), usually a template such as {{ .cat }}-{{ .routing.hostname }}. While a ticket "
+     "this extension opened with the same key for the same client_id is open and younger than dedupe_window_min, "
+     "the detection becomes a private note on it (merged with others arriving together) and the answer is that "
+     "ticket with deduplicated: true."},
+    {"dedupe_window_min", "Dedupe window (minutes)",
+     "Minutes from its opening during which a deduplicating ticket takes further detections of its key; 1 to "
+     "10080.",
+     "60"},
 };
 
 constexpr FieldDoc kUpdateTicketFields[] = {
@@ -129,7 +138,9 @@ constexpr ActionSpec kActions[] = {
         .label = "Create ticket",
         .short_description = "Open a new ticket. Only summary is required.",
         .long_description = "Open a new ticket. Only summary is required. Returns the created ticket, including "
-                            "its assigned id.",
+                            "its assigned id, and deduplicated: false; with a dedupe_key, a detection added to "
+                            "an open ticket of its key returns that ticket (id, summary, client, site, status) "
+                            "with deduplicated: true.",
         .fields = kCreateTicketFields,
         .result = ResultShape::kObject,
         .result_object = "ticket",

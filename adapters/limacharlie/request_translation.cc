@@ -276,18 +276,23 @@ google::protobuf::Value ResponseValue(const Message& message, const std::string*
   return out;
 }
 
-// kObject: the object with the response's ids set in it.
+// kObject: the object with the response's ids and flags (create_ticket's
+// `deduplicated`) set in it.
 std::string ObjectResult(const ActionSpec& action, const Message& response) {
   const Descriptor& type = *response.GetDescriptor();
   const google::protobuf::Reflection& reflection = *response.GetReflection();
   google::protobuf::Value object;
   object.mutable_struct_value()->CopyFrom(
       reflection.GetMessage(response, type.FindFieldByName(std::string(action.result_object))));
+  auto& fields = *object.mutable_struct_value()->mutable_fields();
   for (int i = 0; i < type.field_count(); ++i) {
     const FieldDescriptor* field = type.field(i);
-    if (field->cpp_type() != FieldDescriptor::CPPTYPE_INT32 || field->is_repeated()) continue;
-    (*object.mutable_struct_value()->mutable_fields())[field->name()].set_number_value(
-        reflection.GetInt32(response, field));
+    if (field->is_repeated()) continue;
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
+      fields[field->name()].set_number_value(reflection.GetInt32(response, field));
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_BOOL) {
+      fields[field->name()].set_bool_value(reflection.GetBool(response, field));
+    }
   }
   return halopsa::ToJson(object);
 }

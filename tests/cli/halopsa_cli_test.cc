@@ -111,6 +111,31 @@ TEST_F(HalopsaCliTest, DrivesEveryRpcAndPrintsJson) {
   EXPECT_EQ(sim_->actions(id).back().fields().at("note").string_value(), "cli note");
 }
 
+TEST_F(HalopsaCliTest, DedupeKeyOverGrpcAndThroughTheGateway) {
+  const std::string request = R"({"summary": "storm", "client_id": 12, "dedupe_key": "cli-storm-1"})";
+  CliRun opened = Cli({target_, "create_ticket", request});
+  ASSERT_EQ(opened.exit_code, 0) << opened.output;
+  absl::StatusOr<google::protobuf::Value> json = ParseJson(opened.output);
+  ASSERT_TRUE(json.ok()) << opened.output;
+  const double id = json->struct_value().fields().at("id").number_value();
+  EXPECT_THAT(opened.output, ::testing::Not(HasSubstr("deduplicated")));  // proto3 JSON leaves false out
+
+  CliRun again = Cli({target_, "create_ticket", request});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr(R"("deduplicated": true)"));
+  EXPECT_THAT(again.output, HasSubstr(absl::StrCat(R"("id": )", id)));
+
+  std::string gateway = absl::StrCat("--gateway_url=http://127.0.0.1:", app_->gateway_port(), "/");
+  std::string secret = absl::StrCat("--lc_extension_secret_file=", secret_file_);
+  std::string config = absl::StrCat(R"(--org_config={"instance_url": ")", sim_->base_url(),
+                                    R"(", "client_id": "sim-client", "client_secret": "sim-secret"})");
+  CliRun webhook = Cli({gateway, secret, config, "webhook", "create_ticket",
+                        R"({"summary": "storm", "client_id": "12", "dedupe_key": "cli-storm-1", "dedupe_window_min": "30"})"});
+  EXPECT_EQ(webhook.exit_code, 0) << webhook.output;
+  EXPECT_THAT(webhook.output, HasSubstr(R"("deduplicated":true)"));
+  EXPECT_THAT(webhook.output, HasSubstr(absl::StrCat(R"("id":)", id)));
+}
+
 TEST_F(HalopsaCliTest, ReportsErrorsWithDetails) {
   CliRun run = Cli({target_, "create_ticket", R"({"details": "no summary"})"});
   EXPECT_EQ(run.exit_code, 1);

@@ -205,11 +205,25 @@ TEST(ResultDataTest, CreateAndUpdateReturnTheTicketWithItsId) {
       FromJson<v1::CreateTicketResponse>(R"({"id":2885,"ticket":{"summary":"s","client_id":12,"assets":[{"id":3}]}})");
   absl::StatusOr<std::string> data = ResultData(Spec("create_ticket"), v1::CreateTicketRequest(), response);
   ASSERT_TRUE(data.ok()) << data.status();
-  EXPECT_THAT(*data, JsonEquals(R"({"assets":[{"id":3}],"client_id":12,"id":2885,"summary":"s"})"));
+  EXPECT_THAT(*data,
+              JsonEquals(R"({"assets":[{"id":3}],"client_id":12,"deduplicated":false,"id":2885,"summary":"s"})"));
 
   auto updated = FromJson<v1::UpdateTicketResponse>(R"({"id":7,"ticket":{"id":7,"status_id":2}})");
   EXPECT_THAT(ResultData(Spec("update_ticket"), v1::UpdateTicketRequest(), updated).value(),
               JsonEquals(R"({"id":7,"status_id":2})"));
+}
+
+TEST(ResultDataTest, ADeduplicatedCreateSaysSoBesideTheExistingTicketsId) {
+  auto response = FromJson<v1::CreateTicketResponse>(R"({"id":77,"ticket":{"id":77,"summary":"first"},"deduplicated":true})");
+  EXPECT_THAT(ResultData(Spec("create_ticket"), v1::CreateTicketRequest(), response).value(),
+              JsonEquals(R"({"deduplicated":true,"id":77,"summary":"first"})"));
+}
+
+TEST(RequestFromDataTest, DedupeFieldsTakeTemplateRenderedValues) {
+  auto request = Translate<v1::CreateTicketRequest>(
+      "create_ticket", R"({"summary":"s","dedupe_key":"NEW_PROCESS-ws-1","dedupe_window_min":"30"})");
+  EXPECT_EQ(request.dedupe_key(), "NEW_PROCESS-ws-1");
+  EXPECT_EQ(request.dedupe_window_min(), 30);
 }
 
 TEST(ResultDataTest, AddActionReturnsTheActionWithItsIds) {
