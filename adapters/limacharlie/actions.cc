@@ -107,6 +107,17 @@ constexpr FieldDoc kTicketAnswer[] = {
      kRequired},
 };
 
+constexpr FieldDoc kCreateTicketAnswer[] = {
+    {"id", "Ticket ID",
+     "The ticket's id. The answer is the ticket: HaloPSA's ticket object with this id (when deduplicated, the "
+     "existing ticket's id, summary, client, site, status, type, priority, agent and dateoccurred).",
+     "", kRequired},
+    {"deduplicated", "Deduplicated",
+     "true when no ticket was opened: the request's dedupe_key matched an open ticket, and the detection became a "
+     "private note on it.",
+     "", kRequired},
+};
+
 constexpr FieldDoc kSearchTicketsAnswer[] = {
     {"record_count", "Record count", "How many tickets match (across all pages).", "", kRequired},
     {"tickets", "Tickets", "This page's tickets, HaloPSA's ticket objects."},
@@ -144,7 +155,7 @@ constexpr ActionSpec kActions[] = {
         .fields = kCreateTicketFields,
         .result = ResultShape::kObject,
         .result_object = "ticket",
-        .response_fields = kTicketAnswer,
+        .response_fields = kCreateTicketAnswer,
         .writes = true,
     },
     {

@@ -181,7 +181,8 @@ TEST_F(GatewayDeferralTest, TheContinuationRunsTheOriginalRequestOnceUnderTheOri
   ASSERT_EQ(deferred.status, 200) << deferred.body;
   Reply ran = Continue(deferred, "detection-1:1");
   ASSERT_EQ(ran.status, 200) << ran.body;
-  EXPECT_THAT(testing::Json(ran.data()), JsonEquals(R"({"id":2884,"summary":"Deferred detection"})"));
+  EXPECT_THAT(testing::Json(ran.data()),
+              JsonEquals(R"({"deduplicated":false,"id":2884,"summary":"Deferred detection"})"));
   // A replayed continuation, another level's, and a redelivered original:
   // the same answer, nothing runs again (StrictMock, two calls).
   EXPECT_EQ(Continue(deferred, "detection-1:1").body, ran.body);

@@ -132,7 +132,7 @@ TEST_F(SchemaTest, RequestSchemaMembers) {
 
 // The product page's return shapes, members typed by the response messages.
 TEST_F(SchemaTest, EveryActionPublishesItsResponse) {
-  EXPECT_EQ(Json(ResponseFieldNames("create_ticket")), R"(["id","deferred","retry_in_sec"])");
+  EXPECT_EQ(Json(ResponseFieldNames("create_ticket")), R"(["id","deduplicated","deferred","retry_in_sec"])");
   EXPECT_EQ(Json(ResponseFieldNames("update_ticket")), R"(["id","deferred","retry_in_sec"])");
   EXPECT_EQ(Json(ResponseFieldNames("search_tickets")), R"(["record_count","tickets"])");
   EXPECT_EQ(Json(ResponseFieldNames("add_action")), R"(["id","ticket_id","deferred","retry_in_sec"])");
@@ -175,9 +175,10 @@ TEST_F(SchemaTest, EveryAnswerMemberIsAResponseFieldAndEveryResponseFieldIsDocum
 }
 
 // Exactly one member of a group is set: a write answers its result or a
-// deferral; a lookup lists clients or sites.
+// deferral (a create's result says whether it was deduplicated); a lookup
+// lists clients or sites.
 TEST_F(SchemaTest, ResponseRequirementsSayWhatEveryAnswerCarries) {
-  EXPECT_EQ(Json(Response("create_ticket")["requirements"]), R"([["id","deferred"]])");
+  EXPECT_EQ(Json(Response("create_ticket")["requirements"]), R"([["id","deferred"],["deduplicated","deferred"]])");
   EXPECT_EQ(Json(Response("update_ticket")["requirements"]), R"([["id","deferred"]])");
   EXPECT_EQ(Json(Response("add_action")["requirements"]), R"([["id","deferred"]])");
   EXPECT_EQ(Json(Response("link_asset_to_ticket")["requirements"]), R"([["asset_id","deferred"]])");
@@ -210,7 +211,7 @@ TEST_F(SchemaTest, TheDeferredActionIsHiddenAndTakesTheContinuationState) {
   EXPECT_EQ(Json(Parameters(kDeferredAction)["requirements"]), R"([["action"],["data"],["idempotency_key"]])");
   // It answers what the deferred action answers, or defers again.
   EXPECT_EQ(Json(ResponseFieldNames(kDeferredAction)),
-            R"(["deferred","retry_in_sec","id","ticket_id","asset_id","asset_created","asset","ticket"])");
+            R"(["deferred","retry_in_sec","id","deduplicated","ticket_id","asset_id","asset_created","asset","ticket"])");
 }
 
 // LimaCharlie checks a continuation's state against the published schema and
