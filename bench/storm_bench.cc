@@ -36,6 +36,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "adapters/halopsa/rate_limiter.h"
 #include "bench/stack.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/storm.h"
@@ -145,7 +146,8 @@ absl::StatusOr<RunResult> RunOnce(const std::string& bin_dir, const std::string&
   result.scale = scale;
   const int budget = absl::GetFlag(FLAGS_budget);
   const absl::Duration window = absl::GetFlag(FLAGS_window) * scale;
-  result.slot = window / budget;
+  // The budget's pace: one slot per SpacingOf after its first burst.
+  result.slot = SpacingOf({.max_requests = budget, .window = window});
   result.title = absl::StrCat(dedupe ? "with" : "without", " dedupe keys, time scale ", scale, " (", budget,
                               " requests per ", absl::FormatDuration(window), ")");
   auto stack = Stack::Start(StormStackOptions(bin_dir, log_dir, scale, result.wait_flag_note),

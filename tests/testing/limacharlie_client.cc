@@ -17,6 +17,15 @@ using lc::testing::Reply;
 
 // LimaCharlie's bound on in_delay_sec (lc-extension common.ContinuationRequest).
 constexpr int kMaxContinuationDelaySec = 300;
+constexpr absl::Duration kIdleConnectionReuse = absl::Seconds(5);
+
+// The body standing in for an answer that never came, naming why.
+std::string NoAnswer(const absl::Status& failure) {
+  rapidjson::Document body(rapidjson::kObjectType);
+  const std::string text = absl::StrCat("no answer: ", failure.ToString());
+  body.AddMember("error", rapidjson::Value(text.c_str(), body.GetAllocator()), body.GetAllocator());
+  return lc::testing::Json(body);
+}
 
 // One continuation a 200 asked for.
 struct Continuation {
@@ -81,6 +90,9 @@ absl::StatusOr<std::unique_ptr<LimaCharlieClient>> LimaCharlieClient::Create(Lim
   transport.max_connections_per_host = options.max_connections;
   transport.max_queued_requests_per_host = options.max_connections * 16;
   transport.io_timeout = client->Scaled(options.webhook_timeout);
+  // Below the gateway's idle timeout (10 s): a delivery on a kept-alive
+  // connection the gateway is closing would be lost, not answered.
+  transport.idle_timeout = kIdleConnectionReuse;
   absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> created = net::BeastHttpTransport::Create(transport);
   if (!created.ok()) return created.status();
   client->transport_ = *std::move(created);
@@ -146,10 +158,8 @@ void LimaCharlieClient::Deliver(std::shared_ptr<Attempt> attempt) {
       transport_->Send(std::move(request), deadline, [this, attempt](absl::StatusOr<net::HttpResponse> answer) {
         net::ServerResponse response;
         response.status = 0;  // no answer: LimaCharlie retries
-        if (answer.ok()) {
-          response.status = answer->status;
-          response.body = std::move(answer->body);
-        }
+        response.body = answer.ok() ? std::move(answer->body) : NoAnswer(answer.status());
+        if (answer.ok()) response.status = answer->status;
         Answered(attempt, lc::testing::ParseReply(std::move(response)));
       });
       return;
