@@ -12,10 +12,13 @@ int BurstOf(const RateLimitOptions& options) { return std::max(1, options.max_re
 
 absl::Duration SpacingOf(const RateLimitOptions& options) {
   // n slots of one window span at least (n - burst) spacings, so at most
-  // max_requests fit in one.
+  // max_requests - 1 fit in one: HaloPSA counts a request when it arrives,
+  // a little after its slot, and the slot kept free absorbs that lag (with
+  // none, a late request and the one a window after it were counted in one
+  // window: 429).
   // Rounded up to whole microseconds (Redis keeps them): rounded down, n
   // spacings could fall a tick short of the window.
-  return absl::Ceil(options.window / std::max(1, options.max_requests - BurstOf(options) + 1),
+  return absl::Ceil(options.window / std::max(1, options.max_requests - BurstOf(options)),
                     absl::Microseconds(1));
 }
 

@@ -39,12 +39,13 @@ struct RateLimitOptions {
 // once and leave every other org waiting for the window to roll.
 int BurstOf(const RateLimitOptions& options);
 // The pace: slots come at most one per spacing after the burst, so that
-// burst + paced slots stay within max_requests in any window.
+// burst + paced slots stay within max_requests - 1 in any window (one kept
+// free for the lag between a slot and the request's arrival at HaloPSA).
 absl::Duration SpacingOf(const RateLimitOptions& options);
 
 // The rolling-window limit of each HaloPSA tenant (instance URL and client
 // id) in this process, as a GCRA: a burst of BurstOf() slots, then one per
-// SpacingOf(), so no window ever holds more than max_requests. Each org
+// SpacingOf(), so no window ever holds max_requests. Each org
 // holds at most org_future_slots slots that are not due yet; beyond, the
 // attempt says when the org's earliest one comes due (FairRequestBudget
 // queues the request until then). Thread-safe.

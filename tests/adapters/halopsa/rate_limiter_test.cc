@@ -39,14 +39,16 @@ TEST_F(TenantRateLimiterTest, ABurstOfATwentiethGoesNowThenSlotsArePaced) {
   TenantRateLimiter limiter(options);
   ASSERT_EQ(BurstOf(options), 2);
   const absl::Duration spacing = SpacingOf(options);
-  EXPECT_EQ(spacing, absl::Ceil(absl::Seconds(10) / 39, absl::Microseconds(1)));
+  EXPECT_EQ(spacing, absl::Ceil(absl::Seconds(10) / 38, absl::Microseconds(1)));
   EXPECT_EQ(Slot(limiter, "a", "o1"), now_);
   EXPECT_EQ(Slot(limiter, "a", "o2"), now_);
   EXPECT_EQ(Slot(limiter, "a", "o3"), now_ + spacing);
   EXPECT_EQ(Slot(limiter, "a", "o4"), now_ + 2 * spacing);
 }
 
-TEST_F(TenantRateLimiterTest, NoRollingWindowEverHoldsMoreThanTheLimit) {
+// One slot per window stays free: HaloPSA counts a request when it arrives,
+// a little after its slot.
+TEST_F(TenantRateLimiterTest, NoRollingWindowEverHoldsTheWholeLimit) {
   RateLimitOptions options = Options(60, absl::Seconds(60));
   options.max_waiting = 100000;
   TenantRateLimiter limiter(options);
@@ -66,7 +68,7 @@ TEST_F(TenantRateLimiterTest, NoRollingWindowEverHoldsMoreThanTheLimit) {
     while (slots[last] - slots[first] >= options.window) ++first;
     fullest = std::max(fullest, last - first + 1);
   }
-  EXPECT_LE(fullest, 60u) << "slots in one rolling window";
+  EXPECT_LE(fullest, 59u) << "slots in one rolling window";
   EXPECT_GE(fullest, 55u) << "the pace uses most of the window";
 }
 
