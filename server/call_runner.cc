@@ -11,6 +11,19 @@
 namespace halopsa {
 namespace {
 
+// The metric label and log value; empty for a call that did not dedupe.
+absl::string_view DedupeOutcomeName(DedupeOutcome outcome) {
+  switch (outcome) {
+    case DedupeOutcome::kOpened:
+      return "opened";
+    case DedupeOutcome::kNoted:
+      return "noted";
+    case DedupeOutcome::kNone:
+      break;
+  }
+  return "";
+}
+
 absl::Status InvalidHeader(absl::string_view header, absl::string_view description) {
   return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat("metadata ", header, " ", description)),
                        kReasonInvalidField, {{"field", std::string(header)}});
@@ -121,7 +134,9 @@ void CallRunner::End(const CallRecord& record, const absl::Status& status) {
   absl::Duration elapsed = absl::Now() - record.start;
   std::string code = absl::StatusCodeToString(status.code());
   std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  const absl::string_view dedupe = DedupeOutcomeName(record.stats->dedupe.load());
   if (options_.metrics != nullptr) {
+    if (!dedupe.empty()) options_.metrics->dedupe_detections.With({std::string(dedupe)}).Increment();
     options_.metrics->rpc_calls.With({std::string(record.method), code}).Increment();
     options_.metrics->rpc_latency.With({std::string(record.method)}).Observe(absl::ToDoubleSeconds(elapsed));
     if (!status.ok()) {
@@ -138,7 +153,8 @@ void CallRunner::End(const CallRecord& record, const absl::Status& status) {
                           {"reason", info ? absl::string_view(info->reason()) : absl::string_view()},
                           {"error", status.message()},
                           {"duration_ms", absl::ToDoubleMilliseconds(elapsed)},
-                          {"upstream_requests", static_cast<int64_t>(record.stats->upstream_requests.load())}});
+                          {"upstream_requests", static_cast<int64_t>(record.stats->upstream_requests.load())},
+                          {"dedupe", dedupe}});
   }
   absl::MutexLock lock(&mu_);
   --calls_in_flight_;

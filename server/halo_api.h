@@ -39,9 +39,14 @@ struct HaloConnection {
   bool idempotency_marker = true;
 };
 
+// What a create_ticket with a dedupe_key did (storm deduplication): opened
+// a ticket, or noted the detection on the key's open one.
+enum class DedupeOutcome { kNone, kOpened, kNoted };
+
 // What one call accumulates across its upstream steps, for its log line.
 struct CallStats {
   std::atomic<int> upstream_requests{0};
+  std::atomic<DedupeOutcome> dedupe{DedupeOutcome::kNone};
 };
 
 // What every upstream step of one call shares: where to send it, by when it

@@ -59,7 +59,17 @@ void MoveItems(std::vector<Struct>& items, Repeated* target) {
 void HaloPsaActions::CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                                   Reply<v1::CreateTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
-  if (!request.dedupe_key().empty()) return dedupe_.CreateTicket(context, request, std::move(done));
+  if (!request.dedupe_key().empty()) {
+    return dedupe_.CreateTicket(context, request,
+                                [stats = context.stats, done = std::move(done)](
+                                    absl::StatusOr<v1::CreateTicketResponse> answer) mutable {
+                                  if (answer.ok() && stats != nullptr) {
+                                    stats->dedupe = answer->deduplicated() ? DedupeOutcome::kNoted
+                                                                           : DedupeOutcome::kOpened;
+                                  }
+                                  done(std::move(answer));
+                                });
+  }
   creates_.CreateTicket(context, NewTicket(request), TicketReply(std::move(done)));
 }
 

@@ -37,6 +37,11 @@ ServiceMetrics::ServiceMetrics(MetricsRegistry& registry)
           "halopsa_gateway_deferrals_total",
           "Webhook writes deferred (answered with a continuation) because the request budget could not serve them "
           "within the gateway's wait, by action (run_deferred: deferred again).",
-          {"kind"})) {}
+          {"kind"})),
+      dedupe_detections(registry.AddCounter(
+          "halopsa_dedupe_detections_total",
+          "create_ticket calls with a dedupe_key answered, by outcome: opened (a new ticket) or noted (a private "
+          "note on the key's open ticket).",
+          {"outcome"})) {}
 
 }  // namespace halopsa

@@ -21,6 +21,7 @@ struct ServiceMetrics {
   HistogramFamily& gateway_latency;     // {kind}
   CounterFamily& idempotency_replays;   // {}
   CounterFamily& gateway_deferrals;     // {kind}: writes answered with a continuation
+  CounterFamily& dedupe_detections;     // {outcome}: creates with a dedupe_key that opened or noted
 };
 
 }  // namespace halopsa

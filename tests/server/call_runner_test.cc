@@ -11,10 +11,16 @@
 
 #include "absl/synchronization/notification.h"
 #include "server/error_mapping.h"
+#include "server/logger.h"
+#include "server/service_metrics.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/testing/test_support.h"
 
 namespace halopsa {
 namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
 
 class ConnectionForCallTest : public ::testing::Test {
  protected:
@@ -220,6 +226,42 @@ TEST_F(CallRunnerTest, WaitUntilIdleReturnsOnceTheCallsInFlightHaveEnded) {
   EXPECT_TRUE(idle.HasBeenNotified());
   ASSERT_TRUE(result.has_value());
   EXPECT_TRUE(result->ok()) << result->status();
+}
+
+// Storm deduplication shows in metrics and the call's log line: which calls
+// opened the key's ticket and which were noted on it.
+TEST_F(CallRunnerTest, DedupedCreatesAreCountedAndLoggedByOutcome) {
+  MetricsRegistry registry;
+  ServiceMetrics metrics(registry);
+  std::FILE* log = std::tmpfile();
+  Logger logger(LogLevel::kInfo, log);
+  options_.metrics = &metrics;
+  options_.logger = &logger;
+  CallRunner runner(actions_, options_);
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", _, _))
+      .WillOnce(testing::AnswerJson(R"({"record_count": 0, "tickets": []})"));
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(testing::AnswerJson(R"({"id": 5, "summary": "s"})"));
+  EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(testing::AnswerJson(R"({"id": 9})"));
+  v1::CreateTicketRequest request;
+  request.set_summary("s");
+  request.set_client_id(12);
+  request.set_dedupe_key("NEW_PROCESS-host1");
+  for (bool expect_deduplicated : {false, true}) {
+    std::optional<absl::StatusOr<v1::CreateTicketResponse>> result;
+    runner.Run<v1::CreateTicketRequest, v1::CreateTicketResponse>(
+        "CreateTicket", [](absl::string_view) { return std::optional<absl::string_view>(); },
+        absl::InfiniteFuture(), request, &HaloPsaActions::CreateTicket,
+        [&result](absl::StatusOr<v1::CreateTicketResponse> answer) { result = std::move(answer); });
+    ASSERT_TRUE(result.has_value() && result->ok());
+    EXPECT_EQ((*result)->deduplicated(), expect_deduplicated);
+  }
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("halopsa_dedupe_detections_total{outcome=\"opened\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("halopsa_dedupe_detections_total{outcome=\"noted\"} 1\n"));
+  const std::string lines = testing::ReadCapturedLog(log);
+  std::fclose(log);
+  EXPECT_THAT(lines, HasSubstr(R"("dedupe":"opened")"));
+  EXPECT_THAT(lines, HasSubstr(R"("dedupe":"noted")"));
 }
 
 }  // namespace
