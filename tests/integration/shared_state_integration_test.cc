@@ -15,6 +15,7 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/error_mapping.h"
 #include "simulator/halo_simulator.h"
+#include "tests/integration/loopback_server.h"
 #include "tests/simulator/test_http_client.h"
 #include "tests/testing/eventually.h"
 #include "tests/testing/redis_server_process.h"
@@ -64,18 +65,8 @@ class SharedStateIntegrationTest : public ::testing::Test {
   }
 
   ServerConfig Config() {
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
     config.admin_listen = "127.0.0.1:0";
-    config.log_output = log_file_;
-    auto connection = std::make_shared<HaloConnection>();
-    connection->instance_url = sim_->base_url();
-    connection->client_id = kClientId;
-    connection->client_secret = kClientSecret;
-    config.default_connection = connection;
-    config.transport.extra_ca_file = testing::CertPath("ca.pem");
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
     config.shutdown_grace = absl::Seconds(5);
     config.redis_url = redis_->url();
     config.redis_unready_after = absl::Milliseconds(300);

@@ -24,6 +24,7 @@
 #include "server/json_values.h"
 #include "simulator/halo_data.h"
 #include "simulator/halo_simulator.h"
+#include "tests/integration/loopback_server.h"
 #include "tests/testing/redis_server_process.h"
 #include "tests/testing/test_support.h"
 
@@ -62,17 +63,7 @@ class StormDedupeIntegrationTest : public ::testing::Test {
   }
 
   ServerConfig Config() {
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;
-    config.log_output = log_file_;
-    auto connection = std::make_shared<HaloConnection>();
-    connection->instance_url = sim_->base_url();
-    connection->client_id = kClientId;
-    connection->client_secret = kClientSecret;
-    config.default_connection = connection;
-    config.transport.extra_ca_file = testing::CertPath("ca.pem");
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
     config.shutdown_grace = absl::Seconds(5);
     return config;
   }
