@@ -55,13 +55,16 @@ fail() {
 as_image_user() { "$CHROOT" --userspec=$RUNTIME_UID:$RUNTIME_UID "$ROOT" "$@"; }
 
 # A loopback TCP port nobody listens on (from /proc/net/tcp{,6}), for
-# redis-server, which cannot take port 0.
+# redis-server, which cannot take port 0. Taken below the kernel's ephemeral
+# range, where no outgoing connection holds it; start_redis still retries,
+# since another process may bind it first.
 free_port() {
-  local port used
-  used=$(awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 |
+  local port used ephemeral_low
+  read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range
+  used=$(awk 'FNR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 |
     while read -r hex; do echo $((16#$hex)); done)
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (ephemeral_low - 10000)))
     grep -qx "$port" <<<"$used" || { echo "$port"; return; }
   done
 }
@@ -98,14 +101,25 @@ write_secrets() {
 }
 
 start_redis() {
-  REDIS_PORT=$(free_port)
   REDIS_PASSWORD=$(openssl rand -hex 24)
   printf 'requirepass %s\n' "$REDIS_PASSWORD" >"$WORK/redis-auth.conf"
-  redis-server --include "$WORK/redis-auth.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
-    --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  wait_for env REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p "$REDIS_PORT" ping || fail "redis-server did not start"
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    REDIS_PORT=$(free_port)
+    redis-server --include "$WORK/redis-auth.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
+      --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    wait_for redis_answers_or_exits || break
+    kill -0 "$REDIS_PID" 2>/dev/null && { PIDS+=("$REDIS_PID"); return; }
+    grep -q 'Address already in use' "$WORK/redis.log" || break
+    echo "   port $REDIS_PORT was taken; another (attempt $attempt)"
+  done
+  fail "redis-server did not start"
+}
+
+# True once redis-server answers, or once it has exited (a bind failure).
+redis_answers_or_exits() {
+  ! kill -0 "$REDIS_PID" 2>/dev/null || REDISCLI_AUTH="$REDIS_PASSWORD" timeout 2 redis-cli -p "$REDIS_PORT" ping
 }
 
 start_simulator() {
