@@ -22,13 +22,13 @@
 #include "adapters/redis/redis_client.h"
 #include "adapters/redis/redis_link_locks.h"
 #include "adapters/redis/redis_outcome_journal.h"
-#include "adapters/redis/redis_reply_store.h"
+#include "adapters/redis/redis_reply_cache.h"
 #include "adapters/redis/redis_request_budget.h"
 #include "adapters/redis/redis_url.h"
 #include "app/admin_endpoints.h"
 #include "app/memory_trimmer.h"
 #include "server/grpc_service.h"
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 #include "server/error_mapping.h"
 #include "server/in_process_calls.h"
 #include "server/json_values.h"
@@ -53,14 +53,14 @@ struct ServerApp::Parts {
   std::unique_ptr<SlotSource> shared_budget;
   std::unique_ptr<UnknownOutcomeJournal> shared_journal;
   std::unique_ptr<LinkLocks> shared_link_locks;
-  std::unique_ptr<lc::ReplyStore> shared_replies;  // the gateway's
+  std::unique_ptr<lc::ReplyCache> shared_replies;  // the gateway's
   // Queues requests for their org's turn; its timers run on the scheduler,
   // which goes first.
   std::unique_ptr<FairRequestBudget> budget;
   std::unique_ptr<HaloRestClient> halo;
   // Runs the REST client's delayed sends, so it goes before the client.
   std::unique_ptr<net::TimerThread> scheduler;
-  std::unique_ptr<HaloPsaActions> actions;
+  std::unique_ptr<HaloPsaOperations> operations;
   std::unique_ptr<CallRunner> runner;
   std::unique_ptr<HaloPsaGrpcService> service;
   std::unique_ptr<grpc::Server> server;
@@ -157,7 +157,7 @@ absl::Status ServerApp::ConnectSharedState(Parts& parts) {
   parts.shared_budget = std::make_unique<redis::RedisRequestBudget>(*parts.redis, c.rate_limit, *parts.limiter);
   parts.shared_journal = std::make_unique<redis::RedisOutcomeJournal>(*parts.redis);
   parts.shared_link_locks = std::make_unique<redis::RedisLinkLocks>(*parts.redis);
-  parts.shared_replies = std::make_unique<redis::RedisReplyStore>(*parts.redis);
+  parts.shared_replies = std::make_unique<redis::RedisReplyCache>(*parts.redis);
   const redis::RedisClient* client = parts.redis.get();
   parts.registry.AddCallback("halopsa_shared_state_up", "1 while the shared state (Redis) answers, else 0.", "gauge",
                              [client] { return client->up() ? 1.0 : 0.0; });
@@ -269,10 +269,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
       HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, *parts->budget,
                                    parts->metrics.get()},
       c.retry);
-  parts->actions = std::make_unique<HaloPsaActions>(
+  parts->operations = std::make_unique<HaloPsaOperations>(
       *parts->halo, SharedState{parts->shared_journal.get(), parts->shared_link_locks.get()});
   parts->runner = std::make_unique<CallRunner>(
-      *parts->actions,
+      *parts->operations,
       ServiceOptions{c.default_connection, c.default_deadline, c.max_calls_in_flight, parts->logger.get(),
                      parts->metrics.get()});
   parts->service = std::make_unique<HaloPsaGrpcService>(*parts->runner);

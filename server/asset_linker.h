@@ -1,7 +1,7 @@
 #ifndef HALOPSA_SERVER_ASSET_LINKER_H_
 #define HALOPSA_SERVER_ASSET_LINKER_H_
 
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 #include "server/link_locks.h"
 
 namespace halopsa {

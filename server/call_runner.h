@@ -14,7 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/halo_api.h"
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 #include "server/logger.h"
 #include "server/service_metrics.h"
 
@@ -79,29 +79,29 @@ absl::StatusOr<std::string> IdempotencyKeyForCall(MetadataLookup metadata);
 // What every HaloPsaService call goes through, whichever way it came (gRPC,
 // or the gateway in the same process): the in-flight limit, its connection
 // and idempotency key from metadata, the deadline bounding its upstream
-// work, then its action, and one log line and metrics when it ends.
+// work, then its operation, and one log line and metrics when it ends.
 // Thread-safe.
 class CallRunner {
  public:
   template <typename Request, typename Response>
-  using Action = void (HaloPsaActions::*)(const CallContext&, const Request&, Reply<Response>);
+  using Operation = void (HaloPsaOperations::*)(const CallContext&, const Request&, Reply<Response>);
 
-  CallRunner(HaloPsaActions& actions, ServiceOptions options) : actions_(actions), options_(std::move(options)) {}
+  CallRunner(HaloPsaOperations& operations, ServiceOptions options) : operations_(operations), options_(std::move(options)) {}
 
-  // Runs `action` on `request`, which must stay alive until `done` has run.
+  // Runs `operation` on `request`, which must stay alive until `done` has run.
   // `done` runs exactly once, possibly before Run returns. `method` names
   // the call in logs and metrics and must outlive it (a literal or a
   // descriptor's name). `caller_deadline`: the caller's, InfiniteFuture()
   // when it set none.
   template <typename Request, typename Response>
   void Run(absl::string_view method, MetadataLookup metadata, absl::Time caller_deadline, const Request& request,
-           Action<Request, Response> action, Reply<Response> done) {
+           Operation<Request, Response> operation, Reply<Response> done) {
     Admission admission = Admit(method, metadata, caller_deadline);
     if (!admission.context.ok()) {
       End(*admission.record, admission.context.status());
       return done(admission.context.status());
     }
-    (actions_.*action)(*admission.context, request,
+    (operations_.*operation)(*admission.context, request,
                        [this, record = std::move(admission.record),
                         done = std::move(done)](absl::StatusOr<Response> result) mutable {
                          End(*record, result.status());
@@ -136,7 +136,7 @@ class CallRunner {
   void End(const CallRecord& record, const absl::Status& status);
   bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_in_flight_ == 0; }
 
-  HaloPsaActions& actions_;
+  HaloPsaOperations& operations_;
   const ServiceOptions options_;
   absl::Mutex mu_;
   size_t calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;

@@ -37,7 +37,7 @@ absl::Status Decode(const grpc::ByteBuffer& bytes, google::protobuf::Message& re
 }  // namespace
 
 // The reactors of the calls not answered yet, by call number: each is taken
-// out exactly once, by its action's answer or by AbandonAll.
+// out exactly once, by its operation's answer or by AbandonAll.
 class HaloPsaGrpcService::Unanswered {
  public:
   uint64_t Add(grpc::ServerUnaryReactor* reactor) {
@@ -81,7 +81,7 @@ void HaloPsaGrpcService::AbandonAll(const absl::Status& status) {
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(Context* context, const Bytes& request_bytes,
                                                     Bytes* response_bytes, absl::string_view method,
-                                                    CallRunner::Action<Request, Response> action) {
+                                                    CallRunner::Operation<Request, Response> operation) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto& metadata = context->client_metadata();
   const auto lookup = [&metadata](absl::string_view key) -> std::optional<absl::string_view> {
@@ -97,10 +97,10 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(Context* context, const Byte
   }
   const uint64_t id = unanswered_->Add(reactor);
   // gRPC reports "no deadline" as the far future, which the runner bounds.
-  // The callback holds the request: the action reads it until it ends, even
+  // The callback holds the request: the operation reads it until it ends, even
   // after AbandonAll answered the call.
   runner_.Run<Request, Response>(
-      method, lookup, absl::FromChrono(context->deadline()), *request, action,
+      method, lookup, absl::FromChrono(context->deadline()), *request, operation,
       [request, response_bytes, unanswered = unanswered_, id](absl::StatusOr<Response> result) {
         grpc::ServerUnaryReactor* reactor = unanswered->Take(id);
         if (reactor == nullptr) return;  // abandoned: the call has its answer, response_bytes may be gone
@@ -113,34 +113,34 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::Serve(Context* context, const Byte
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::CreateTicket(Context* context, const Bytes* request, Bytes* response) {
   return Serve<v1::CreateTicketRequest, v1::CreateTicketResponse>(context, *request, response, "CreateTicket",
-                                                                   &HaloPsaActions::CreateTicket);
+                                                                   &HaloPsaOperations::CreateTicket);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::UpdateTicket(Context* context, const Bytes* request, Bytes* response) {
   return Serve<v1::UpdateTicketRequest, v1::UpdateTicketResponse>(context, *request, response, "UpdateTicket",
-                                                                   &HaloPsaActions::UpdateTicket);
+                                                                   &HaloPsaOperations::UpdateTicket);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::SearchTickets(Context* context, const Bytes* request, Bytes* response) {
   return Serve<v1::SearchTicketsRequest, v1::SearchTicketsResponse>(context, *request, response, "SearchTickets",
-                                                                     &HaloPsaActions::SearchTickets);
+                                                                     &HaloPsaOperations::SearchTickets);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::AddAction(Context* context, const Bytes* request, Bytes* response) {
   return Serve<v1::AddActionRequest, v1::AddActionResponse>(context, *request, response, "AddAction",
-                                                             &HaloPsaActions::AddAction);
+                                                             &HaloPsaOperations::AddAction);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::LinkAssetToTicket(Context* context, const Bytes* request,
                                                                 Bytes* response) {
   return Serve<v1::LinkAssetToTicketRequest, v1::LinkAssetToTicketResponse>(
-      context, *request, response, "LinkAssetToTicket", &HaloPsaActions::LinkAssetToTicket);
+      context, *request, response, "LinkAssetToTicket", &HaloPsaOperations::LinkAssetToTicket);
 }
 
 grpc::ServerUnaryReactor* HaloPsaGrpcService::LookupClientSite(Context* context, const Bytes* request,
                                                                Bytes* response) {
   return Serve<v1::LookupClientSiteRequest, v1::LookupClientSiteResponse>(
-      context, *request, response, "LookupClientSite", &HaloPsaActions::LookupClientSite);
+      context, *request, response, "LookupClientSite", &HaloPsaOperations::LookupClientSite);
 }
 
 }  // namespace halopsa

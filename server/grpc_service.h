@@ -45,7 +45,7 @@ class HaloPsaGrpcService final : public RawHaloPsaService {
   class Unanswered;
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(Context* context, const Bytes& request_bytes, Bytes* response_bytes,
-                                  absl::string_view method, CallRunner::Action<Request, Response> action);
+                                  absl::string_view method, CallRunner::Operation<Request, Response> operation);
 
   CallRunner& runner_;
   const std::shared_ptr<Unanswered> unanswered_;

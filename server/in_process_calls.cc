@@ -24,7 +24,7 @@ using google::protobuf::MethodDescriptor;
 using Dispatcher = void (*)(CallRunner&, const MethodDescriptor&, MetadataLookup, absl::Time,
                             std::shared_ptr<const Message>, ServiceCalls::Callback);
 
-template <typename Request, typename Response, CallRunner::Action<Request, Response> kAction>
+template <typename Request, typename Response, CallRunner::Operation<Request, Response> kOperation>
 void Dispatch(CallRunner& runner, const MethodDescriptor& method, MetadataLookup metadata, absl::Time deadline,
               std::shared_ptr<const Message> request, ServiceCalls::Callback done) {
   const Request* typed = google::protobuf::DynamicCastToGenerated<Request>(request.get());
@@ -33,8 +33,8 @@ void Dispatch(CallRunner& runner, const MethodDescriptor& method, MetadataLookup
                                                         ", not ", request->GetDescriptor()->full_name())));
   }
   runner.Run<Request, Response>(
-      method.name(), metadata, deadline, *typed, kAction,
-      // Holds the request: the action reads it until it ends.
+      method.name(), metadata, deadline, *typed, kOperation,
+      // Holds the request: the operation reads it until it ends.
       [request = std::move(request), done = std::move(done)](absl::StatusOr<Response> result) mutable {
         if (!result.ok()) return done(result.status());
         done(std::make_unique<Response>(*std::move(result)));
@@ -47,17 +47,17 @@ const absl::flat_hash_map<const MethodDescriptor*, Dispatcher>& Dispatchers() {
         v1::CreateTicketRequest::descriptor()->file()->FindServiceByName("HaloPsaService");
     return new absl::flat_hash_map<const MethodDescriptor*, Dispatcher>{
         {service->FindMethodByName("CreateTicket"),
-         &Dispatch<v1::CreateTicketRequest, v1::CreateTicketResponse, &HaloPsaActions::CreateTicket>},
+         &Dispatch<v1::CreateTicketRequest, v1::CreateTicketResponse, &HaloPsaOperations::CreateTicket>},
         {service->FindMethodByName("UpdateTicket"),
-         &Dispatch<v1::UpdateTicketRequest, v1::UpdateTicketResponse, &HaloPsaActions::UpdateTicket>},
+         &Dispatch<v1::UpdateTicketRequest, v1::UpdateTicketResponse, &HaloPsaOperations::UpdateTicket>},
         {service->FindMethodByName("SearchTickets"),
-         &Dispatch<v1::SearchTicketsRequest, v1::SearchTicketsResponse, &HaloPsaActions::SearchTickets>},
+         &Dispatch<v1::SearchTicketsRequest, v1::SearchTicketsResponse, &HaloPsaOperations::SearchTickets>},
         {service->FindMethodByName("AddAction"),
-         &Dispatch<v1::AddActionRequest, v1::AddActionResponse, &HaloPsaActions::AddAction>},
+         &Dispatch<v1::AddActionRequest, v1::AddActionResponse, &HaloPsaOperations::AddAction>},
         {service->FindMethodByName("LinkAssetToTicket"),
-         &Dispatch<v1::LinkAssetToTicketRequest, v1::LinkAssetToTicketResponse, &HaloPsaActions::LinkAssetToTicket>},
+         &Dispatch<v1::LinkAssetToTicketRequest, v1::LinkAssetToTicketResponse, &HaloPsaOperations::LinkAssetToTicket>},
         {service->FindMethodByName("LookupClientSite"),
-         &Dispatch<v1::LookupClientSiteRequest, v1::LookupClientSiteResponse, &HaloPsaActions::LookupClientSite>},
+         &Dispatch<v1::LookupClientSiteRequest, v1::LookupClientSiteResponse, &HaloPsaOperations::LookupClientSite>},
     };
   }();
   return *dispatchers;

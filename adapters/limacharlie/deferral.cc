@@ -76,7 +76,7 @@ absl::StatusOr<DeferredRequest> ParseDeferredRequest(absl::string_view data_json
       Member(state, "idempotency_key", &rapidjson::Value::IsString, "must be a string");
   if (!key.ok()) return key.status();
   if ((*key)->GetStringLength() == 0) return WrongMember("idempotency_key", "must not be empty");
-  return DeferredRequest{std::string(spec->name), ToJson(**data), std::string(View(**key))};
+  return DeferredRequest{std::string(spec->name), SerializeJson(**data), std::string(View(**key))};
 }
 
 std::optional<int> DeferralSeconds(const absl::Status& status) {

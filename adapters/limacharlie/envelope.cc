@@ -77,7 +77,7 @@ absl::Status ReadConfig(const rapidjson::Value& content, absl::string_view kind,
     if (member.value.IsString()) {
       config.emplace(View(member.name), View(member.value));
     } else if (member.value.IsNumber()) {
-      config.emplace(View(member.name), ToJson(member.value));
+      config.emplace(View(member.name), SerializeJson(member.value));
     }
   }
   return absl::OkStatus();
@@ -87,7 +87,7 @@ absl::Status ReadData(const rapidjson::Value& content, absl::string_view kind, s
   const rapidjson::Value* value = Member(content, "data");
   if (value == nullptr) return absl::OkStatus();
   if (!value->IsObject()) return WrongShape(absl::StrCat(kind, ".data"), "an object");
-  data_json = ToJson(*value);
+  data_json = SerializeJson(*value);
   return absl::OkStatus();
 }
 

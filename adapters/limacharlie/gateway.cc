@@ -20,7 +20,7 @@
 #include "adapters/limacharlie/envelope.h"
 #include "adapters/limacharlie/gzip.h"
 #include "adapters/limacharlie/hive_secrets.h"
-#include "adapters/limacharlie/idempotency.h"
+#include "adapters/limacharlie/in_memory_reply_cache.h"
 #include "adapters/limacharlie/org_config.h"
 #include "adapters/limacharlie/request_translation.h"
 #include "adapters/limacharlie/schema.h"
@@ -131,7 +131,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
         schema_json_(SchemaJson()),
         service_(std::move(service)),
         secrets_(lc_api, options_.lc_api_url, options_.secret_cache_max_entries),
-        own_replies_(IdempotencyOptions{.max_entries = options_.idempotency_max_entries,
+        own_replies_(ReplyCacheOptions{.max_entries = options_.idempotency_max_entries,
                                         .max_bytes = options_.idempotency_max_bytes,
                                         .ttl = options_.idempotency_ttl}),
         replies_(options_.shared_replies != nullptr ? *options_.shared_replies : own_replies_),
@@ -305,7 +305,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   void Deduplicated(std::shared_ptr<const Exchange> exchange, Reply reply) {
     const RequestEnvelope& envelope = exchange->envelope;
     if (envelope.idempotency_key.empty()) return RunAction(std::move(exchange), Unkept(std::move(reply)));
-    ReplyStore::Key key(envelope.org.oid, envelope.idempotency_key);
+    ReplyCache::Key key(envelope.org.oid, envelope.idempotency_key);
     const absl::Time deadline = exchange->deadline;
     auto answer = [self = shared_from_this(), exchange, reply = std::move(reply)](
                       absl::StatusOr<net::ServerResponse> response) mutable {
@@ -460,8 +460,8 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   const std::string schema_json_;
   std::unique_ptr<ServiceCalls> service_;
   HiveSecrets secrets_;
-  IdempotencyStore own_replies_;
-  ReplyStore& replies_;
+  InMemoryReplyCache own_replies_;
+  ReplyCache& replies_;
   mutable FailureThrottle signature_failures_;
 
   mutable absl::Mutex mu_;

@@ -9,7 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "adapters/limacharlie/failure_throttle.h"
-#include "adapters/limacharlie/reply_store.h"
+#include "adapters/limacharlie/reply_cache.h"
 #include "adapters/net/http_server.h"
 #include "adapters/net/http_transport.h"
 #include "server/json_values.h"
@@ -53,7 +53,7 @@ struct GatewayOptions {
   FailureThrottleOptions signature_failures;
   // Replies shared by every replica (Redis); null = this process' own
   // (bounded by the idempotency_* options). Must outlive the Gateway.
-  ReplyStore* shared_replies = nullptr;
+  ReplyCache* shared_replies = nullptr;
   // Called once per answered callback, on the answering thread; may be empty.
   std::function<void(const GatewayCall&)> observer;
 };

@@ -58,7 +58,7 @@ absl::Status ParseJson(absl::string_view text, rapidjson::Document& document) {
   return CheckParsed(document);
 }
 
-std::string ToJson(const rapidjson::Value& value) {
+std::string SerializeJson(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   value.Accept(writer);

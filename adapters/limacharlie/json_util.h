@@ -43,7 +43,7 @@ class JsonDocument {
 absl::Status ParseJson(absl::string_view text, rapidjson::Document& document);
 
 // Compact JSON text of `value`.
-std::string ToJson(const rapidjson::Value& value);
+std::string SerializeJson(const rapidjson::Value& value);
 
 // The string at `value`, as a string_view (RapidJSON strings may hold NULs).
 inline absl::string_view View(const rapidjson::Value& value) {

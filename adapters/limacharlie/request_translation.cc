@@ -34,7 +34,7 @@ constexpr size_t kMaxQuotedBytes = 40;
 // The offending value as it appeared, shortened (never inside a UTF-8
 // sequence: the text ends up in a JSON envelope).
 std::string Quoted(const rapidjson::Value& value) {
-  std::string json = ToJson(value);
+  std::string json = SerializeJson(value);
   if (json.size() <= kMaxQuotedBytes) return json;
   size_t cut = kMaxQuotedBytes;
   while (cut > 0 && (static_cast<unsigned char>(json[cut]) & 0xC0) == 0x80) --cut;
@@ -294,14 +294,14 @@ std::string ObjectResult(const ActionSpec& action, const Message& response) {
       fields[field->name()].set_bool_value(reflection.GetBool(response, field));
     }
   }
-  return halopsa::ToJson(object);
+  return ToJson(object);
 }
 
 // kListByType: the whole response without the lists of the other types.
 std::string ListByTypeResult(const Message& request, const Message& response) {
   const FieldDescriptor* type_field = request.GetDescriptor()->FindFieldByName("type");
   const std::string kept = absl::StrCat(request.GetReflection()->GetEnum(request, type_field)->name(), "s");
-  return halopsa::ToJson(ResponseValue(response, &kept));
+  return ToJson(ResponseValue(response, &kept));
 }
 
 }  // namespace
@@ -322,7 +322,7 @@ absl::StatusOr<std::string> ResultData(const ActionSpec& action, const Message& 
     case ResultShape::kObject:
       return ObjectResult(action, response);
     case ResultShape::kMessage:
-      return halopsa::ToJson(ResponseValue(response));
+      return ToJson(ResponseValue(response));
     case ResultShape::kListByType:
       return ListByTypeResult(request, response);
   }

@@ -163,12 +163,12 @@ class CallRunnerTest : public ::testing::Test {
   void Search(CallRunner& runner, absl::Time caller_deadline, std::optional<absl::StatusOr<Response>>& result) {
     runner.Run<v1::SearchTicketsRequest, Response>(
         "SearchTickets", [](absl::string_view) { return std::optional<absl::string_view>(); }, caller_deadline,
-        request_, &HaloPsaActions::SearchTickets,
+        request_, &HaloPsaOperations::SearchTickets,
         [&result](absl::StatusOr<Response> answer) { result = std::move(answer); });
   }
 
   ::testing::StrictMock<testing::MockHaloApi> api_;
-  HaloPsaActions actions_{api_};
+  HaloPsaOperations actions_{api_};
   ServiceOptions options_;
   v1::SearchTicketsRequest request_;
 };
@@ -250,7 +250,7 @@ TEST_F(CallRunnerTest, DedupedCreatesAreCountedAndLoggedByOutcome) {
     std::optional<absl::StatusOr<v1::CreateTicketResponse>> result;
     runner.Run<v1::CreateTicketRequest, v1::CreateTicketResponse>(
         "CreateTicket", [](absl::string_view) { return std::optional<absl::string_view>(); },
-        absl::InfiniteFuture(), request, &HaloPsaActions::CreateTicket,
+        absl::InfiniteFuture(), request, &HaloPsaOperations::CreateTicket,
         [&result](absl::StatusOr<v1::CreateTicketResponse> answer) { result = std::move(answer); });
     ASSERT_TRUE(result.has_value() && result->ok());
     EXPECT_EQ((*result)->deduplicated(), expect_deduplicated);

@@ -40,7 +40,7 @@ class HaloPsaGrpcServiceTest : public ::testing::Test {
   }
 
   ::testing::StrictMock<testing::MockHaloApi> api_;
-  HaloPsaActions actions_{api_};
+  HaloPsaOperations actions_{api_};
   CallRunner runner_{actions_, ServiceOptions{std::make_shared<HaloConnection>(HaloConnection{
                                    .instance_url = "https://default.halopsa.com",
                                    .client_id = "id",
@@ -80,7 +80,7 @@ TEST_F(HaloPsaGrpcServiceTest, CallsWithoutOrgIdShareTheAnonymousOrg) {
 
 TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUntilOthersFinish) {
   testing::MockHaloApi api;
-  HaloPsaActions actions(api);
+  HaloPsaOperations actions(api);
   ServiceOptions options;
   options.default_connection = std::make_shared<HaloConnection>(
       HaloConnection{.instance_url = "https://h.example", .client_id = "id", .client_secret = "s"});

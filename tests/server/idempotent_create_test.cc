@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/error_mapping.h"
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"
 
@@ -109,7 +109,7 @@ TEST(InMemoryOutcomeJournalTest, RemovesKeys) {
 class IdempotentCreateTest : public ::testing::Test {
  protected:
   template <typename Response, typename Request>
-  absl::StatusOr<Response> Call(void (HaloPsaActions::*action)(const CallContext&, const Request&, Reply<Response>),
+  absl::StatusOr<Response> Call(void (HaloPsaOperations::*action)(const CallContext&, const Request&, Reply<Response>),
                                 const std::string& json) {
     Request request;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok()) << json;
@@ -117,10 +117,10 @@ class IdempotentCreateTest : public ::testing::Test {
   }
 
   absl::StatusOr<v1::CreateTicketResponse> CreateTicket() {
-    return Call(&HaloPsaActions::CreateTicket, R"({"summary": "s", "details": "evt", "client_id": 12})");
+    return Call(&HaloPsaOperations::CreateTicket, R"({"summary": "s", "details": "evt", "client_id": 12})");
   }
   absl::StatusOr<v1::AddActionResponse> AddAction() {
-    return Call(&HaloPsaActions::AddAction, R"({"ticket_id": 2884, "note": "triage"})");
+    return Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 2884, "note": "triage"})");
   }
 
   // The HTML sent for plain `text` (a JSON string value): the text, then the
@@ -155,7 +155,7 @@ class IdempotentCreateTest : public ::testing::Test {
   static constexpr char kNoAction[] = R"({"record_count": 1, "actions": [{"id": 1, "note": "body"}]})";
 
   StrictMock<MockHaloApi> api_;  // fails the test on any upstream call not expected
-  HaloPsaActions actions_{api_};
+  HaloPsaOperations actions_{api_};
   CallContext context_{
       std::make_shared<HaloConnection>(
           HaloConnection{.instance_url = "https://acme.halopsa.com", .client_id = "id", .client_secret = "secret"}),
@@ -183,7 +183,7 @@ TEST_F(IdempotentCreateTest, ReferenceFollowsDetailsFromExtra) {
                                              R"("}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 1})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "a", "details": "x",
+  EXPECT_TRUE(Call(&HaloPsaOperations::CreateTicket, R"({"summary": "a", "details": "x",
       "extra": {"details": "from extra"}})").ok());
 }
 
@@ -191,7 +191,7 @@ TEST_F(IdempotentCreateTest, ReferenceStandsAloneWithoutDetails) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets",
                          JsonEq(absl::StrCat(R"([{"summary": "b", "details_html": ")", MarkedHtml(""), R"("}])")), _))
       .WillOnce(AnswerJson(R"({"id": 2})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "b"})").ok());
+  EXPECT_TRUE(Call(&HaloPsaOperations::CreateTicket, R"({"summary": "b"})").ok());
 }
 
 TEST_F(IdempotentCreateTest, ReferenceFollowsTheCallersOwnHtml) {
@@ -201,7 +201,7 @@ TEST_F(IdempotentCreateTest, ReferenceFollowsTheCallersOwnHtml) {
                                              MarkedHtml("<p>own <b>html</b></p>"), R"("}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 3})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket, R"({"summary": "c", "details": "x",
+  EXPECT_TRUE(Call(&HaloPsaOperations::CreateTicket, R"({"summary": "c", "details": "x",
       "extra": {"details_html": "<p>own <b>html</b></p>"}})").ok());
 }
 
@@ -212,7 +212,7 @@ TEST_F(IdempotentCreateTest, PlainDetailsBecomeEscapedHtmlWithTheirLineBreaks) {
                                              R"("}])")),
                          _))
       .WillOnce(AnswerJson(R"({"id": 1})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::CreateTicket,
+  EXPECT_TRUE(Call(&HaloPsaOperations::CreateTicket,
                    R"({"summary": "s", "details": "a < b && \"c\"\nnext line"})").ok());
 }
 
@@ -240,7 +240,7 @@ TEST_F(IdempotentCreateTest, ASuccessfulCreateIsOnePost) {
   EXPECT_EQ(IdOf(CreateTicket()), 3001);
 }
 
-// A gRPC caller has no reply store in front of it: when the service's answer
+// A gRPC caller has no reply cache in front of it: when the service's answer
 // to a successful create is lost on the way back, the caller retries with
 // the same key and must get the same ticket, not a second one.
 TEST_F(IdempotentCreateTest, ARetryAfterASuccessWhoseAnswerWasLostAnswersTheSameTicket) {
@@ -448,7 +448,7 @@ class JournalTest : public ::testing::Test {
 
   StrictMock<MockHaloApi> api_;
   StrictMock<MockOutcomeJournal> journal_;
-  HaloPsaActions actions_{api_, SharedState{.journal = &journal_}};
+  HaloPsaOperations actions_{api_, SharedState{.journal = &journal_}};
   CallContext context_{
       std::make_shared<HaloConnection>(HaloConnection{"https://acme.halopsa.com", "id", "secret", "", "all", ""}),
       absl::InfiniteFuture(), nullptr, kKey};

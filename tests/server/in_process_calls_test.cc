@@ -52,7 +52,7 @@ class InProcessServiceCallsTest : public ::testing::Test {
   }
 
   ::testing::StrictMock<testing::MockHaloApi> api_;
-  HaloPsaActions actions_{api_};
+  HaloPsaOperations actions_{api_};
   CallRunner runner_;
   InProcessServiceCalls calls_{runner_};
 };

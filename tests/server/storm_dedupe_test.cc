@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "server/dedupe_note.h"
 #include "server/error_mapping.h"
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"
 
@@ -365,9 +365,9 @@ TEST_F(StormDedupeTest, AFailedCreateFailsEveryDetectionOfTheBatch) {
   EXPECT_EQ((*second)->status().code(), absl::StatusCode::kUnavailable);
 }
 
-TEST(HaloPsaActionsDedupeTest, OnlyANonEmptyDedupeKeyDeduplicates) {
+TEST(HaloPsaOperationsDedupeTest, OnlyANonEmptyDedupeKeyDeduplicates) {
   StrictMock<MockHaloApi> api;
-  HaloPsaActions actions(api);
+  HaloPsaOperations actions(api);
   auto connection = std::make_shared<HaloConnection>(HaloConnection{"https://acme.halopsa.com", "id", "secret"});
   CallContext context{connection, absl::Now() + absl::Seconds(30), nullptr, ""};
   v1::CreateTicketRequest request;

@@ -1,4 +1,4 @@
-// Deferral through the gateway, with HaloPsaService and the reply store as
+// Deferral through the gateway, with HaloPsaService and the reply cache as
 // gMocks: a write the request budget cannot serve in time is answered with a
 // continuation, and the continuation runs the original request once, under
 // the original idempotency key.
@@ -19,7 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/gateway.h"
-#include "adapters/limacharlie/reply_store.h"
+#include "adapters/limacharlie/reply_cache.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
 #include "server/service_calls.h"
@@ -52,7 +52,7 @@ class MockServiceCalls : public ServiceCalls {
   MOCK_METHOD(void, CancelAll, (), (override));
 };
 
-class MockReplyStore : public ReplyStore {
+class MockReplyCache : public ReplyCache {
  public:
   MOCK_METHOD(void, Join, (const Key& key, absl::Time deadline, Waiter waiter, Run run), (override));
   MOCK_METHOD(void, Finish, (const Key& key, const net::ServerResponse& reply, bool remember), (override));
@@ -96,7 +96,7 @@ class GatewayDeferralTest : public ::testing::Test {
     return deferred_reports_;
   }
 
-  void StartGateway(ReplyStore* shared_replies) {
+  void StartGateway(ReplyCache* shared_replies) {
     gateway_.reset();
     auto service = std::make_unique<::testing::StrictMock<MockServiceCalls>>();
     service_ = service.get();
@@ -217,17 +217,17 @@ TEST_F(GatewayDeferralTest, AContinuationMayDeferAgain) {
 }
 
 TEST_F(GatewayDeferralTest, TheDeferralReleasesTheOriginalKeyForTheContinuation) {
-  ::testing::StrictMock<MockReplyStore> replies;
+  ::testing::StrictMock<MockReplyCache> replies;
   StartGateway(&replies);
-  ReplyStore::Waiter waiting;
-  const auto joins = [&waiting](const ReplyStore::Key&, absl::Time, ReplyStore::Waiter waiter, ReplyStore::Run run) {
+  ReplyCache::Waiter waiting;
+  const auto joins = [&waiting](const ReplyCache::Key&, absl::Time, ReplyCache::Waiter waiter, ReplyCache::Run run) {
     waiting = std::move(waiter);
     run();
   };
-  const auto answers = [&waiting](const ReplyStore::Key&, const net::ServerResponse& reply, bool) {
+  const auto answers = [&waiting](const ReplyCache::Key&, const net::ServerResponse& reply, bool) {
     std::exchange(waiting, nullptr)(reply);
   };
-  const ReplyStore::Key original(org_.oid, "detection-1");
+  const ReplyCache::Key original(org_.oid, "detection-1");
   InSequence order;
   EXPECT_CALL(replies, Join(original, _, _, _)).WillOnce(joins);
   EXPECT_CALL(*service_, Call(_, _, _, _, _)).WillOnce(Fails(BudgetRefusal(absl::Seconds(5))));

@@ -597,13 +597,13 @@ TEST_F(GatewayTest, PermanentFailuresAreRememberedRetriableOnesAreNot) {
   EXPECT_THAT(service_.calls(), SizeIs(2));
 }
 
-class MockReplyStore : public ReplyStore {
+class MockReplyCache : public ReplyCache {
  public:
   MOCK_METHOD(void, Join, (const Key&, absl::Time, Waiter, Run), (override));
   MOCK_METHOD(void, Finish, (const Key&, const net::ServerResponse&, bool), (override));
 };
 
-GatewayOptions SharingRepliesIn(ReplyStore& replies) {
+GatewayOptions SharingRepliesIn(ReplyCache& replies) {
   GatewayOptions options;
   options.signing_secret = kSigningSecret;
   options.shared_replies = &replies;
@@ -611,12 +611,12 @@ GatewayOptions SharingRepliesIn(ReplyStore& replies) {
 }
 
 TEST_F(GatewayTest, WithoutSharedRepliesWritesAreRefusedRetriableAndReadsStillRun) {
-  ::testing::StrictMock<MockReplyStore> replies;
+  ::testing::StrictMock<MockReplyCache> replies;
   absl::Status unavailable =
       WithErrorInfo(absl::UnavailableError("shared state (Redis) unavailable"), kReasonSharedStateUnavailable);
-  EXPECT_CALL(replies, Join(ReplyStore::Key(org_.oid, "k1"), _, _, _))
+  EXPECT_CALL(replies, Join(ReplyCache::Key(org_.oid, "k1"), _, _, _))
       .Times(2)
-      .WillRepeatedly([&](const ReplyStore::Key&, absl::Time, ReplyStore::Waiter waiter, ReplyStore::Run) {
+      .WillRepeatedly([&](const ReplyCache::Key&, absl::Time, ReplyCache::Waiter waiter, ReplyCache::Run) {
         waiter(unavailable);
       });
   StartGateway(SharingRepliesIn(replies));
@@ -634,15 +634,15 @@ TEST_F(GatewayTest, WithoutSharedRepliesWritesAreRefusedRetriableAndReadsStillRu
 }
 
 TEST_F(GatewayTest, SharedRepliesRunTheFirstAttemptAndKeepItsReply) {
-  ::testing::StrictMock<MockReplyStore> replies;
-  ReplyStore::Waiter kept;
-  EXPECT_CALL(replies, Join(ReplyStore::Key(org_.oid, "k2"), _, _, _))
-      .WillOnce([&](const ReplyStore::Key&, absl::Time, ReplyStore::Waiter waiter, ReplyStore::Run run) {
+  ::testing::StrictMock<MockReplyCache> replies;
+  ReplyCache::Waiter kept;
+  EXPECT_CALL(replies, Join(ReplyCache::Key(org_.oid, "k2"), _, _, _))
+      .WillOnce([&](const ReplyCache::Key&, absl::Time, ReplyCache::Waiter waiter, ReplyCache::Run run) {
         kept = std::move(waiter);
         run();
       });
-  EXPECT_CALL(replies, Finish(ReplyStore::Key(org_.oid, "k2"), _, /*remember=*/true))
-      .WillOnce([&](const ReplyStore::Key&, const net::ServerResponse& reply, bool) {
+  EXPECT_CALL(replies, Finish(ReplyCache::Key(org_.oid, "k2"), _, /*remember=*/true))
+      .WillOnce([&](const ReplyCache::Key&, const net::ServerResponse& reply, bool) {
         // Taken out first: the test ends (and `kept` with it) as soon as the reply is out.
         std::exchange(kept, nullptr)(reply);
       });

@@ -1,5 +1,5 @@
-#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_REPLY_STORE_H_
-#define HALOPSA_ADAPTERS_LIMACHARLIE_REPLY_STORE_H_
+#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_REPLY_CACHE_H_
+#define HALOPSA_ADAPTERS_LIMACHARLIE_REPLY_CACHE_H_
 
 #include <string>
 #include <utility>
@@ -17,14 +17,14 @@ inline constexpr char kReplayHeader[] = "Idempotent-Replay";
 // The replies of LimaCharlie callbacks per (oid, idempotency_key), so that a
 // retried callback is answered without running twice and a duplicate that
 // arrives while the first attempt runs waits for its reply. Kept in this
-// process (IdempotencyStore) or shared by every replica (Redis).
-class ReplyStore {
+// process (InMemoryReplyCache) or shared by every replica (Redis).
+class ReplyCache {
  public:
   using Key = std::pair<std::string, std::string>;  // (oid, idempotency_key)
   using Waiter = absl::AnyInvocable<void(absl::StatusOr<net::ServerResponse>)>;
   using Run = absl::AnyInvocable<void()>;
 
-  virtual ~ReplyStore() = default;
+  virtual ~ReplyCache() = default;
 
   // Either calls `run` — this is the first attempt: the caller runs it and
   // calls Finish(key, ...) once, and `waiter` gets that reply — or answers
@@ -47,4 +47,4 @@ inline net::ServerResponse AsReplay(net::ServerResponse reply) {
 
 }  // namespace halopsa::lc
 
-#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_REPLY_STORE_H_
+#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_REPLY_CACHE_H_

@@ -1,16 +1,16 @@
-#include "adapters/limacharlie/idempotency.h"
+#include "adapters/limacharlie/in_memory_reply_cache.h"
 
 namespace halopsa::lc {
 
-IdempotencyStore::IdempotencyStore(IdempotencyOptions options) : options_(std::move(options)) {}
+InMemoryReplyCache::InMemoryReplyCache(ReplyCacheOptions options) : options_(std::move(options)) {}
 
-void IdempotencyStore::Join(const Key& key, absl::Time /*deadline*/, ReplyStore::Waiter waiter, Run run) {
+void InMemoryReplyCache::Join(const Key& key, absl::Time /*deadline*/, ReplyCache::Waiter waiter, Run run) {
   if (Join(key, [waiter = std::move(waiter)](net::ServerResponse reply) mutable { waiter(std::move(reply)); })) {
     run();
   }
 }
 
-bool IdempotencyStore::Join(const Key& key, Waiter waiter) {
+bool InMemoryReplyCache::Join(const Key& key, Waiter waiter) {
   net::ServerResponse stored;
   {
     absl::MutexLock lock(&mu_);
@@ -27,7 +27,7 @@ bool IdempotencyStore::Join(const Key& key, Waiter waiter) {
   return false;
 }
 
-void IdempotencyStore::Finish(const Key& key, const net::ServerResponse& reply, bool remember) {
+void InMemoryReplyCache::Finish(const Key& key, const net::ServerResponse& reply, bool remember) {
   std::vector<Waiter> waiters;
   {
     absl::MutexLock lock(&mu_);
@@ -50,18 +50,18 @@ void IdempotencyStore::Finish(const Key& key, const net::ServerResponse& reply, 
   for (size_t i = 0; i < waiters.size(); ++i) waiters[i](i == 0 ? reply : AsReplay(reply));
 }
 
-size_t IdempotencyStore::completed() const {
+size_t InMemoryReplyCache::completed() const {
   absl::MutexLock lock(&mu_);
   return completion_order_.size();
 }
 
-void IdempotencyStore::EvictExpired(absl::Time now) {
+void InMemoryReplyCache::EvictExpired(absl::Time now) {
   while (!completion_order_.empty() && entries_.find(completion_order_.front())->second.expires <= now) {
     EvictOldest();
   }
 }
 
-void IdempotencyStore::EvictOldest() {
+void InMemoryReplyCache::EvictOldest() {
   auto it = entries_.find(completion_order_.front());
   completed_bytes_ -= it->second.reply.body.size();
   entries_.erase(it);

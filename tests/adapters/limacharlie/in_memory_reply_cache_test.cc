@@ -1,4 +1,4 @@
-#include "adapters/limacharlie/idempotency.h"
+#include "adapters/limacharlie/in_memory_reply_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -19,25 +19,25 @@ net::ServerResponse Response(int status, std::string body) {
 // Collects the replies a waiter gets.
 struct Replies {
   std::vector<net::ServerResponse> got;
-  IdempotencyStore::Waiter Waiter() {
+  InMemoryReplyCache::Waiter Waiter() {
     return [this](net::ServerResponse response) { got.push_back(std::move(response)); };
   }
 };
 
-class IdempotencyStoreTest : public ::testing::Test {
+class InMemoryReplyCacheTest : public ::testing::Test {
  protected:
-  IdempotencyOptions Options() {
-    IdempotencyOptions options;
+  ReplyCacheOptions Options() {
+    ReplyCacheOptions options;
     options.clock = [this] { return now_; };
     return options;
   }
 
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
-  const IdempotencyStore::Key key_{"org-1", "key-1"};
+  const InMemoryReplyCache::Key key_{"org-1", "key-1"};
 };
 
-TEST_F(IdempotencyStoreTest, RetryAfterSuccessReplaysWithoutRunning) {
-  IdempotencyStore store(Options());
+TEST_F(InMemoryReplyCacheTest, RetryAfterSuccessReplaysWithoutRunning) {
+  InMemoryReplyCache store(Options());
   Replies first;
   ASSERT_TRUE(store.Join(key_, first.Waiter()));
   store.Finish(key_, Response(200, "created 1"), /*remember=*/true);
@@ -51,8 +51,8 @@ TEST_F(IdempotencyStoreTest, RetryAfterSuccessReplaysWithoutRunning) {
   EXPECT_EQ(retry.got[0].body, "created 1");
 }
 
-TEST_F(IdempotencyStoreTest, NotRememberedRepliesLetTheRetryRun) {
-  IdempotencyStore store(Options());
+TEST_F(InMemoryReplyCacheTest, NotRememberedRepliesLetTheRetryRun) {
+  InMemoryReplyCache store(Options());
   Replies first;
   ASSERT_TRUE(store.Join(key_, first.Waiter()));
   store.Finish(key_, Response(500, "unavailable"), /*remember=*/false);
@@ -63,8 +63,8 @@ TEST_F(IdempotencyStoreTest, NotRememberedRepliesLetTheRetryRun) {
   EXPECT_TRUE(retry.got.empty());
 }
 
-TEST_F(IdempotencyStoreTest, ConcurrentDuplicateWaitsForTheFirstAttempt) {
-  IdempotencyStore store(Options());
+TEST_F(InMemoryReplyCacheTest, ConcurrentDuplicateWaitsForTheFirstAttempt) {
+  InMemoryReplyCache store(Options());
   Replies first, duplicate;
   ASSERT_TRUE(store.Join(key_, first.Waiter()));
   EXPECT_FALSE(store.Join(key_, duplicate.Waiter()));
@@ -75,8 +75,8 @@ TEST_F(IdempotencyStoreTest, ConcurrentDuplicateWaitsForTheFirstAttempt) {
   EXPECT_EQ(duplicate.got[0].body, "one ticket");
 }
 
-TEST_F(IdempotencyStoreTest, ConcurrentDuplicateGetsEvenAnUnrememberedReply) {
-  IdempotencyStore store(Options());
+TEST_F(InMemoryReplyCacheTest, ConcurrentDuplicateGetsEvenAnUnrememberedReply) {
+  InMemoryReplyCache store(Options());
   Replies first, duplicate;
   ASSERT_TRUE(store.Join(key_, first.Waiter()));
   ASSERT_FALSE(store.Join(key_, duplicate.Waiter()));
@@ -92,8 +92,8 @@ bool Replayed(const net::ServerResponse& response) {
   return false;
 }
 
-TEST_F(IdempotencyStoreTest, DuplicatesAreMarkedAsReplaysAndTheFirstIsNot) {
-  IdempotencyStore store(Options());
+TEST_F(InMemoryReplyCacheTest, DuplicatesAreMarkedAsReplaysAndTheFirstIsNot) {
+  InMemoryReplyCache store(Options());
   Replies first, waiting, later;
   ASSERT_TRUE(store.Join(key_, first.Waiter()));
   EXPECT_FALSE(store.Join(key_, waiting.Waiter()));
@@ -107,18 +107,18 @@ TEST_F(IdempotencyStoreTest, DuplicatesAreMarkedAsReplaysAndTheFirstIsNot) {
   EXPECT_TRUE(Replayed(later.got[0]));
 }
 
-TEST_F(IdempotencyStoreTest, KeysAreSeparatePerOrg) {
-  IdempotencyStore store(Options());
+TEST_F(InMemoryReplyCacheTest, KeysAreSeparatePerOrg) {
+  InMemoryReplyCache store(Options());
   Replies a, b;
   ASSERT_TRUE(store.Join({"org-1", "k"}, a.Waiter()));
   store.Finish({"org-1", "k"}, Response(200, "a"), true);
   EXPECT_TRUE(store.Join({"org-2", "k"}, b.Waiter()));
 }
 
-TEST_F(IdempotencyStoreTest, RepliesExpireAfterTtl) {
-  IdempotencyOptions options = Options();
+TEST_F(InMemoryReplyCacheTest, RepliesExpireAfterTtl) {
+  ReplyCacheOptions options = Options();
   options.ttl = absl::Hours(1);
-  IdempotencyStore store(options);
+  InMemoryReplyCache store(options);
   Replies first, before, after;
   ASSERT_TRUE(store.Join(key_, first.Waiter()));
   store.Finish(key_, Response(200, "x"), true);
@@ -129,10 +129,10 @@ TEST_F(IdempotencyStoreTest, RepliesExpireAfterTtl) {
   EXPECT_TRUE(after.got.empty());
 }
 
-TEST_F(IdempotencyStoreTest, CountBoundEvictsTheOldest) {
-  IdempotencyOptions options = Options();
+TEST_F(InMemoryReplyCacheTest, CountBoundEvictsTheOldest) {
+  ReplyCacheOptions options = Options();
   options.max_entries = 2;
-  IdempotencyStore store(options);
+  InMemoryReplyCache store(options);
   Replies sink;
   for (const char* key : {"k1", "k2", "k3"}) {
     ASSERT_TRUE(store.Join({"o", key}, sink.Waiter()));
@@ -146,10 +146,10 @@ TEST_F(IdempotencyStoreTest, CountBoundEvictsTheOldest) {
   EXPECT_TRUE(store.Join({"o", "k1"}, k1.Waiter()));  // evicted
 }
 
-TEST_F(IdempotencyStoreTest, ByteBoundEvictsTheOldestAndSkipsOversizedReplies) {
-  IdempotencyOptions options = Options();
+TEST_F(InMemoryReplyCacheTest, ByteBoundEvictsTheOldestAndSkipsOversizedReplies) {
+  ReplyCacheOptions options = Options();
   options.max_bytes = 10;
-  IdempotencyStore store(options);
+  InMemoryReplyCache store(options);
   Replies sink;
   ASSERT_TRUE(store.Join({"o", "a"}, sink.Waiter()));
   store.Finish({"o", "a"}, Response(200, "123456"), true);

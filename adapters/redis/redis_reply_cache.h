@@ -1,5 +1,5 @@
-#ifndef HALOPSA_ADAPTERS_REDIS_REDIS_REPLY_STORE_H_
-#define HALOPSA_ADAPTERS_REDIS_REDIS_REPLY_STORE_H_
+#ifndef HALOPSA_ADAPTERS_REDIS_REDIS_REPLY_CACHE_H_
+#define HALOPSA_ADAPTERS_REDIS_REDIS_REPLY_CACHE_H_
 
 #include <cstddef>
 #include <map>
@@ -10,7 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "adapters/limacharlie/reply_store.h"
+#include "adapters/limacharlie/reply_cache.h"
 #include "adapters/redis/redis_client.h"
 
 namespace halopsa::redis {
@@ -36,9 +36,9 @@ struct RedisReplyOptions {
 // its deadline passes. When a replica dies mid-call its claim expires, and
 // the next attempt runs: the shared unknown-outcome journal then makes a
 // keyed create look for what the dead attempt made before writing.
-class RedisReplyStore final : public lc::ReplyStore {
+class RedisReplyCache final : public lc::ReplyCache {
  public:
-  explicit RedisReplyStore(RedisClient& redis, RedisReplyOptions options = {}) : redis_(redis), options_(options) {}
+  explicit RedisReplyCache(RedisClient& redis, RedisReplyOptions options = {}) : redis_(redis), options_(options) {}
 
   void Join(const Key& key, absl::Time deadline, Waiter waiter, Run run) override;
   void Finish(const Key& key, const net::ServerResponse& reply, bool remember) override;
@@ -61,4 +61,4 @@ std::optional<net::ServerResponse> DecodeReply(absl::string_view encoded);
 
 }  // namespace halopsa::redis
 
-#endif  // HALOPSA_ADAPTERS_REDIS_REDIS_REPLY_STORE_H_
+#endif  // HALOPSA_ADAPTERS_REDIS_REDIS_REPLY_CACHE_H_

@@ -1,4 +1,4 @@
-#include "adapters/redis/redis_reply_store.h"
+#include "adapters/redis/redis_reply_cache.h"
 
 #include <algorithm>
 #include <utility>
@@ -41,7 +41,7 @@ return 1
 // Bound of the Finish script, which runs after the call's deadline too.
 constexpr absl::Duration kFinishBound = absl::Seconds(5);
 
-std::string ReplyKey(const lc::ReplyStore::Key& key) { return SharedKey("reply", absl::StrCat(key.first, "\n", key.second)); }
+std::string ReplyKey(const lc::ReplyCache::Key& key) { return SharedKey("reply", absl::StrCat(key.first, "\n", key.second)); }
 
 int64_t Milliseconds(absl::Duration duration) { return std::max<int64_t>(1, absl::ToInt64Milliseconds(duration)); }
 
@@ -52,7 +52,7 @@ absl::Status StillRunning() {
 
 }  // namespace
 
-struct RedisReplyStore::Attempt {
+struct RedisReplyCache::Attempt {
   Key key;
   std::string redis_key;
   absl::Time deadline;
@@ -103,7 +103,7 @@ std::optional<net::ServerResponse> DecodeReply(absl::string_view encoded) {
   return reply;
 }
 
-void RedisReplyStore::Join(const Key& key, absl::Time deadline, Waiter waiter, Run run) {
+void RedisReplyCache::Join(const Key& key, absl::Time deadline, Waiter waiter, Run run) {
   auto attempt = std::make_shared<Attempt>();
   attempt->key = key;
   attempt->redis_key = ReplyKey(key);
@@ -114,7 +114,7 @@ void RedisReplyStore::Join(const Key& key, absl::Time deadline, Waiter waiter, R
   Claim(std::move(attempt));
 }
 
-void RedisReplyStore::Claim(std::shared_ptr<Attempt> attempt) {
+void RedisReplyCache::Claim(std::shared_ptr<Attempt> attempt) {
   const absl::Duration lease = std::max(attempt->deadline - absl::Now(), absl::ZeroDuration()) + options_.lease_margin;
   // Read before the callback takes `attempt`.
   std::vector<std::string> keys = {attempt->redis_key};
@@ -126,7 +126,7 @@ void RedisReplyStore::Claim(std::shared_ptr<Attempt> attempt) {
               });
 }
 
-void RedisReplyStore::OnClaim(std::shared_ptr<Attempt> attempt, absl::StatusOr<RedisReply> reply) {
+void RedisReplyCache::OnClaim(std::shared_ptr<Attempt> attempt, absl::StatusOr<RedisReply> reply) {
   if (!reply.ok()) return attempt->Answer(reply.status());
   if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
     return attempt->Answer(UnexpectedReply("the reply claim"));
@@ -151,7 +151,7 @@ void RedisReplyStore::OnClaim(std::shared_ptr<Attempt> attempt, absl::StatusOr<R
   redis_.RunAfter(wait, [this, attempt = std::move(attempt)]() mutable { Claim(std::move(attempt)); });
 }
 
-void RedisReplyStore::Finish(const Key& key, const net::ServerResponse& reply, bool remember) {
+void RedisReplyCache::Finish(const Key& key, const net::ServerResponse& reply, bool remember) {
   std::shared_ptr<Attempt> attempt;
   {
     absl::MutexLock lock(&mu_);

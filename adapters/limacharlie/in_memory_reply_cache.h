@@ -1,5 +1,5 @@
-#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_IDEMPOTENCY_H_
-#define HALOPSA_ADAPTERS_LIMACHARLIE_IDEMPOTENCY_H_
+#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_IN_MEMORY_REPLY_CACHE_H_
+#define HALOPSA_ADAPTERS_LIMACHARLIE_IN_MEMORY_REPLY_CACHE_H_
 
 #include <cstddef>
 #include <deque>
@@ -13,30 +13,30 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "adapters/limacharlie/reply_store.h"
+#include "adapters/limacharlie/reply_cache.h"
 #include "adapters/net/http_server.h"
 
 namespace halopsa::lc {
 
-struct IdempotencyOptions {
+struct ReplyCacheOptions {
   size_t max_entries = 100000;           // completed replies kept
   size_t max_bytes = 256 << 20;          // their bodies, in total
   absl::Duration ttl = absl::Hours(24);  // how long a completed reply is kept
   std::function<absl::Time()> clock = absl::Now;
 };
 
-// The ReplyStore of one process: completed replies in memory, oldest first
+// The ReplyCache of one process: completed replies in memory, oldest first
 // out when a bound is reached. Requests in flight are not counted: the HTTP
 // server's connection limit bounds them. A duplicate waits for the first
 // attempt however long it runs (it always ends). Thread-safe; waiters are
 // called without the lock held.
-class IdempotencyStore final : public ReplyStore {
+class InMemoryReplyCache final : public ReplyCache {
  public:
   using Waiter = absl::AnyInvocable<void(net::ServerResponse)>;
 
-  explicit IdempotencyStore(IdempotencyOptions options);
+  explicit InMemoryReplyCache(ReplyCacheOptions options);
 
-  void Join(const Key& key, absl::Time deadline, ReplyStore::Waiter waiter, Run run) override;
+  void Join(const Key& key, absl::Time deadline, ReplyCache::Waiter waiter, Run run) override;
 
   // Registers `waiter` for the reply under `key`. Returns true when this is
   // the first attempt: the caller runs it and calls Finish(key, ...) once.
@@ -61,7 +61,7 @@ class IdempotencyStore final : public ReplyStore {
   void EvictExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EvictOldest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const IdempotencyOptions options_;
+  const ReplyCacheOptions options_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
   // Completed keys, oldest first: completion order is also expiry order.
@@ -71,4 +71,4 @@ class IdempotencyStore final : public ReplyStore {
 
 }  // namespace halopsa::lc
 
-#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_IDEMPOTENCY_H_
+#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_IN_MEMORY_REPLY_CACHE_H_

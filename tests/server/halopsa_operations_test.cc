@@ -1,4 +1,4 @@
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
@@ -30,14 +30,14 @@ Request Parse(const std::string& json) {
 class ActionsTest : public ::testing::Test {
  protected:
   template <typename Response, typename Request>
-  absl::StatusOr<Response> Call(void (HaloPsaActions::*action)(const CallContext&, const Request&, Reply<Response>),
+  absl::StatusOr<Response> Call(void (HaloPsaOperations::*action)(const CallContext&, const Request&, Reply<Response>),
                                 const std::string& json) {
     Request request = Parse<Request>(json);
     return RunAction<Response>([&](Reply<Response> done) { (actions_.*action)(context_, request, std::move(done)); });
   }
 
   StrictMock<MockHaloApi> api_;
-  HaloPsaActions actions_{api_};
+  HaloPsaOperations actions_{api_};
   CallContext context_{std::make_shared<HaloConnection>(), absl::InfiniteFuture(), nullptr, ""};
 };
 
@@ -49,7 +49,7 @@ TEST_F(ActionsTest, CreateTicketSendsHaloShapesAndMergesExtraLast) {
       "team": "SOC", "dateoccurred": "2026-11-01T00:00:00"}])"), _))
       .WillOnce(AnswerJson(R"({"id": 3001, "summary": "Malware - host1", "client_id": 12})"));
 
-  auto response = Call(&HaloPsaActions::CreateTicket, R"({
+  auto response = Call(&HaloPsaOperations::CreateTicket, R"({
       "summary": "Malware - host1", "details": "evt", "client_id": 12, "site_id": 18, "tickettype_id": 1,
       "priority_id": 3, "asset_ids": [4, 9], "team": "Tier1",
       "customfields": [{"id": 101, "value": "sensor-1"}, {"id": 102, "value": 7}],
@@ -62,21 +62,21 @@ TEST_F(ActionsTest, CreateTicketSendsHaloShapesAndMergesExtraLast) {
 TEST_F(ActionsTest, CreateTicketAcceptsOneElementArrayAnswer) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"summary": "s"}])"), _))
       .WillOnce(AnswerJson(R"([{"id": 7, "summary": "s"}])"));
-  auto response = Call(&HaloPsaActions::CreateTicket, R"({"summary": "s"})");
+  auto response = Call(&HaloPsaOperations::CreateTicket, R"({"summary": "s"})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->id(), 7);
 }
 
 TEST_F(ActionsTest, CreateTicketWithoutIdInAnswerIsUnavailable) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"summary": "s"})"));
-  auto response = Call(&HaloPsaActions::CreateTicket, R"({"summary": "s"})");
+  auto response = Call(&HaloPsaOperations::CreateTicket, R"({"summary": "s"})");
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(GetErrorInfo(response.status())->reason(), "UPSTREAM_BAD_RESPONSE");
 }
 
 TEST_F(ActionsTest, InvalidRequestNeverReachesHalo) {
   // StrictMock fails the test on any upstream call.
-  auto response = Call(&HaloPsaActions::CreateTicket, R"({"details": "no summary"})");
+  auto response = Call(&HaloPsaOperations::CreateTicket, R"({"details": "no summary"})");
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(response.status().message(), "summary: is required");
 }
@@ -84,7 +84,7 @@ TEST_F(ActionsTest, InvalidRequestNeverReachesHalo) {
 TEST_F(ActionsTest, UpstreamErrorPassesThrough) {
   absl::Status halo = FromHaloHttpStatus(400, "/api/Tickets", R"("CODE:APP03/2 Please select a Client")");
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerStatus(halo));
-  auto response = Call(&HaloPsaActions::CreateTicket, R"({"summary": "s"})");
+  auto response = Call(&HaloPsaOperations::CreateTicket, R"({"summary": "s"})");
   EXPECT_EQ(response.status(), halo);
 }
 
@@ -92,7 +92,7 @@ TEST_F(ActionsTest, UpdateTicketSendsOnlyChangedFields) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", JsonEq(R"([{"id": 42, "status_id": 9, "assets": [{"id": 1}],
       "customfields": [{"id": 5, "value": true}], "category_2": "x"}])"), _))
       .WillOnce(AnswerJson(R"({"id": 42, "status_id": 9})"));
-  auto response = Call(&HaloPsaActions::UpdateTicket, R"({"id": 42, "status_id": 9, "asset_ids": [1],
+  auto response = Call(&HaloPsaOperations::UpdateTicket, R"({"id": 42, "status_id": 9, "asset_ids": [1],
       "customfields": [{"id": 5, "value": true}], "extra": {"category_2": "x"}})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->id(), 42);
@@ -103,7 +103,7 @@ TEST_F(ActionsTest, AddActionDefaultsToPrivateNoteOutcome) {
   EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 2884, "note": "triage",
       "hiddenfromuser": true, "outcome": "Note"}])"), _))
       .WillOnce(AnswerJson(R"({"id": 3, "ticket_id": 2884, "note": "triage"})"));
-  auto response = Call(&HaloPsaActions::AddAction, R"({"ticket_id": 2884, "note": "triage"})");
+  auto response = Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 2884, "note": "triage"})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->id(), 3);
   EXPECT_EQ(response->ticket_id(), 2884);
@@ -113,7 +113,7 @@ TEST_F(ActionsTest, AddActionPublicReplyWithTimeAndFractionalExtra) {
   EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "done", "hiddenfromuser": false,
       "outcome": "Resolved", "timetaken": 0.25, "actionchargehours": 2}])"), _))
       .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
-  auto response = Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "done", "hiddenfromuser": false,
+  auto response = Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "done", "hiddenfromuser": false,
       "outcome": "Resolved", "timetaken": 1, "actionchargehours": 2, "extra": {"timetaken": 0.25}})");
   EXPECT_TRUE(response.ok()) << response.status();
 }
@@ -122,7 +122,7 @@ TEST_F(ActionsTest, AddActionWithOutcomeIdInExtraSendsNoDefaultOutcome) {
   EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
       "outcome_id": 12}])"), _))
       .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n", "extra": {"outcome_id": 12}})").ok());
+  EXPECT_TRUE(Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "n", "extra": {"outcome_id": 12}})").ok());
 }
 
 TEST_F(ActionsTest, AddActionUsesTheConnectionsDefaultOutcomeIdThenName) {
@@ -132,13 +132,13 @@ TEST_F(ActionsTest, AddActionUsesTheConnectionsDefaultOutcomeIdThenName) {
   EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
       "outcome": "Private Note"}])"), _))
       .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").ok());
+  EXPECT_TRUE(Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "n"})").ok());
 
   connection->default_outcome_id = 21;  // an id wins over a name
   EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
       "outcome_id": 21}])"), _))
       .WillOnce(AnswerJson(R"({"id": 2, "ticket_id": 5})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").ok());
+  EXPECT_TRUE(Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "n"})").ok());
 }
 
 TEST_F(ActionsTest, AddActionOutcomeOfTheRequestWinsOverTheDefaults) {
@@ -148,7 +148,7 @@ TEST_F(ActionsTest, AddActionOutcomeOfTheRequestWinsOverTheDefaults) {
   EXPECT_CALL(api_, Post(_, "/api/Actions", JsonEq(R"([{"ticket_id": 5, "note": "n", "hiddenfromuser": true,
       "outcome_id": 4}])"), _))
       .WillOnce(AnswerJson(R"({"id": 1, "ticket_id": 5})"));
-  EXPECT_TRUE(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n", "outcome_id": 4})").ok());
+  EXPECT_TRUE(Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "n", "outcome_id": 4})").ok());
 }
 
 TEST_F(ActionsTest, RefusedOutcomeNamesTheSettingThatSuppliedIt) {
@@ -158,7 +158,7 @@ TEST_F(ActionsTest, RefusedOutcomeNamesTheSettingThatSuppliedIt) {
   absl::Status refused =
       FromHaloHttpStatus(400, "/api/Actions", R"({"errors": ["An Outcome must be entered for this Action"]})");
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(refused));
-  absl::Status status = Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").status();
+  absl::Status status = Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "n"})").status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(status.message()),
               ::testing::AllOf(::testing::HasSubstr("An Outcome must be entered"),
@@ -172,7 +172,7 @@ TEST_F(ActionsTest, RefusedOutcomeNamesTheSettingThatSuppliedIt) {
 TEST_F(ActionsTest, OtherActionFailuresAreNotBlamedOnTheOutcome) {
   absl::Status missing = FromHaloHttpStatus(404, "/api/Actions", R"({"error": "Ticket 5 not found"})");
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerStatus(missing));
-  EXPECT_EQ(Call(&HaloPsaActions::AddAction, R"({"ticket_id": 5, "note": "n"})").status(), missing);
+  EXPECT_EQ(Call(&HaloPsaOperations::AddAction, R"({"ticket_id": 5, "note": "n"})").status(), missing);
 }
 
 TEST_F(ActionsTest, SearchTicketsDefaultsAndTranslatesFilters) {
@@ -183,7 +183,7 @@ TEST_F(ActionsTest, SearchTicketsDefaultsAndTranslatesFilters) {
                         _))
       .WillOnce(AnswerJson(R"({"record_count": 2, "page_no": 1, "page_size": 50,
                               "tickets": [{"id": 1}, {"id": 2}]})"));
-  auto response = Call(&HaloPsaActions::SearchTickets, R"({"search": "ransom", "client_id": 12,
+  auto response = Call(&HaloPsaOperations::SearchTickets, R"({"search": "ransom", "client_id": 12,
       "status_ids": "1, 2", "tickettype_id": 3, "order": "id", "orderdesc": true})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->record_count(), 2);
@@ -197,7 +197,7 @@ TEST_F(ActionsTest, LookupSitesOfClient) {
                                     Pair("page_size", "10"), Pair("page_no", "2")),
                         _))
       .WillOnce(AnswerJson(R"({"record_count": 11, "sites": [{"id": 18, "name": "Contoso HQ"}]})"));
-  auto response = Call(&HaloPsaActions::LookupClientSite,
+  auto response = Call(&HaloPsaOperations::LookupClientSite,
                        R"({"type": "site", "search": "HQ", "client_id": 12, "page_size": 10, "page_no": 2})");
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->record_count(), 11);
@@ -209,7 +209,7 @@ TEST_F(ActionsTest, LookupClientsDefaults) {
   EXPECT_CALL(api_, Get(_, "/api/Client",
                         ElementsAre(Pair("pageinate", "true"), Pair("page_size", "50"), Pair("page_no", "1")), _))
       .WillOnce(AnswerJson(R"({"record_count": 1, "clients": [{"id": 12, "name": "Contoso"}]})"));
-  auto response = Call(&HaloPsaActions::LookupClientSite, R"({"type": "client"})");
+  auto response = Call(&HaloPsaOperations::LookupClientSite, R"({"type": "client"})");
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_EQ(response->clients_size(), 1);
   EXPECT_EQ(response->clients(0).fields().at("name").string_value(), "Contoso");

@@ -1,4 +1,4 @@
-#include "adapters/redis/redis_reply_store.h"
+#include "adapters/redis/redis_reply_cache.h"
 
 #include <atomic>
 
@@ -51,7 +51,7 @@ TEST(ReplyEncodingTest, RoundTripsBinaryBodiesAndHeadersWithoutTheReplayMark) {
 }
 
 // Three replicas' stores over one Redis.
-class RedisReplyStoreTest : public ::testing::Test {
+class RedisReplyCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<RedisServerProcess>> server = RedisServerProcess::Start();
@@ -60,7 +60,7 @@ class RedisReplyStoreTest : public ::testing::Test {
     for (int i = 0; i < 3; ++i) {
       clients_[i] = RedisClient::Start(io_.io(), OptionsFor(server_->url()));
       ASSERT_TRUE(Eventually([&] { return clients_[i]->up(); }));
-      stores_[i] = std::make_unique<RedisReplyStore>(*clients_[i], options_);
+      stores_[i] = std::make_unique<RedisReplyCache>(*clients_[i], options_);
     }
   }
 
@@ -82,14 +82,14 @@ class RedisReplyStoreTest : public ::testing::Test {
   }
 
   RedisReplyOptions options_;
-  const lc::ReplyStore::Key key_{"org-1", "idem-1"};
+  const lc::ReplyCache::Key key_{"org-1", "idem-1"};
   IoThreads io_;
   std::unique_ptr<RedisServerProcess> server_;
   std::unique_ptr<RedisClient> clients_[3];
-  std::unique_ptr<RedisReplyStore> stores_[3];
+  std::unique_ptr<RedisReplyCache> stores_[3];
 };
 
-TEST_F(RedisReplyStoreTest, ADuplicateOnAnotherReplicaWaitsAndGetsTheSameReplyThenRetriesReplay) {
+TEST_F(RedisReplyCacheTest, ADuplicateOnAnotherReplicaWaitsAndGetsTheSameReplyThenRetriesReplay) {
   Outcome first, duplicate, retry;
   Join(0, first);
   ASSERT_TRUE(Eventually([&] { return first.ran.load(); }));
@@ -113,9 +113,9 @@ TEST_F(RedisReplyStoreTest, ADuplicateOnAnotherReplicaWaitsAndGetsTheSameReplyTh
   EXPECT_GT(ttl->integer, absl::ToInt64Milliseconds(options_.ttl - absl::Minutes(1)));
 }
 
-TEST_F(RedisReplyStoreTest, RepliesNotRememberedOrTooLargeLetTheRetryRun) {
+TEST_F(RedisReplyCacheTest, RepliesNotRememberedOrTooLargeLetTheRetryRun) {
   options_.max_reply_bytes = 8;
-  RedisReplyStore small(*clients_[0], options_);
+  RedisReplyCache small(*clients_[0], options_);
   for (const auto& [reply, remember] : {std::pair{Response(500, "retry me"), false},
                                         std::pair{Response(200, "far more than eight bytes"), true}}) {
     Outcome first, retry;
@@ -130,7 +130,7 @@ TEST_F(RedisReplyStoreTest, RepliesNotRememberedOrTooLargeLetTheRetryRun) {
   }
 }
 
-TEST_F(RedisReplyStoreTest, ADuplicateStillWaitingAtItsDeadlineIsToldToRetry) {
+TEST_F(RedisReplyCacheTest, ADuplicateStillWaitingAtItsDeadlineIsToldToRetry) {
   Outcome first, impatient;
   Join(0, first);
   ASSERT_TRUE(Eventually([&] { return first.ran.load(); }));
@@ -144,9 +144,9 @@ TEST_F(RedisReplyStoreTest, ADuplicateStillWaitingAtItsDeadlineIsToldToRetry) {
   ASSERT_TRUE(first.answer.Get().ok());
 }
 
-TEST_F(RedisReplyStoreTest, TheClaimOfAReplicaThatDiedExpiresAndItsLateReplyChangesNothing) {
+TEST_F(RedisReplyCacheTest, TheClaimOfAReplicaThatDiedExpiresAndItsLateReplyChangesNothing) {
   options_.lease_margin = absl::ZeroDuration();
-  RedisReplyStore short_lease(*clients_[0], options_);
+  RedisReplyCache short_lease(*clients_[0], options_);
   Outcome dead, next, retry;
   short_lease.Join(key_, absl::Now() + absl::Milliseconds(150), dead.answer.Callback(), [&dead] { dead.ran = true; });
   ASSERT_TRUE(Eventually([&] { return dead.ran.load(); }));
@@ -162,7 +162,7 @@ TEST_F(RedisReplyStoreTest, TheClaimOfAReplicaThatDiedExpiresAndItsLateReplyChan
   EXPECT_EQ(replayed->body, "fresh");
 }
 
-TEST_F(RedisReplyStoreTest, WithoutRedisNothingRunsAndTheWaiterIsTold) {
+TEST_F(RedisReplyCacheTest, WithoutRedisNothingRunsAndTheWaiterIsTold) {
   server_->Kill();
   ASSERT_TRUE(Eventually([&] { return !clients_[0]->up(); }));
   Outcome refused;

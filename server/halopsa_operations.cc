@@ -1,4 +1,4 @@
-#include "server/halopsa_actions.h"
+#include "server/halopsa_operations.h"
 
 #include <string>
 #include <utility>
@@ -56,7 +56,7 @@ void MoveItems(std::vector<Struct>& items, Repeated* target) {
 
 }  // namespace
 
-void HaloPsaActions::CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
+void HaloPsaOperations::CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                                   Reply<v1::CreateTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
   if (!request.dedupe_key().empty()) {
@@ -73,13 +73,13 @@ void HaloPsaActions::CreateTicket(const CallContext& context, const v1::CreateTi
   creates_.CreateTicket(context, NewTicket(request), TicketReply(std::move(done)));
 }
 
-void HaloPsaActions::UpdateTicket(const CallContext& context, const v1::UpdateTicketRequest& request,
+void HaloPsaOperations::UpdateTicket(const CallContext& context, const v1::UpdateTicketRequest& request,
                                   Reply<v1::UpdateTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
   api_.Post(context, "/api/Tickets", ArrayOf(TicketChanges(request)), TicketReply(std::move(done)));
 }
 
-void HaloPsaActions::SearchTickets(const CallContext& context, const v1::SearchTicketsRequest& request,
+void HaloPsaOperations::SearchTickets(const CallContext& context, const v1::SearchTicketsRequest& request,
                                    Reply<v1::SearchTicketsResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
   PageRequest page{"/api/Tickets", TicketFilters(request), "tickets",
@@ -94,7 +94,7 @@ void HaloPsaActions::SearchTickets(const CallContext& context, const v1::SearchT
   });
 }
 
-void HaloPsaActions::AddAction(const CallContext& context, const v1::AddActionRequest& request,
+void HaloPsaOperations::AddAction(const CallContext& context, const v1::AddActionRequest& request,
                                Reply<v1::AddActionResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
   creates_.AddAction(context, NewAction(request, *context.connection),
@@ -111,13 +111,13 @@ void HaloPsaActions::AddAction(const CallContext& context, const v1::AddActionRe
                      });
 }
 
-void HaloPsaActions::LinkAssetToTicket(const CallContext& context, const v1::LinkAssetToTicketRequest& request,
+void HaloPsaOperations::LinkAssetToTicket(const CallContext& context, const v1::LinkAssetToTicketRequest& request,
                                        Reply<v1::LinkAssetToTicketResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
   LinkAsset(api_, link_locks_, context, request, std::move(done));
 }
 
-void HaloPsaActions::LookupClientSite(const CallContext& context, const v1::LookupClientSiteRequest& request,
+void HaloPsaOperations::LookupClientSite(const CallContext& context, const v1::LookupClientSiteRequest& request,
                                       Reply<v1::LookupClientSiteResponse> done) {
   if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
   bool sites = request.type() == v1::LookupClientSiteRequest::site;

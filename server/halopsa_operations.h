@@ -1,5 +1,5 @@
-#ifndef HALOPSA_SERVER_HALOPSA_ACTIONS_H_
-#define HALOPSA_SERVER_HALOPSA_ACTIONS_H_
+#ifndef HALOPSA_SERVER_HALOPSA_OPERATIONS_H_
+#define HALOPSA_SERVER_HALOPSA_OPERATIONS_H_
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
@@ -24,9 +24,9 @@ struct SharedState {
   LinkLocks* link_locks = nullptr;
 };
 
-class HaloPsaActions {
+class HaloPsaOperations {
  public:
-  explicit HaloPsaActions(HaloApi& api, SharedState shared = {})
+  explicit HaloPsaOperations(HaloApi& api, SharedState shared = {})
       : api_(api),
         journal_(shared.journal != nullptr ? *shared.journal : own_journal_),
         link_locks_(shared.link_locks != nullptr ? *shared.link_locks : own_link_locks_),
@@ -58,4 +58,4 @@ class HaloPsaActions {
 
 }  // namespace halopsa
 
-#endif  // HALOPSA_SERVER_HALOPSA_ACTIONS_H_
+#endif  // HALOPSA_SERVER_HALOPSA_OPERATIONS_H_
