@@ -240,56 +240,39 @@ void AppendVisibleLine(Struct& object, absl::string_view text_field, absl::strin
 }
 
 InMemoryOutcomeJournal::InMemoryOutcomeJournal(JournalLimits limits, Clock clock)
-    : limits_(limits), clock_(std::move(clock)) {}
-
-void InMemoryOutcomeJournal::Erase(std::list<Entry>::iterator entry) {
-  by_key_.erase(entry->key);  // before the key's storage goes
-  oldest_first_.erase(entry);
-}
-
-void InMemoryOutcomeJournal::DropExpired(absl::Time now) {
-  while (!oldest_first_.empty() && now - oldest_first_.front().added >= limits_.ttl) Erase(oldest_first_.begin());
-}
+    : ttl_(limits.ttl), clock_(std::move(clock)), keys_({.max_entries = limits.max_keys}) {}
 
 void InMemoryOutcomeJournal::Begin(const std::string& key, absl::Time /*deadline*/, Checked done) {
   bool earlier;
   {
     absl::MutexLock lock(&mutex_);
-    DropExpired(clock_());
-    earlier = by_key_.contains(key);
-    AddLocked(key);
+    const absl::Time now = clock_();
+    earlier = keys_.Find(key, now) != nullptr;
+    keys_.Put(key, Marked{}, now, ttl_);
   }
   done(earlier);
 }
 
 void InMemoryOutcomeJournal::Add(const std::string& key) {
   absl::MutexLock lock(&mutex_);
-  AddLocked(key);
-}
-
-void InMemoryOutcomeJournal::AddLocked(const std::string& key) {
-  absl::Time now = clock_();
-  DropExpired(now);
-  if (auto it = by_key_.find(key); it != by_key_.end()) Erase(it->second);
-  oldest_first_.push_back(Entry{key, now});
-  by_key_.emplace(oldest_first_.back().key, std::prev(oldest_first_.end()));
-  while (oldest_first_.size() > limits_.max_keys) Erase(oldest_first_.begin());
+  keys_.Put(key, Marked{}, clock_(), ttl_);
 }
 
 bool InMemoryOutcomeJournal::Contains(const std::string& key) {
   absl::MutexLock lock(&mutex_);
-  DropExpired(clock_());
-  return by_key_.contains(key);
+  const absl::Time now = clock_();
+  keys_.EraseExpired(now);
+  return keys_.Find(key, now) != nullptr;
 }
 
 void InMemoryOutcomeJournal::Remove(const std::string& key) {
   absl::MutexLock lock(&mutex_);
-  if (auto it = by_key_.find(key); it != by_key_.end()) Erase(it->second);
+  keys_.Erase(key);
 }
 
 size_t InMemoryOutcomeJournal::size() const {
   absl::MutexLock lock(&mutex_);
-  return oldest_first_.size();
+  return keys_.size();
 }
 
 void IdempotentCreates::CreateTicket(const CallContext& context, Struct ticket, HaloApi::Callback done) {

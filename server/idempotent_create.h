@@ -13,18 +13,17 @@
 // create's own answer would have been.
 
 #include <cstddef>
-#include <list>
 #include <string>
 
 #include <google/protobuf/struct.pb.h>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/bounded_ttl_map.h"
 #include "server/halo_api.h"
 
 namespace halopsa {
@@ -89,21 +88,13 @@ class InMemoryOutcomeJournal final : public UnknownOutcomeJournal {
   size_t size() const;
 
  private:
-  struct Entry {
-    std::string key;
-    absl::Time added;
-  };
+  struct Marked {};  // a key's presence is the whole record
 
-  void AddLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void Erase(std::list<Entry>::iterator entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void DropExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-
-  const JournalLimits limits_;
+  const absl::Duration ttl_;
   mutable absl::Mutex mutex_;
   Clock clock_ ABSL_GUARDED_BY(mutex_);
-  std::list<Entry> oldest_first_ ABSL_GUARDED_BY(mutex_);
-  // Views into the entries' keys; list nodes never move.
-  absl::flat_hash_map<absl::string_view, std::list<Entry>::iterator> by_key_ ABSL_GUARDED_BY(mutex_);
+  // Every use re-adds its key, so the least recently used is the oldest.
+  BoundedTtlMap<std::string, Marked> keys_ ABSL_GUARDED_BY(mutex_);
 };
 
 struct CreateKind;  // what differs between a ticket and an action (in the .cc)
