@@ -81,14 +81,12 @@ void TokenCache::Get(const CallContext& context, Callback done) {
   std::string cached;
   {
     absl::MutexLock lock(&mutex_);
-    Entry& entry = entries_[key];
-    if (!entry.token.empty() && options_.clock() < entry.refresh_at) {
-      cached = entry.token;
+    if (const std::string* token = tokens_.Find(key, options_.clock())) {
+      cached = *token;
     } else {
-      entry.waiters.push_back(std::move(done));
-      if (entry.fetching) return;
-      entry.fetching = true;
-      if (entries_.size() > options_.max_entries) EvictOldestLocked();
+      std::vector<Callback>& waiters = fetching_[key];
+      waiters.push_back(std::move(done));
+      if (waiters.size() > 1) return;  // its token request is under way
     }
   }
   if (!cached.empty()) {
@@ -128,14 +126,14 @@ void TokenCache::Complete(const std::string& key, absl::StatusOr<std::pair<std::
   absl::StatusOr<std::string> token;
   {
     absl::MutexLock lock(&mutex_);
-    Entry& entry = entries_[key];
-    entry.fetching = false;
-    waiters.swap(entry.waiters);
+    auto fetching = fetching_.find(key);
+    if (fetching != fetching_.end()) {
+      waiters.swap(fetching->second);
+      fetching_.erase(fetching);
+    }
     if (result.ok()) {
       absl::Duration margin = std::min(options_.refresh_margin, result->second / 10);
-      entry.token = result->first;
-      entry.fetched_at = options_.clock();
-      entry.refresh_at = entry.fetched_at + result->second - margin;
+      tokens_.Put(key, result->first, options_.clock(), result->second - margin);
       token = std::move(result->first);
     } else {
       token = result.status();
@@ -145,21 +143,10 @@ void TokenCache::Complete(const std::string& key, absl::StatusOr<std::pair<std::
 }
 
 void TokenCache::Invalidate(const HaloConnection& connection, absl::string_view token) {
+  const std::string key = TokenCacheKey(connection);
   absl::MutexLock lock(&mutex_);
-  auto it = entries_.find(TokenCacheKey(connection));
-  if (it != entries_.end() && it->second.token == token) {
-    it->second.token.clear();
-    it->second.refresh_at = absl::InfinitePast();
-  }
-}
-
-void TokenCache::EvictOldestLocked() {
-  auto oldest = entries_.end();
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->second.fetching) continue;
-    if (oldest == entries_.end() || it->second.fetched_at < oldest->second.fetched_at) oldest = it;
-  }
-  if (oldest != entries_.end()) entries_.erase(oldest);
+  const std::string* cached = tokens_.Find(key, options_.clock());
+  if (cached != nullptr && *cached == token) tokens_.Erase(key);
 }
 
 }  // namespace halopsa

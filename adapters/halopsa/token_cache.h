@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "adapters/halopsa/auth_discovery.h"
 #include "adapters/net/http_transport.h"
+#include "server/bounded_ttl_map.h"
 #include "server/halo_api.h"
 
 namespace halopsa {
@@ -23,7 +24,7 @@ struct TokenCacheOptions {
   // Refresh this long before expires_in runs out (at most a tenth of the
   // token's lifetime), so no call starts with a token about to expire.
   absl::Duration refresh_margin = absl::Seconds(60);
-  // Credentials remembered at once; the least recently fetched go first.
+  // Tokens remembered at once; the least recently used go first.
   size_t max_entries = 10000;
   // Injectable for tests of expiry.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
@@ -39,7 +40,10 @@ class TokenCache {
   using Callback = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
 
   TokenCache(net::HttpTransport& transport, AuthDiscovery& discovery, TokenCacheOptions options)
-      : transport_(transport), discovery_(discovery), options_(options) {}
+      : transport_(transport),
+        discovery_(discovery),
+        options_(options),
+        tokens_({.max_entries = options.max_entries}) {}
 
   // A valid bearer token for the call's connection. `done` runs inline on a
   // cache hit, otherwise on a transport thread.
@@ -53,24 +57,19 @@ class TokenCache {
   int64_t cache_hits() const { return cache_hits_.load(); }
 
  private:
-  struct Entry {
-    std::string token;
-    absl::Time refresh_at = absl::InfinitePast();
-    absl::Time fetched_at = absl::InfinitePast();
-    bool fetching = false;
-    std::vector<Callback> waiters;
-  };
-
   void Fetch(const CallContext& context, const std::string& key);
   void RequestToken(const CallContext& context, const std::string& key, const TokenEndpoint& endpoint);
   void Complete(const std::string& key, absl::StatusOr<std::pair<std::string, absl::Duration>> result);
-  void EvictOldestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   net::HttpTransport& transport_;
   AuthDiscovery& discovery_;
   const TokenCacheOptions options_;
   absl::Mutex mutex_;
-  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mutex_);
+  // Tokens by TokenCacheKey, each until its refresh time.
+  BoundedTtlMap<std::string, std::string> tokens_ ABSL_GUARDED_BY(mutex_);
+  // Callers waiting for the token request in flight of a key: as many as
+  // the calls under way, which admission bounds.
+  absl::flat_hash_map<std::string, std::vector<Callback>> fetching_ ABSL_GUARDED_BY(mutex_);
   std::atomic<int64_t> token_requests_{0};
   std::atomic<int64_t> cache_hits_{0};
 };

@@ -168,6 +168,42 @@ TEST_F(TokenCacheTest, InvalidScopeNamesTheScopeSettingAndTheValidScopes) {
                                HasSubstr("no read:actions or edit:actions")));
 }
 
+TEST_F(TokenCacheTest, AtItsBoundTheLeastRecentlyUsedTokenIsForgotten) {
+  TokenCacheOptions options = OptionsWithClock(&now_);
+  options.max_entries = 2;
+  TokenCache cache(transport_, discovery_, std::move(options));
+  EXPECT_CALL(transport_, Send(_, _, _)).Times(4).WillRepeatedly(Respond(200, R"({"access_token":"t"})"));
+  std::vector<std::shared_ptr<HaloConnection>> orgs;
+  for (const char* org : {"a", "b", "c"}) {
+    orgs.push_back(std::make_shared<HaloConnection>(*connection_));
+    orgs.back()->org_id = org;
+  }
+  auto get = [&](int org) {
+    cache.Get(CallContext{orgs[org], absl::InfiniteFuture(), nullptr, ""}, [](absl::StatusOr<std::string>) {});
+  };
+  get(0);
+  get(1);
+  get(0);  // a hit: "b" is now the least recently used
+  get(2);  // "b" goes
+  get(0);
+  EXPECT_EQ(cache.token_requests(), 3);
+  get(1);
+  EXPECT_EQ(cache.token_requests(), 4);
+  EXPECT_EQ(cache.cache_hits(), 2);
+}
+
+TEST_F(TokenCacheTest, AnInvalidatedTokenIsFetchedAgainEvenBeforeItsExpiry) {
+  EXPECT_CALL(transport_, Send(_, _, _))
+      .WillOnce(Respond(200, R"({"access_token":"first","expires_in":3600})"))
+      .WillOnce(Respond(200, R"({"access_token":"second","expires_in":3600})"));
+  EXPECT_EQ(*Get(), "first");
+  cache_.Invalidate(*connection_, "first");
+  cache_.Invalidate(*connection_, "first");  // already gone: nothing else is dropped
+  EXPECT_EQ(*Get(), "second");
+  EXPECT_EQ(*Get(), "second");
+  EXPECT_EQ(cache_.token_requests(), 2);
+}
+
 // Without a configured auth_url the token endpoint is discovered first.
 class DiscoveringTokenCacheTest : public TokenCacheTest {
  protected:
