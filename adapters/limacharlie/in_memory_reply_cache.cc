@@ -2,7 +2,9 @@
 
 namespace halopsa::lc {
 
-InMemoryReplyCache::InMemoryReplyCache(ReplyCacheOptions options) : options_(std::move(options)) {}
+InMemoryReplyCache::InMemoryReplyCache(ReplyCacheOptions options)
+    : options_(std::move(options)),
+      completed_({.max_entries = options_.max_entries, .max_weight = options_.max_bytes}) {}
 
 void InMemoryReplyCache::Join(const Key& key, absl::Time /*deadline*/, ReplyCache::Waiter waiter, Run run) {
   if (Join(key, [waiter = std::move(waiter)](net::ServerResponse reply) mutable { waiter(std::move(reply)); })) {
@@ -14,14 +16,15 @@ bool InMemoryReplyCache::Join(const Key& key, Waiter waiter) {
   net::ServerResponse stored;
   {
     absl::MutexLock lock(&mu_);
-    EvictExpired(options_.clock());
-    auto [it, inserted] = entries_.try_emplace(key);
-    Entry& entry = it->second;
-    if (inserted || !entry.done) {
-      entry.waiters.push_back(std::move(waiter));
-      return inserted;
+    const absl::Time now = options_.clock();
+    completed_.EraseExpired(now);
+    const net::ServerResponse* reply = completed_.Find(key, now);
+    if (reply == nullptr) {
+      std::vector<Waiter>& waiters = running_[key];
+      waiters.push_back(std::move(waiter));
+      return waiters.size() == 1;
     }
-    stored = entry.reply;
+    stored = *reply;
   }
   waiter(AsReplay(std::move(stored)));
   return false;
@@ -31,20 +34,12 @@ void InMemoryReplyCache::Finish(const Key& key, const net::ServerResponse& reply
   std::vector<Waiter> waiters;
   {
     absl::MutexLock lock(&mu_);
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return;
-    waiters = std::move(it->second.waiters);
-    const bool fits = options_.max_entries > 0 && reply.body.size() <= options_.max_bytes;
-    if (!remember || !fits) {
-      entries_.erase(it);
-    } else {
-      it->second = Entry{true, reply, options_.clock() + options_.ttl, {}};
-      completion_order_.push_back(key);
-      completed_bytes_ += reply.body.size();
-      while (completion_order_.size() > options_.max_entries || completed_bytes_ > options_.max_bytes) {
-        EvictOldest();
-      }
-    }
+    auto it = running_.find(key);
+    if (it == running_.end()) return;
+    waiters = std::move(it->second);
+    running_.erase(it);
+    // A reply larger than max_bytes, or a zero max_entries, is not kept.
+    if (remember) completed_.Put(key, reply, options_.clock(), options_.ttl, reply.body.size());
   }
   // The first waiter is the attempt that ran; the rest are duplicates.
   for (size_t i = 0; i < waiters.size(); ++i) waiters[i](i == 0 ? reply : AsReplay(reply));
@@ -52,20 +47,7 @@ void InMemoryReplyCache::Finish(const Key& key, const net::ServerResponse& reply
 
 size_t InMemoryReplyCache::completed() const {
   absl::MutexLock lock(&mu_);
-  return completion_order_.size();
-}
-
-void InMemoryReplyCache::EvictExpired(absl::Time now) {
-  while (!completion_order_.empty() && entries_.find(completion_order_.front())->second.expires <= now) {
-    EvictOldest();
-  }
-}
-
-void InMemoryReplyCache::EvictOldest() {
-  auto it = entries_.find(completion_order_.front());
-  completed_bytes_ -= it->second.reply.body.size();
-  entries_.erase(it);
-  completion_order_.pop_front();
+  return completed_.size();
 }
 
 }  // namespace halopsa::lc

@@ -2,7 +2,6 @@
 #define HALOPSA_ADAPTERS_LIMACHARLIE_IN_MEMORY_REPLY_CACHE_H_
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <string>
 #include <utility>
@@ -15,6 +14,7 @@
 #include "absl/time/time.h"
 #include "adapters/limacharlie/reply_cache.h"
 #include "adapters/net/http_server.h"
+#include "server/bounded_ttl_map.h"
 
 namespace halopsa::lc {
 
@@ -25,11 +25,11 @@ struct ReplyCacheOptions {
   std::function<absl::Time()> clock = absl::Now;
 };
 
-// The ReplyCache of one process: completed replies in memory, oldest first
-// out when a bound is reached. Requests in flight are not counted: the HTTP
-// server's connection limit bounds them. A duplicate waits for the first
-// attempt however long it runs (it always ends). Thread-safe; waiters are
-// called without the lock held.
+// The ReplyCache of one process: completed replies in memory, the least
+// recently used out first when a bound is reached. Requests in flight are
+// not counted: the HTTP server's connection limit bounds them. A duplicate
+// waits for the first attempt however long it runs (it always ends).
+// Thread-safe; waiters are called without the lock held.
 class InMemoryReplyCache final : public ReplyCache {
  public:
   using Waiter = absl::AnyInvocable<void(net::ServerResponse)>;
@@ -51,22 +51,12 @@ class InMemoryReplyCache final : public ReplyCache {
   size_t completed() const;  // replies kept right now
 
  private:
-  struct Entry {
-    bool done = false;
-    net::ServerResponse reply;    // when done
-    absl::Time expires;           // when done
-    std::vector<Waiter> waiters;  // while running
-  };
-
-  void EvictExpired(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EvictOldest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
   const ReplyCacheOptions options_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  // Completed keys, oldest first: completion order is also expiry order.
-  std::deque<Key> completion_order_ ABSL_GUARDED_BY(mu_);
-  size_t completed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Waiters of the attempts under way, the first attempt's first.
+  absl::flat_hash_map<Key, std::vector<Waiter>> running_ ABSL_GUARDED_BY(mu_);
+  // Completed replies, weighed by their bodies' bytes.
+  BoundedTtlMap<Key, net::ServerResponse> completed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace halopsa::lc

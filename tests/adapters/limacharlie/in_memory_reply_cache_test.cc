@@ -162,5 +162,37 @@ TEST_F(InMemoryReplyCacheTest, ByteBoundEvictsTheOldestAndSkipsOversizedReplies)
   EXPECT_TRUE(store.Join({"o", "big"}, sink.Waiter()));  // never kept
 }
 
+TEST_F(InMemoryReplyCacheTest, AReplayedReplyOutlivesOlderOnesAtTheCountBound) {
+  ReplyCacheOptions options = Options();
+  options.max_entries = 2;
+  InMemoryReplyCache store(options);
+  Replies sink;
+  for (const char* key : {"k1", "k2"}) {
+    ASSERT_TRUE(store.Join({"o", key}, sink.Waiter()));
+    store.Finish({"o", key}, Response(200, key), true);
+  }
+  EXPECT_FALSE(store.Join({"o", "k1"}, sink.Waiter()));  // replayed: "k2" is now the least recently used
+  ASSERT_TRUE(store.Join({"o", "k3"}, sink.Waiter()));
+  store.Finish({"o", "k3"}, Response(200, "k3"), true);
+  EXPECT_FALSE(store.Join({"o", "k1"}, sink.Waiter()));
+  EXPECT_TRUE(store.Join({"o", "k2"}, sink.Waiter()));  // evicted
+}
+
+TEST_F(InMemoryReplyCacheTest, ExpiredRepliesGiveBackTheirBytes) {
+  ReplyCacheOptions options = Options();
+  options.max_bytes = 10;
+  options.ttl = absl::Hours(1);
+  InMemoryReplyCache store(options);
+  Replies sink;
+  ASSERT_TRUE(store.Join({"o", "a"}, sink.Waiter()));
+  store.Finish({"o", "a"}, Response(200, "123456"), true);
+  now_ += absl::Hours(1);
+  ASSERT_TRUE(store.Join({"o", "b"}, sink.Waiter()));
+  EXPECT_EQ(store.completed(), 0u) << "a Join drops the expired replies";
+  store.Finish({"o", "b"}, Response(200, "1234567890"), true);  // fits only because "a" is gone
+  EXPECT_EQ(store.completed(), 1u);
+  EXPECT_FALSE(store.Join({"o", "b"}, sink.Waiter()));
+}
+
 }  // namespace
 }  // namespace halopsa::lc
