@@ -7,6 +7,7 @@
 #include "server/error_mapping.h"
 #include "server/json_values.h"
 #include "tests/adapters/halopsa/fake_scheduler.h"
+#include "tests/adapters/halopsa/mock_halo_request_sender.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
 
 namespace halopsa {
@@ -18,14 +19,9 @@ using ::testing::Pair;
 using ::testing::StrictMock;
 using testing::FakeScheduler;
 using testing::MockHttpTransport;
+using testing::MockRequestBudget;
 using testing::RequestTo;
 using testing::Respond;
-
-class MockRequestBudget : public RequestBudget {
- public:
-  MOCK_METHOD(void, Reserve, (const std::string&, const std::string&, absl::Time, Reserved), (override));
-  MOCK_METHOD(void, PauseUntil, (const std::string&, absl::Time), (override));
-};
 
 class HaloRestClientTest : public ::testing::Test {
  protected:
