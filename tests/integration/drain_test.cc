@@ -18,9 +18,10 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/error_mapping.h"
 #include "simulator/halo_simulator.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
-#include "tests/integration/lc_over_http.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/lc_test_client.h"
+#include "tests/testing/lc_over_http.h"
+#include "tests/testing/loopback_config.h"
+#include "tests/testing/test_http_client.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -53,21 +54,11 @@ class DrainTest : public ::testing::Test {
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
     ASSERT_TRUE(sim_->SetFaults({.method = "POST", .latency_min = latency, .latency_max = latency}).ok());
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;
-    config.log_output = log_;
-    config.transport.extra_ca_file = testing::CertPath("ca.pem");
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kHaloSecret, log_);
     config.shutdown_grace = grace;
     config.gateway_listen = "127.0.0.1:0";
     config.admin_listen = "127.0.0.1:0";
     config.gateway.signing_secret = kSigningSecret;
-    auto connection = std::make_shared<HaloConnection>();
-    connection->instance_url = sim_->base_url();
-    connection->client_id = kClientId;
-    connection->client_secret = kHaloSecret;
-    config.default_connection = connection;
     auto app = ServerApp::Start(config);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);

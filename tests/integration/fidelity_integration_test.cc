@@ -26,8 +26,8 @@
 #include "server/call_runner.h"
 #include "server/idempotent_create.h"
 #include "simulator/halo_simulator.h"
-#include "tests/integration/grpc_errors.h"
-#include "tests/integration/loopback_server.h"
+#include "tests/testing/grpc_errors.h"
+#include "tests/testing/loopback_config.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {

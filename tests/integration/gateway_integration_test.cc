@@ -26,9 +26,10 @@
 #include "app/server_app.h"
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
-#include "tests/integration/lc_over_http.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/lc_test_client.h"
+#include "tests/testing/lc_over_http.h"
+#include "tests/testing/loopback_config.h"
+#include "tests/testing/test_http_client.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa::lc {
@@ -43,7 +44,6 @@ using ::testing::SizeIs;
 using ::testing::StartsWith;
 using testing::TestOrg;
 
-constexpr char kCertDir[] = HALOPSA_TESTDATA_DIR "/certs/";
 constexpr char kSigningSecret[] = "lc-shared-extension-secret";
 constexpr char kClientId[] = "lc-gateway-client";
 constexpr char kHaloSecret[] = "halo-secret-current";
@@ -125,16 +125,11 @@ class GatewayIntegrationTest : public ::testing::Test {
   // halopsa-server's wiring: gRPC service and, in front of it over the
   // in-process channel, the webhook gateway on its own port.
   std::unique_ptr<ServerApp> StartApp(bool allow_private_addresses) {
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;  // loopback only
-    config.log_output = log_sink_;
-    config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
+    ServerConfig config = halopsa::testing::LoopbackGatewayConfig(log_sink_, kSigningSecret);
+    config.log_level = LogLevel::kInfo;  // the webhook and rpc lines are checked
     config.transport.allow_private_addresses = allow_private_addresses;
     config.shutdown_grace = absl::Seconds(5);
-    config.gateway_listen = "127.0.0.1:0";
     config.admin_listen = "127.0.0.1:0";
-    config.gateway.signing_secret = kSigningSecret;
     config.gateway.lc_api_url = lc_api_.url();
     config.gateway.max_body_bytes = 64 << 10;
     config.lc_api_transport.allow_insecure_http = true;      // the fake API is plain HTTP

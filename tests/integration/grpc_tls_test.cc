@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "app/server_app.h"
-#include "tests/integration/health_probe.h"
+#include "tests/testing/health_probe.h"
 
 namespace halopsa {
 namespace {

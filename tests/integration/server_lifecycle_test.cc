@@ -17,7 +17,7 @@
 #include "adapters/net/http_server.h"
 #include "app/server_app.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
-#include "tests/integration/health_probe.h"
+#include "tests/testing/health_probe.h"
 
 namespace halopsa {
 namespace {

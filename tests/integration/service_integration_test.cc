@@ -21,8 +21,9 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
-#include "tests/integration/grpc_errors.h"
-#include "tests/integration/health_probe.h"
+#include "tests/testing/grpc_errors.h"
+#include "tests/testing/health_probe.h"
+#include "tests/testing/loopback_config.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -36,7 +37,6 @@ using ::testing::Pair;
 using google::protobuf::Struct;
 using testing::ErrorInfoOf;
 
-constexpr char kCertDir[] = HALOPSA_TESTDATA_DIR "/certs/";
 constexpr char kClientId[] = "it-client";
 constexpr char kClientSecret[] = "it-secret-0123456789";
 
@@ -56,14 +56,8 @@ class ServiceIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
 
-    ServerConfig config;
-    config.grpc_listen = "127.0.0.1:0";
-    config.grpc_plaintext = true;
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
     config.admin_listen = "127.0.0.1:0";
-    config.log_output = log_file_;
-    config.default_connection = Connection(kClientSecret);
-    config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
-    config.transport.allow_private_addresses = true;  // the simulator is on loopback
     config.shutdown_grace = absl::Seconds(5);
     // The budget's pace is not what this suite checks (fair_budget_integration_test does).
     config.rate_limit = RateLimitOptions{.max_requests = 1000000, .window = absl::Seconds(1)};
@@ -99,14 +93,6 @@ class ServiceIntegrationTest : public ::testing::Test {
     done.WaitForNotification();
     EXPECT_TRUE(response.ok()) << response.status();
     return response.value_or(net::HttpResponse{});
-  }
-
-  std::shared_ptr<HaloConnection> Connection(const std::string& secret) {
-    auto connection = std::make_shared<HaloConnection>();
-    connection->instance_url = sim_->base_url();
-    connection->client_id = kClientId;
-    connection->client_secret = secret;
-    return connection;
   }
 
   std::unique_ptr<grpc::ClientContext> Context() {
@@ -538,20 +524,12 @@ TEST_F(ServiceIntegrationTest, OneLogLinePerCallAndNoSecrets) {
 
 TEST(ServiceTlsTest, UntrustedHaloCertificateIsRefused) {
   sim::SimulatorOptions sim_options;
-  sim_options.tls_cert_file = std::string(kCertDir) + "untrusted.pem";
-  sim_options.tls_key_file = std::string(kCertDir) + "untrusted.key";
+  sim_options.tls_cert_file = testing::CertPath("untrusted.pem");
+  sim_options.tls_key_file = testing::CertPath("untrusted.key");
   auto sim = sim::HaloSimulator::Start(sim_options);
   ASSERT_TRUE(sim.ok());
-  ServerConfig config;
-  config.grpc_listen = "127.0.0.1:0";
-  config.grpc_plaintext = true;
-  auto connection = std::make_shared<HaloConnection>();
-  connection->instance_url = (*sim)->base_url();
-  connection->client_id = sim_options.client_id;
-  connection->client_secret = sim_options.client_secret;
-  config.default_connection = connection;
-  config.transport.extra_ca_file = std::string(kCertDir) + "ca.pem";
-  config.transport.allow_private_addresses = true;
+  ServerConfig config =
+      testing::LoopbackServerConfig(**sim, sim_options.client_id, sim_options.client_secret, stdout);
   auto app = ServerApp::Start(config);
   ASSERT_TRUE(app.ok());
   auto stub = v1::HaloPsaService::NewStub(

@@ -24,7 +24,7 @@
 #include "server/json_values.h"
 #include "simulator/halo_data.h"
 #include "simulator/halo_simulator.h"
-#include "tests/integration/loopback_server.h"
+#include "tests/testing/loopback_config.h"
 #include "tests/testing/redis_server_process.h"
 #include "tests/testing/test_support.h"
 

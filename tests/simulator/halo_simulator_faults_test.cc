@@ -25,7 +25,7 @@
 #include "simulator/halo_simulator.h"
 #include "simulator/json.h"
 #include "tests/simulator/sim_test_fixture.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_http_client.h"
 
 namespace halopsa::sim {
 namespace {

@@ -11,7 +11,7 @@
 #include "gtest/gtest.h"
 #include "simulator/halo_simulator.h"
 #include "simulator/json.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_http_client.h"
 
 namespace halopsa::sim {
 

@@ -29,7 +29,7 @@
 #include "absl/time/time.h"
 #include "adapters/net/beast_http_transport.h"
 #include "adapters/net/scheduler.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 namespace halopsa::testing {
 

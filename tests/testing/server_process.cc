@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_http_client.h"
 
 namespace halopsa::testing {
 namespace {

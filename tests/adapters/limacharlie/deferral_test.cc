@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "server/error_mapping.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
 namespace {

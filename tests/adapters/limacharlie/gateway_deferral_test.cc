@@ -24,7 +24,7 @@
 #include "server/error_mapping.h"
 #include "server/service_calls.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
 namespace {

@@ -21,7 +21,7 @@
 #include "server/error_mapping.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
 #include "tests/adapters/limacharlie/fake_halopsa_service.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
 namespace {

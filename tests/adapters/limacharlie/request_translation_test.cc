@@ -9,7 +9,7 @@
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
 namespace {

@@ -11,7 +11,7 @@
 #include "adapters/limacharlie/actions.h"
 #include "adapters/limacharlie/deferral.h"
 #include "halopsa/v1/halopsa.pb.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
 namespace {

@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_http_client.h"
 
 namespace halopsa::net {
 namespace {

@@ -1,5 +1,5 @@
-#ifndef HALOPSA_TESTS_INTEGRATION_LC_OVER_HTTP_H_
-#define HALOPSA_TESTS_INTEGRATION_LC_OVER_HTTP_H_
+#ifndef HALOPSA_TESTS_TESTING_LC_OVER_HTTP_H_
+#define HALOPSA_TESTS_TESTING_LC_OVER_HTTP_H_
 
 #include <algorithm>
 #include <functional>
@@ -10,8 +10,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "adapters/net/http_server.h"
-#include "tests/adapters/limacharlie/lc_test_client.h"
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/lc_test_client.h"
+#include "tests/testing/test_http_client.h"
 
 namespace halopsa::lc::testing {
 
@@ -77,4 +77,4 @@ inline Delivered DeliverUntilDone(const std::function<Reply(int delivery)>& send
 
 }  // namespace halopsa::lc::testing
 
-#endif  // HALOPSA_TESTS_INTEGRATION_LC_OVER_HTTP_H_
+#endif  // HALOPSA_TESTS_TESTING_LC_OVER_HTTP_H_

@@ -1,5 +1,5 @@
-#ifndef HALOPSA_TESTS_ADAPTERS_LIMACHARLIE_LC_TEST_CLIENT_H_
-#define HALOPSA_TESTS_ADAPTERS_LIMACHARLIE_LC_TEST_CLIENT_H_
+#ifndef HALOPSA_TESTS_TESTING_LC_TEST_CLIENT_H_
+#define HALOPSA_TESTS_TESTING_LC_TEST_CLIENT_H_
 
 // Behaves like LimaCharlie's extension manager: builds each kind of request
 // envelope, signs the JSON bytes, gzips them, and reads the response
@@ -94,4 +94,4 @@ MATCHER_P(JsonEquals, expected, "") { return SameJson(arg, expected); }
 
 }  // namespace halopsa::lc::testing
 
-#endif  // HALOPSA_TESTS_ADAPTERS_LIMACHARLIE_LC_TEST_CLIENT_H_
+#endif  // HALOPSA_TESTS_TESTING_LC_TEST_CLIENT_H_

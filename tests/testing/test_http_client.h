@@ -1,5 +1,5 @@
-#ifndef HALOPSA_TESTS_SIMULATOR_TEST_HTTP_CLIENT_H_
-#define HALOPSA_TESTS_SIMULATOR_TEST_HTTP_CLIENT_H_
+#ifndef HALOPSA_TESTS_TESTING_TEST_HTTP_CLIENT_H_
+#define HALOPSA_TESTS_TESTING_TEST_HTTP_CLIENT_H_
 
 #include <memory>
 #include <string>
@@ -60,4 +60,4 @@ absl::StatusOr<TestResponse> Fetch(int port, bool tls, const std::string& method
 
 }  // namespace halopsa::testing
 
-#endif  // HALOPSA_TESTS_SIMULATOR_TEST_HTTP_CLIENT_H_
+#endif  // HALOPSA_TESTS_TESTING_TEST_HTTP_CLIENT_H_

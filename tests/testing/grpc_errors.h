@@ -1,5 +1,5 @@
-#ifndef HALOPSA_TESTS_INTEGRATION_GRPC_ERRORS_H_
-#define HALOPSA_TESTS_INTEGRATION_GRPC_ERRORS_H_
+#ifndef HALOPSA_TESTS_TESTING_GRPC_ERRORS_H_
+#define HALOPSA_TESTS_TESTING_GRPC_ERRORS_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -28,4 +28,4 @@ inline std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& sta
 
 }  // namespace halopsa::testing
 
-#endif  // HALOPSA_TESTS_INTEGRATION_GRPC_ERRORS_H_
+#endif  // HALOPSA_TESTS_TESTING_GRPC_ERRORS_H_

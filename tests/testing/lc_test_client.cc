@@ -1,4 +1,4 @@
-#include "tests/adapters/limacharlie/lc_test_client.h"
+#include "tests/testing/lc_test_client.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>

@@ -1,4 +1,4 @@
-#include "tests/simulator/test_http_client.h"
+#include "tests/testing/test_http_client.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,5 +1,5 @@
-#ifndef HALOPSA_TESTS_INTEGRATION_HEALTH_PROBE_H_
-#define HALOPSA_TESTS_INTEGRATION_HEALTH_PROBE_H_
+#ifndef HALOPSA_TESTS_TESTING_HEALTH_PROBE_H_
+#define HALOPSA_TESTS_TESTING_HEALTH_PROBE_H_
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -39,4 +39,4 @@ inline bool IsServing(const std::shared_ptr<grpc::Channel>& channel) {
 
 }  // namespace halopsa::testing
 
-#endif  // HALOPSA_TESTS_INTEGRATION_HEALTH_PROBE_H_
+#endif  // HALOPSA_TESTS_TESTING_HEALTH_PROBE_H_
