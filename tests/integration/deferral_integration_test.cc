@@ -15,18 +15,20 @@
 #include "absl/strings/str_cat.h"
 #include "app/server_app.h"
 #include "simulator/halo_simulator.h"
-#include "tests/testing/lc_test_client.h"
-#include "tests/testing/lc_over_http.h"
-#include "tests/testing/loopback_config.h"
-#include "tests/testing/test_http_client.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/json_matchers.h"
+#include "tests/testing/lc_over_http.h"
+#include "tests/testing/lc_test_client.h"
+#include "tests/testing/loopback_config.h"
+#include "tests/testing/loopback_stack.h"
 #include "tests/testing/redis_server_process.h"
+#include "tests/testing/test_http_client.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa::lc {
 namespace {
 
-using testing::JsonEquals;
+using halopsa::testing::JsonEq;
 using testing::Reply;
 
 constexpr char kSigningSecret[] = "lc-deferral-extension-secret";
@@ -39,16 +41,14 @@ constexpr absl::Duration kBudgetWait = absl::Seconds(1);
 constexpr char kDeferredTicket[] = R"({"summary":"Deferred by the budget","client_id":12,"site_id":18})";
 
 // Where the gateway keeps its replies: "in_process" or "in_redis".
-class DeferralIntegrationTest : public ::testing::TestWithParam<std::string> {
+class DeferralIntegrationTest : public halopsa::testing::LoopbackStackTest<::testing::TestWithParam<std::string>> {
  protected:
   void SetUp() override {
-    auto simulator = halopsa::testing::StartTlsSimulator(kClientId, kHaloSecret);
-    ASSERT_TRUE(simulator.ok()) << simulator.status();
-    sim_ = *std::move(simulator);
+    ASSERT_TRUE(StartSimulator(kClientId, kHaloSecret));
     // HaloPSA's own limit, above the service's budget (the token request
     // counts here too): the budget keeps every request under it.
     ASSERT_TRUE(sim_->SetFaults({.rate_limit_requests = 2, .rate_limit_window = kBudgetWindow}).ok());
-    ServerConfig config = halopsa::testing::LoopbackGatewayConfig(log_sink_, kSigningSecret);
+    ServerConfig config = halopsa::testing::LoopbackGatewayConfig(log_, kSigningSecret);
     config.admin_listen = "127.0.0.1:0";
     if (GetParam() == "in_redis") {
       auto redis = halopsa::testing::RedisServerProcess::Start();
@@ -59,15 +59,7 @@ class DeferralIntegrationTest : public ::testing::TestWithParam<std::string> {
     config.gateway.call_deadline = kBudgetWait;
     config.rate_limit.max_requests = 1;
     config.rate_limit.window = kBudgetWindow;
-    auto app = ServerApp::Start(config);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
-  }
-
-  void TearDown() override {
-    app_.reset();
-    if (sim_) sim_->Shutdown();
-    std::fclose(log_sink_);
+    ASSERT_TRUE(StartServer(config));
   }
 
   Reply Request(absl::string_view action, absl::string_view data, absl::string_view key) const {
@@ -97,9 +89,6 @@ class DeferralIntegrationTest : public ::testing::TestWithParam<std::string> {
 
   testing::TestOrg org_;
   std::unique_ptr<halopsa::testing::RedisServerProcess> redis_;
-  std::unique_ptr<sim::HaloSimulator> sim_;
-  std::unique_ptr<ServerApp> app_;
-  std::FILE* log_sink_ = std::tmpfile();  // keeps the app's JSON lines out of the test output
 };
 
 TEST_P(DeferralIntegrationTest, DeferredThenRunOnceByItsContinuation) {
@@ -112,7 +101,7 @@ TEST_P(DeferralIntegrationTest, DeferredThenRunOnceByItsContinuation) {
   EXPECT_GE(delay, 1);
   EXPECT_LE(delay, 3);
   EXPECT_THAT(deferred.body,
-              JsonEquals(absl::StrCat(R"({"version":20221218,"data":{"deferred":true,"retry_in_sec":)", delay,
+              JsonEq(absl::StrCat(R"({"version":20221218,"data":{"deferred":true,"retry_in_sec":)", delay,
                                       R"(},"continuations":[{"in_delay_sec":)", delay,
                                       R"(,"action":"run_deferred","state":{"action":"create_ticket","data":)",
                                       kDeferredTicket, R"(,"idempotency_key":"storm-7"}}]})")));

@@ -26,11 +26,12 @@
 #include "absl/time/clock.h"
 #include "app/server_app.h"
 #include "simulator/halo_simulator.h"
-#include "tests/testing/lc_test_client.h"
 #include "tests/testing/lc_over_http.h"
+#include "tests/testing/lc_test_client.h"
 #include "tests/testing/loopback_config.h"
-#include "tests/testing/test_http_client.h"
+#include "tests/testing/loopback_stack.h"
 #include "tests/testing/redis_server_process.h"
+#include "tests/testing/test_http_client.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -49,6 +50,10 @@ constexpr int kActions = 3000;
 constexpr int kWorkers = 16;
 constexpr int kTickets = 24;  // existing tickets that notes, links and updates go to
 constexpr int kHosts = 40;
+// The storm's own bound, under ctest's timeout: a stack that stops answering
+// (say, a token refresh that never completes) fails the test with what was
+// left undelivered instead of hanging until ctest kills the binary.
+constexpr absl::Duration kStormBound = absl::Seconds(75);
 
 sim::FaultConfig SuiteFaults() {
   return sim::FaultConfig{
@@ -78,12 +83,10 @@ struct Action {
 // Where the cross-call state lives (HALOPSA_REDIS_URL empty or set).
 enum class SharedState { kInProcess, kRedis };
 
-class FaultInjectionTest : public ::testing::TestWithParam<SharedState> {
+class FaultInjectionTest : public testing::LoopbackStackTest<::testing::TestWithParam<SharedState>> {
  protected:
   void SetUp() override {
-    auto simulator = testing::StartTlsSimulator(kClientId, kHaloSecret, /*threads=*/2);
-    ASSERT_TRUE(simulator.ok()) << simulator.status();
-    sim_ = *std::move(simulator);
+    ASSERT_TRUE(StartSimulator(kClientId, kHaloSecret, /*threads=*/2));
     if (GetParam() == SharedState::kRedis) {
       auto redis = testing::RedisServerProcess::Start();
       ASSERT_TRUE(redis.ok()) << redis.status();
@@ -92,23 +95,15 @@ class FaultInjectionTest : public ::testing::TestWithParam<SharedState> {
   }
 
   // halopsa-server's wiring with the gateway; `rate_limit` per tenant.
-  void StartApp(RateLimitOptions rate_limit) {
-    ServerConfig config = testing::LoopbackGatewayConfig(log_sink_, kSigningSecret);
+  ::testing::AssertionResult StartApp(RateLimitOptions rate_limit) {
+    ServerConfig config = testing::LoopbackGatewayConfig(log_, kSigningSecret);
     config.rate_limit = std::move(rate_limit);
     if (redis_) config.redis_url = redis_->url();
     // Short waits keep the suite quick; the policy is the production one.
     config.retry.transient_backoff = absl::Milliseconds(5);
     config.retry.rate_limited_backoff = absl::Milliseconds(100);
     config.retry.max_backoff = absl::Seconds(1);
-    auto app = ServerApp::Start(config);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
-  }
-
-  void TearDown() override {
-    app_.reset();
-    if (sim_) sim_->Shutdown();
-    std::fclose(log_sink_);
+    return StartServer(config);
   }
 
   FakeLimaCharlie Lc() const { return lc::testing::LimaCharlieAt(app_->gateway_port(), kSigningSecret); }
@@ -118,20 +113,44 @@ class FaultInjectionTest : public ::testing::TestWithParam<SharedState> {
   }
 
   // Delivers like LimaCharlie: again, same key, while the answer is a
-  // retriable failure.
-  Delivered Deliver(const FakeLimaCharlie& lc, const Action& action, const std::string& key) {
+  // retriable failure; no delivery starts after `give_up`.
+  Delivered Deliver(const FakeLimaCharlie& lc, const Action& action, const std::string& key, absl::Time give_up) {
     const std::string envelope = lc::testing::RequestEnvelope(org_, action.name, action.data, HaloConfig(), key);
-    return lc::testing::DeliverUntilDone([&](int) { return lc.Send(envelope); });
+    return lc::testing::DeliverUntilDone([&](int) { return lc.Send(envelope); },
+                                         {.give_up_after = give_up - absl::Now()});
   }
 
+  // Delivers every action from kWorkers threads, within kStormBound; an
+  // action whose turn never came has no deliveries.
+  std::vector<Delivered> DeliverAll(const std::vector<Action>& actions) {
+    std::vector<Delivered> outcomes(actions.size());
+    std::atomic<size_t> next{0};
+    const absl::Time give_up = absl::Now() + kStormBound;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < kWorkers; ++w) {
+      workers.emplace_back([&] {
+        const FakeLimaCharlie lc = Lc();
+        for (size_t i = next++; i < actions.size() && absl::Now() < give_up; i = next++) {
+          outcomes[i] = Deliver(lc, actions[i], absl::StrCat("fault-suite-", i), give_up);
+        }
+      });
+    }
+    for (auto& worker : workers) worker.join();
+    return outcomes;
+  }
+
+  // The tickets the actions go to; stops at the first that fails.
   std::vector<int> CreateTickets(int count) {
     std::vector<int> ids;
     for (int i = 0; i < count; ++i) {
       Reply reply = Lc().Send(lc::testing::RequestEnvelope(
           org_, "create_ticket", absl::StrCat(R"({"summary":"fault-suite target )", i, R"(","client_id":12,"site_id":18})"),
           HaloConfig(), absl::StrCat("target-", i)));
-      EXPECT_EQ(reply.status, 200) << reply.body;
-      if (reply.status == 200) ids.push_back(reply.data()["id"].GetInt());
+      if (reply.status != 200 || !reply.data()["id"].IsInt()) {
+        ADD_FAILURE() << "ticket " << i << ": " << reply.status << " " << reply.body;
+        break;
+      }
+      ids.push_back(reply.data()["id"].GetInt());
     }
     return ids;
   }
@@ -180,98 +199,102 @@ class FaultInjectionTest : public ::testing::TestWithParam<SharedState> {
   }
 
   TestOrg org_;
-  std::unique_ptr<sim::HaloSimulator> sim_;
   std::unique_ptr<testing::RedisServerProcess> redis_;  // Redis mode only
-  std::unique_ptr<ServerApp> app_;
-  std::FILE* log_sink_ = std::tmpfile();
 };
 
 using testing::AssetIdsOf;
 using testing::CountContaining;
 
+// How often HaloPSA holds what the actions asked for: none twice, none lost.
+struct Tally {
+  int duplicates = 0;
+  int lost = 0;
+
+  void Count(int copies, const std::string& what) {
+    duplicates += copies > 1 ? copies - 1 : 0;
+    lost += copies == 0 ? 1 : 0;
+    EXPECT_EQ(copies, 1) << what;
+  }
+};
+
+// Checks the simulator's tickets, notes, assets and links against `actions`.
+Tally CheckHaloState(const sim::HaloSimulator& sim, const std::vector<int>& tickets, const std::vector<Action>& actions) {
+  const std::vector<google::protobuf::Struct> all_tickets = sim.tickets();
+  std::map<int, std::vector<google::protobuf::Struct>> notes;
+  for (int ticket : tickets) notes[ticket] = sim.actions(ticket);
+  const std::vector<google::protobuf::Struct> assets = sim.assets();
+  Tally tally;
+  for (const Action& action : actions) {
+    if (action.name == "create_ticket") {
+      tally.Count(CountContaining(all_tickets, "summary", action.marker), action.marker);
+    } else if (action.name == "add_action") {
+      tally.Count(CountContaining(notes[action.ticket_id], "note", action.marker), action.marker);
+    } else if (action.name == "link_asset_to_ticket") {
+      const std::vector<int> asset_ids = AssetIdsOf(assets, action.hostname);
+      EXPECT_EQ(asset_ids.size(), 1u) << action.hostname;
+      if (asset_ids.empty()) continue;
+      const bool linked = testing::Links(sim.ticket(action.ticket_id).value_or(google::protobuf::Struct()), asset_ids[0]);
+      tally.lost += linked ? 0 : 1;
+      EXPECT_TRUE(linked) << action.hostname << " on ticket " << action.ticket_id;
+    }
+  }
+  for (int i = 0; i < kHosts; ++i) {
+    const int copies = static_cast<int>(AssetIdsOf(assets, absl::StrCat("fault-host-", i)).size());
+    tally.duplicates += copies > 1 ? copies - 1 : 0;
+  }
+  return tally;
+}
+
+// The figures the README quotes.
+void PrintFigures(const char* mode, absl::Duration elapsed, int deliveries, const sim::FaultCounters& faults,
+                  size_t failed_kinds, const Tally& tally) {
+  std::printf(
+      "fault suite (%s): %d actions in %.1f s, %d deliveries (%d LimaCharlie retries); upstream %lld requests, "
+      "%lld failed by injection (%.1f%%: %lld 429, %lld 5xx before, %lld dropped before, %lld 500 after, "
+      "%lld dropped after), %lld token revocations, %lld delayed; failed actions %zu, duplicates %d, lost %d\n",
+      mode, kActions, absl::ToDoubleSeconds(elapsed), deliveries, deliveries - kActions,
+      static_cast<long long>(faults.requests), static_cast<long long>(faults.failed()),
+      faults.requests > 0 ? 100.0 * static_cast<double>(faults.failed()) / static_cast<double>(faults.requests) : 0.0,
+      static_cast<long long>(faults.rate_limited), static_cast<long long>(faults.errors_before),
+      static_cast<long long>(faults.dropped_before), static_cast<long long>(faults.errors_after),
+      static_cast<long long>(faults.dropped_after), static_cast<long long>(faults.tokens_revoked),
+      static_cast<long long>(faults.delayed), failed_kinds, tally.duplicates, tally.lost);
+}
+
 TEST_P(FaultInjectionTest, EveryActionIsAnsweredNothingIsDuplicatedNoLinkIsLost) {
   // Looser than the simulator's window, so bursts meet 429 too.
-  StartApp(RateLimitOptions{.max_requests = 400, .window = absl::Seconds(1)});
-  ASSERT_NE(app_, nullptr);
+  ASSERT_TRUE(StartApp(RateLimitOptions{.max_requests = 400, .window = absl::Seconds(1)}));
   const std::vector<int> tickets = CreateTickets(kTickets);
   ASSERT_EQ(tickets.size(), static_cast<size_t>(kTickets));
   const std::vector<Action> actions = MixedActions(tickets);
   ASSERT_TRUE(sim_->SetFaults(SuiteFaults()).ok());
 
-  std::vector<Delivered> outcomes(actions.size());
-  std::atomic<size_t> next{0};
   const absl::Time start = absl::Now();
-  std::vector<std::thread> workers;
-  for (int w = 0; w < kWorkers; ++w) {
-    workers.emplace_back([&] {
-      const FakeLimaCharlie lc = Lc();
-      for (size_t i = next++; i < actions.size(); i = next++) {
-        outcomes[i] = Deliver(lc, actions[i], absl::StrCat("fault-suite-", i));
-      }
-    });
-  }
-  for (auto& worker : workers) worker.join();
+  const std::vector<Delivered> outcomes = DeliverAll(actions);
   const absl::Duration elapsed = absl::Now() - start;
   const sim::FaultCounters faults = sim_->fault_counters();
   sim_->ClearFaults();
 
   // Every action answered, and answered successfully.
   int deliveries = 0;
+  int undelivered = 0;
   std::map<std::string, int> failures;
   for (size_t i = 0; i < actions.size(); ++i) {
     deliveries += outcomes[i].deliveries;
-    if (outcomes[i].final_status != 200) {
+    undelivered += outcomes[i].deliveries == 0 ? 1 : 0;
+    if (outcomes[i].deliveries > 0 && outcomes[i].final_status != 200) {
       ++failures[absl::StrCat(actions[i].name, " -> ", outcomes[i].final_status, " ", outcomes[i].last_error)];
     }
   }
   for (const auto& [what, count] : failures) ADD_FAILURE() << count << " x " << what;
+  ASSERT_EQ(undelivered, 0) << "actions never delivered within the storm's bound of "
+                            << absl::FormatDuration(kStormBound) << " (" << failures.size() << " kinds of failure)";
 
   // Zero duplicate or lost tickets, notes, assets and links.
-  const std::vector<google::protobuf::Struct> all_tickets = sim_->tickets();
-  std::map<int, std::vector<google::protobuf::Struct>> notes;
-  for (int ticket : tickets) notes[ticket] = sim_->actions(ticket);
-  const std::vector<google::protobuf::Struct> assets = sim_->assets();
-  int duplicates = 0;
-  int lost = 0;
-  for (const Action& action : actions) {
-    if (action.name == "create_ticket") {
-      const int copies = CountContaining(all_tickets, "summary", action.marker);
-      duplicates += copies > 1 ? copies - 1 : 0;
-      lost += copies == 0 ? 1 : 0;
-      EXPECT_EQ(copies, 1) << action.marker;
-    } else if (action.name == "add_action") {
-      const int copies = CountContaining(notes[action.ticket_id], "note", action.marker);
-      duplicates += copies > 1 ? copies - 1 : 0;
-      lost += copies == 0 ? 1 : 0;
-      EXPECT_EQ(copies, 1) << action.marker;
-    } else if (action.name == "link_asset_to_ticket") {
-      const std::vector<int> asset_ids = AssetIdsOf(assets, action.hostname);
-      EXPECT_EQ(asset_ids.size(), 1u) << action.hostname;
-      if (asset_ids.empty()) continue;
-      const bool linked = testing::Links(*sim_->ticket(action.ticket_id), asset_ids[0]);
-      lost += linked ? 0 : 1;
-      EXPECT_TRUE(linked) << action.hostname << " on ticket " << action.ticket_id;
-    }
-  }
-  for (int i = 0; i < kHosts; ++i) {
-    const int copies = static_cast<int>(AssetIdsOf(assets, absl::StrCat("fault-host-", i)).size());
-    duplicates += copies > 1 ? copies - 1 : 0;
-  }
-
-  // The figures the README quotes.
-  std::printf(
-      "fault suite (%s): %d actions in %.1f s, %d deliveries (%d LimaCharlie retries); upstream %lld requests, "
-      "%lld failed by injection (%.1f%%: %lld 429, %lld 5xx before, %lld dropped before, %lld 500 after, "
-      "%lld dropped after), %lld token revocations, %lld delayed; failed actions %zu, duplicates %d, lost %d\n",
-      redis_ ? "Redis" : "in process", kActions, absl::ToDoubleSeconds(elapsed), deliveries, deliveries - kActions,
-      static_cast<long long>(faults.requests), static_cast<long long>(faults.failed()),
-      faults.requests > 0 ? 100.0 * static_cast<double>(faults.failed()) / static_cast<double>(faults.requests) : 0.0,
-      static_cast<long long>(faults.rate_limited), static_cast<long long>(faults.errors_before),
-      static_cast<long long>(faults.dropped_before), static_cast<long long>(faults.errors_after),
-      static_cast<long long>(faults.dropped_after), static_cast<long long>(faults.tokens_revoked),
-      static_cast<long long>(faults.delayed), failures.size(), duplicates, lost);
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(lost, 0);
+  const Tally tally = CheckHaloState(*sim_, tickets, actions);
+  PrintFigures(redis_ ? "Redis" : "in process", elapsed, deliveries, faults, failures.size(), tally);
+  EXPECT_EQ(tally.duplicates, 0);
+  EXPECT_EQ(tally.lost, 0);
   // The suite means something only if the faults really hit a fifth.
   EXPECT_GE(static_cast<double>(faults.failed()), 0.18 * static_cast<double>(faults.requests));
 }
@@ -293,8 +316,7 @@ std::vector<int> SearchBurst(const FakeLimaCharlie& lc, const std::string& envel
 
 TEST_P(FaultInjectionTest, ABurstQueuesForTheTenantsRateLimitInsteadOfTripping429) {
   // The simulator allows 20 per rolling second; the service keeps a margin.
-  StartApp(RateLimitOptions{.max_requests = 20, .window = absl::Milliseconds(1200)});
-  ASSERT_NE(app_, nullptr);
+  ASSERT_TRUE(StartApp(RateLimitOptions{.max_requests = 20, .window = absl::Milliseconds(1200)}));
   const std::string search = lc::testing::RequestEnvelope(org_, "search_tickets", R"({"page_size":1})", HaloConfig());
   // The token first: the limiter counts API requests only (one token an hour).
   ASSERT_EQ(Lc().Send(search).status, 200);
@@ -307,8 +329,7 @@ TEST_P(FaultInjectionTest, ABurstQueuesForTheTenantsRateLimitInsteadOfTripping42
 }
 
 TEST_P(FaultInjectionTest, RateLimitedPastTheDeadlineIsARetriableFailure) {
-  StartApp(RateLimitOptions{.max_requests = 0});  // only Halo's limit
-  ASSERT_NE(app_, nullptr);
+  ASSERT_TRUE(StartApp(RateLimitOptions{.max_requests = 0}));  // only Halo's limit
   // After the token request, every request of the next minute gets 429.
   ASSERT_TRUE(sim_->SetFaults(sim::FaultConfig{.rate_limit_requests = 1, .rate_limit_window = absl::Minutes(1)}).ok());
   const std::string search = lc::testing::RequestEnvelope(org_, "search_tickets", R"({"page_size":1})", HaloConfig());

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include <gmock/gmock.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/algorithm/container.h"
@@ -26,8 +25,9 @@
 #include "server/call_runner.h"
 #include "server/idempotent_create.h"
 #include "simulator/halo_simulator.h"
-#include "tests/testing/grpc_errors.h"
+#include "tests/testing/error_details.h"
 #include "tests/testing/loopback_config.h"
+#include "tests/testing/loopback_stack.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -35,23 +35,17 @@ namespace {
 
 using ::testing::HasSubstr;
 using google::protobuf::Struct;
+using testing::FromJson;
 
 constexpr char kClientId[] = "hosted-client";
 constexpr char kClientSecret[] = "hosted-secret-0123456789";
-
-template <typename Message>
-Message FromJson(const std::string& json) {
-  Message message;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message).ok()) << json;
-  return message;
-}
 
 std::string Text(const Struct& object, const std::string& key) {
   auto it = object.fields().find(key);
   return it == object.fields().end() ? "" : it->second.string_value();
 }
 
-class FidelityIntegrationTest : public ::testing::Test {
+class FidelityIntegrationTest : public testing::LoopbackStackTest<> {
  protected:
   // A Halo-hosted tenant, and a server whose connection names only the
   // instance URL and the credentials (plus `scope`).
@@ -66,22 +60,14 @@ class FidelityIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(simulator.ok()) << simulator.status();
     sim_ = *std::move(simulator);
 
-    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_);
     auto connection = std::make_shared<HaloConnection>(*config.default_connection);
     connection->scope = scope;
     config.default_connection = connection;
     config.rate_limit = rate_limit_;
-    auto app = ServerApp::Start(config);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
+    ASSERT_TRUE(StartServer(config));
     stub_ = v1::HaloPsaService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", app_->grpc_port()), grpc::InsecureChannelCredentials()));
-  }
-
-  void TearDown() override {
-    app_.reset();
-    sim_.reset();
-    std::fclose(log_file_);
   }
 
   std::unique_ptr<grpc::ClientContext> Context(const std::vector<std::pair<std::string, std::string>>& metadata = {}) {
@@ -120,14 +106,11 @@ class FidelityIntegrationTest : public ::testing::Test {
   }
 
   RateLimitOptions rate_limit_;  // the default: 300 per 5 minutes, as hosted HaloPSA
-  std::FILE* log_file_ = std::tmpfile();
-  std::unique_ptr<sim::HaloSimulator> sim_;
-  std::unique_ptr<ServerApp> app_;
   std::unique_ptr<v1::HaloPsaService::Stub> stub_;
 };
 
 TEST_F(FidelityIntegrationTest, HostedTenantWorksWithOnlyInstanceUrlAndCredentials) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   v1::CreateTicketResponse first, second;
   auto context = Context();
   grpc::Status status =
@@ -141,7 +124,7 @@ TEST_F(FidelityIntegrationTest, HostedTenantWorksWithOnlyInstanceUrlAndCredentia
 }
 
 TEST_F(FidelityIntegrationTest, LeastPrivilegeScopesServeEverySixActions) {
-  Start("edit:tickets edit:assets read:customers");
+  ASSERT_NO_FATAL_FAILURE(Start("edit:tickets edit:assets read:customers"));
   v1::CreateTicketResponse ticket;
   auto c1 = Context();
   ASSERT_TRUE(stub_->CreateTicket(c1.get(), FromJson<v1::CreateTicketRequest>(R"({"summary": "s"})"), &ticket).ok());
@@ -173,7 +156,7 @@ TEST_F(FidelityIntegrationTest, LeastPrivilegeScopesServeEverySixActions) {
 }
 
 TEST_F(FidelityIntegrationTest, AnInvalidScopeNamesTheScopeSetting) {
-  Start("edit:tickets read:actions");
+  ASSERT_NO_FATAL_FAILURE(Start("edit:tickets read:actions"));
   v1::CreateTicketResponse response;
   auto context = Context();
   grpc::Status status =
@@ -184,7 +167,7 @@ TEST_F(FidelityIntegrationTest, AnInvalidScopeNamesTheScopeSetting) {
 }
 
 TEST_F(FidelityIntegrationTest, TheReferenceLineSurvivesAndFindsTheTicketWhoseAnswerWasLost) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   LoseEveryAnswerToAPost();
   v1::CreateTicketResponse created;
   auto context = Context({{kIdempotencyKeyHeader, "lc-callback-1"}});
@@ -201,7 +184,7 @@ TEST_F(FidelityIntegrationTest, TheReferenceLineSurvivesAndFindsTheTicketWhoseAn
 }
 
 TEST_F(FidelityIntegrationTest, WithTheMarkerOffALostAnswerStaysUnknown) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   LoseEveryAnswerToAPost();
   sim_->ClearRequests();
   v1::CreateTicketResponse created;
@@ -222,7 +205,7 @@ TEST_F(FidelityIntegrationTest, WithTheMarkerOffALostAnswerStaysUnknown) {
 }
 
 TEST_F(FidelityIntegrationTest, ARefusedDefaultOutcomeNamesTheSettingToFix) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   v1::AddActionResponse action;
   auto context = Context({{kDefaultOutcomeHeader, "Triage"}});
   grpc::Status status =
@@ -237,7 +220,7 @@ TEST_F(FidelityIntegrationTest, ARefusedDefaultOutcomeNamesTheSettingToFix) {
 }
 
 TEST_F(FidelityIntegrationTest, LinksUseTheDocumentedLookupsAndKeepOtherAssets) {
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   v1::LinkAssetToTicketResponse link;
   auto context = Context();
   // Ticket 2880 already has asset 1; CONTOSO-LT-7 is asset 3, found by the exact filter.
@@ -265,7 +248,7 @@ TEST_F(FidelityIntegrationTest, LinksUseTheDocumentedLookupsAndKeepOtherAssets) 
 // behind the storm's queue, past its deadline.
 TEST_F(FidelityIntegrationTest, AStormOfOneOrgIsRefusedAtOnceWithRetryInfoWhileAnotherOrgIsServed) {
   rate_limit_ = RateLimitOptions{.max_requests = 40, .window = absl::Seconds(20)};  // 2 at once, one per 20/39 s
-  Start();
+  ASSERT_NO_FATAL_FAILURE(Start());
   const absl::Duration deadline = absl::Seconds(4);
   std::mutex mu;
   std::vector<std::pair<grpc::Status, absl::Duration>> storm;

@@ -13,10 +13,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "adapters/net/http_server.h"
 #include "app/server_app.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
+#include "server/error_mapping.h"
+#include "tests/testing/callback_result.h"
 #include "tests/testing/health_probe.h"
 
 namespace halopsa {
@@ -35,8 +36,8 @@ class HoldingUpstream {
       absl::MutexLock lock(&mutex_);
       held_.push_back(std::move(respond));
     });
-    EXPECT_TRUE(server.ok());
-    server_ = *std::move(server);
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (server.ok()) server_ = *std::move(server);
   }
 
   std::string url() const { return absl::StrCat("http://127.0.0.1:", server_->port()); }
@@ -92,19 +93,25 @@ std::shared_ptr<grpc::Channel> ChannelTo(const ServerApp& app) {
 TEST(ServerLifecycleTest, CallWithoutDeadlineIsBoundedByTheDefault) {
   HoldingUpstream upstream;
   auto app = StartApp(upstream.url(), absl::Milliseconds(300));
+  ASSERT_NE(app, nullptr);
   auto stub = v1::HaloPsaService::NewStub(ChannelTo(*app));
   grpc::ClientContext context;  // no deadline: the server's default applies
   v1::CreateTicketRequest request;
   request.set_summary("held");
   v1::CreateTicketResponse response;
-  grpc::Status status = stub->CreateTicket(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  testing::CallbackResult<absl::Status> answer("the held call's answer");
+  stub->async()->CreateTicket(&context, &request, &response,
+                              [done = answer.Callback()](const grpc::Status& status) { done(FromGrpcStatus(status)); });
+  // The test's own bound, far above the server's default deadline.
+  const absl::Status status = answer.Await(absl::Seconds(10));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
   EXPECT_TRUE(upstream.WaitForHeld(1));  // it did reach upstream, and gave up there
 }
 
 TEST(ServerLifecycleTest, ShutdownLetsCallsInFlightFinish) {
   HoldingUpstream upstream;
   auto app = StartApp(upstream.url(), absl::Seconds(30));
+  ASSERT_NE(app, nullptr);
   auto channel = ChannelTo(*app);
   auto stub = v1::HaloPsaService::NewStub(channel);
 
@@ -113,12 +120,9 @@ TEST(ServerLifecycleTest, ShutdownLetsCallsInFlightFinish) {
   v1::CreateTicketRequest request;
   request.set_summary("in flight");
   v1::CreateTicketResponse response;
-  grpc::Status status;
-  absl::Notification finished;
-  stub->async()->CreateTicket(&context, &request, &response, [&](grpc::Status s) {
-    status = std::move(s);
-    finished.Notify();
-  });
+  testing::CallbackResult<absl::Status> finished("the call in flight's answer");
+  stub->async()->CreateTicket(&context, &request, &response,
+                              [done = finished.Callback()](const grpc::Status& status) { done(FromGrpcStatus(status)); });
   ASSERT_TRUE(upstream.WaitForHeld(1));
 
   std::thread shutdown([&] { app->Shutdown(); });
@@ -126,11 +130,11 @@ TEST(ServerLifecycleTest, ShutdownLetsCallsInFlightFinish) {
   bool serving = true;
   for (int attempt = 0; attempt < 200 && serving; ++attempt) serving = testing::IsServing(channel);
   EXPECT_FALSE(serving);
-  EXPECT_FALSE(finished.HasBeenNotified());
+  EXPECT_FALSE(finished.fired());
 
   upstream.ReleaseAll(200, R"({"id": 5000, "summary": "in flight"})");
-  ASSERT_TRUE(finished.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  EXPECT_TRUE(status.ok()) << status.error_message();
+  const absl::Status status = finished.Await(absl::Seconds(20));
+  EXPECT_TRUE(status.ok()) << status;
   EXPECT_EQ(response.id(), 5000);
   shutdown.join();
 }

@@ -7,12 +7,10 @@
 #include <vector>
 
 #include <gmock/gmock.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/str_split.h"
 #include "adapters/net/beast_http_transport.h"
 #include "app/server_app.h"
@@ -21,9 +19,11 @@
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/json_values.h"
 #include "simulator/halo_simulator.h"
-#include "tests/testing/grpc_errors.h"
+#include "tests/testing/callback_result.h"
+#include "tests/testing/error_details.h"
 #include "tests/testing/health_probe.h"
 #include "tests/testing/loopback_config.h"
+#include "tests/testing/loopback_stack.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -35,46 +35,29 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::Pair;
 using google::protobuf::Struct;
+using testing::FromJson;
 using testing::ErrorInfoOf;
 
 constexpr char kClientId[] = "it-client";
 constexpr char kClientSecret[] = "it-secret-0123456789";
 
-template <typename Message>
-Message FromJson(const std::string& json) {
-  Message message;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message).ok()) << json;
-  return message;
-}
-
 double Number(const Struct& object, const std::string& key) { return object.fields().at(key).number_value(); }
 
-class ServiceIntegrationTest : public ::testing::Test {
+class ServiceIntegrationTest : public testing::LoopbackStackTest<> {
  protected:
   void SetUp() override {
-    auto simulator = testing::StartTlsSimulator(kClientId, kClientSecret);
-    ASSERT_TRUE(simulator.ok()) << simulator.status();
-    sim_ = *std::move(simulator);
-
-    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
+    ASSERT_TRUE(StartSimulator(kClientId, kClientSecret));
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_);
     config.admin_listen = "127.0.0.1:0";
     config.shutdown_grace = absl::Seconds(5);
     // The budget's pace is not what this suite checks (fair_budget_integration_test does).
     config.rate_limit = RateLimitOptions{.max_requests = 1000000, .window = absl::Seconds(1)};
-    auto app = ServerApp::Start(config);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
+    ASSERT_TRUE(StartServer(config));
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", app_->grpc_port()), grpc::InsecureChannelCredentials());
     stub_ = v1::HaloPsaService::NewStub(channel_);
   }
 
-  void TearDown() override {
-    app_.reset();
-    sim_.reset();
-    std::fclose(log_file_);
-  }
-
-  std::string Logs() { return testing::ReadCapturedLog(log_file_); }
+  std::string Logs() { return testing::ReadCapturedLog(log_); }
 
   // GET on the admin listener.
   net::HttpResponse Admin(const std::string& path) {
@@ -82,15 +65,14 @@ class ServiceIntegrationTest : public ::testing::Test {
     options.allow_insecure_http = true;
     options.allow_private_addresses = true;
     auto client = net::BeastHttpTransport::Create(options);
-    EXPECT_TRUE(client.ok());
-    absl::Notification done;
-    absl::StatusOr<net::HttpResponse> response;
+    if (!client.ok()) {
+      ADD_FAILURE() << client.status();
+      return {};
+    }
+    testing::CallbackResult<absl::StatusOr<net::HttpResponse>> answer(absl::StrCat("the answer to GET ", path));
     (*client)->Send({"GET", absl::StrCat("http://127.0.0.1:", app_->admin_port(), path), {}, ""},
-                    absl::Now() + absl::Seconds(10), [&](absl::StatusOr<net::HttpResponse> r) {
-                      response = std::move(r);
-                      done.Notify();
-                    });
-    done.WaitForNotification();
+                    absl::Now() + absl::Seconds(10), answer.Callback());
+    absl::StatusOr<net::HttpResponse> response = answer.Await(absl::Seconds(15));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.value_or(net::HttpResponse{});
   }
@@ -126,9 +108,6 @@ class ServiceIntegrationTest : public ::testing::Test {
     return response;
   }
 
-  std::FILE* log_file_ = std::tmpfile();
-  std::unique_ptr<sim::HaloSimulator> sim_;
-  std::unique_ptr<ServerApp> app_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::HaloPsaService::Stub> stub_;
 };
@@ -358,7 +337,7 @@ TEST_F(ServiceIntegrationTest, UpstreamErrorsMapWithHalosTextAndStatus) {
   grpc::Status missing = stub_->AddAction(
       context.get(), FromJson<v1::AddActionRequest>(R"({"ticket_id": 999999, "note": "n"})"), &action);
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(ErrorInfoOf(missing)->metadata().at("http_status"), "404");
+  EXPECT_EQ(testing::ErrorMetadataOf(missing, "http_status"), "404");
 
   // A 502 to a create may come after Halo did the work: never resent.
   sim_->InjectFailure("POST", "/api/Tickets", 502, "Bad Gateway", 1);
@@ -369,7 +348,7 @@ TEST_F(ServiceIntegrationTest, UpstreamErrorsMapWithHalosTextAndStatus) {
                                                                      R"({"summary": "s"})"), &created);
   EXPECT_EQ(unavailable.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(unavailable.error_message(), HasSubstr("Bad Gateway"));
-  EXPECT_EQ(ErrorInfoOf(unavailable)->reason(), "UPSTREAM_OUTCOME_UNKNOWN");
+  EXPECT_EQ(testing::ReasonOf(unavailable), "UPSTREAM_OUTCOME_UNKNOWN");
   EXPECT_EQ(RequestsTo("POST", "/api/Tickets").size(), 1u);
 
   sim_->InjectFailure("POST", "/api/Tickets", 400, R"("CODE:APP03/2 Please select a Client")", 1);
@@ -378,7 +357,7 @@ TEST_F(ServiceIntegrationTest, UpstreamErrorsMapWithHalosTextAndStatus) {
                                                                   R"({"summary": "s"})"), &created);
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(rejected.error_message(), HasSubstr("CODE:APP03/2 Please select a Client"));
-  EXPECT_EQ(ErrorInfoOf(rejected)->metadata().at("http_status"), "400");
+  EXPECT_EQ(testing::ErrorMetadataOf(rejected, "http_status"), "400");
 }
 
 TEST_F(ServiceIntegrationTest, CreateRefusedWith503IsSentAgainAfterABackoff) {
@@ -436,19 +415,19 @@ TEST_F(ServiceIntegrationTest, TokenRequestIsTheDocumentedForm) {
 
 TEST_F(ServiceIntegrationTest, PerCallConnectionFromMetadata) {
   auto call = [&](const std::string& secret) {
-    grpc::ClientContext context;
-    context.AddMetadata("x-halopsa-instance-url", sim_->base_url());
-    context.AddMetadata("x-halopsa-client-id", kClientId);
-    context.AddMetadata("x-halopsa-client-secret", secret);
-    context.AddMetadata("x-halopsa-org-id", "org-7");
+    auto context = Context();
+    context->AddMetadata("x-halopsa-instance-url", sim_->base_url());
+    context->AddMetadata("x-halopsa-client-id", kClientId);
+    context->AddMetadata("x-halopsa-client-secret", secret);
+    context->AddMetadata("x-halopsa-org-id", "org-7");
     v1::LookupClientSiteResponse response;
-    return stub_->LookupClientSite(&context, FromJson<v1::LookupClientSiteRequest>(R"({"type": "client"})"),
+    return stub_->LookupClientSite(context.get(), FromJson<v1::LookupClientSiteRequest>(R"({"type": "client"})"),
                                    &response);
   };
   EXPECT_TRUE(call(kClientSecret).ok());
   grpc::Status wrong = call("not-the-secret");
   EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(ErrorInfoOf(wrong)->reason(), "UPSTREAM_TOKEN_REJECTED");
+  EXPECT_EQ(testing::ReasonOf(wrong), "UPSTREAM_TOKEN_REJECTED");
   EXPECT_THAT(wrong.error_message(), HasSubstr("invalid_client"));
   EXPECT_THAT(wrong.error_message(), Not(HasSubstr("not-the-secret")));
 }
@@ -482,14 +461,14 @@ TEST_F(ServiceIntegrationTest, AdminEndpointsAndMetricsMoveWithCalls) {
 TEST_F(ServiceIntegrationTest, OneLogLinePerCallAndNoSecrets) {
   CreateTicket(R"({"summary": "logged"})");
   {
-    grpc::ClientContext context;  // a failure, with a wrong secret in metadata
-    context.AddMetadata("x-halopsa-instance-url", sim_->base_url());
-    context.AddMetadata("x-halopsa-client-id", kClientId);
-    context.AddMetadata("x-halopsa-client-secret", "wrong-secret-value-42");
-    context.AddMetadata("x-halopsa-org-id", "org-9");
-    context.AddMetadata("x-request-id", "req-123");
+    auto context = Context();  // a failure, with a wrong secret in metadata
+    context->AddMetadata("x-halopsa-instance-url", sim_->base_url());
+    context->AddMetadata("x-halopsa-client-id", kClientId);
+    context->AddMetadata("x-halopsa-client-secret", "wrong-secret-value-42");
+    context->AddMetadata("x-halopsa-org-id", "org-9");
+    context->AddMetadata("x-request-id", "req-123");
     v1::LookupClientSiteResponse response;
-    EXPECT_FALSE(stub_->LookupClientSite(&context, FromJson<v1::LookupClientSiteRequest>(R"({"type": "site"})"),
+    EXPECT_FALSE(stub_->LookupClientSite(context.get(), FromJson<v1::LookupClientSiteRequest>(R"({"type": "site"})"),
                                          &response).ok());
   }
   std::string logs = Logs();
@@ -535,11 +514,12 @@ TEST(ServiceTlsTest, UntrustedHaloCertificateIsRefused) {
   auto stub = v1::HaloPsaService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*app)->grpc_port()), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
   v1::CreateTicketResponse response;
   grpc::Status status = stub->CreateTicket(&context, FromJson<v1::CreateTicketRequest>(R"({"summary": "s"})"),
                                            &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(ErrorInfoOf(status)->reason(), "UPSTREAM_TLS_FAILED");
+  EXPECT_EQ(testing::ReasonOf(status), "UPSTREAM_TLS_FAILED");
   EXPECT_THAT((*sim)->requests(), IsEmpty());  // refused during the handshake, before any request
 }
 

@@ -10,15 +10,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "app/server_app.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "halopsa/v1/halopsa.grpc.pb.h"
 #include "server/error_mapping.h"
 #include "simulator/halo_simulator.h"
-#include "tests/testing/loopback_config.h"
-#include "tests/testing/test_http_client.h"
+#include "tests/testing/error_details.h"
 #include "tests/testing/eventually.h"
+#include "tests/testing/loopback_config.h"
+#include "tests/testing/loopback_stack.h"
 #include "tests/testing/redis_server_process.h"
+#include "tests/testing/test_http_client.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -30,42 +30,24 @@ using ::testing::Not;
 constexpr char kClientId[] = "redis-client";
 constexpr char kClientSecret[] = "redis-secret-0123456789";
 
-std::string ReasonOf(const grpc::Status& status) {
-  google::rpc::Status rich;
-  if (!rich.ParseFromString(status.error_details())) return "";
-  for (const auto& detail : rich.details()) {
-    google::rpc::ErrorInfo info;
-    if (detail.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
-
 using testing::Eventually;
+using testing::ReasonOf;
 
-class SharedStateIntegrationTest : public ::testing::Test {
+class SharedStateIntegrationTest : public testing::LoopbackStackTest<> {
  protected:
   void SetUp() override {
     auto redis = testing::RedisServerProcess::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);
-    auto simulator = testing::StartTlsSimulator(kClientId, kClientSecret);
-    ASSERT_TRUE(simulator.ok()) << simulator.status();
-    sim_ = *std::move(simulator);
-    auto app = ServerApp::Start(Config());
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
+    ASSERT_TRUE(StartSimulator(kClientId, kClientSecret));
+    ASSERT_TRUE(StartServer(Config()));
     stub_ = v1::HaloPsaService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", app_->grpc_port()), grpc::InsecureChannelCredentials()));
     ASSERT_TRUE(Eventually([&] { return Admin("/readyz").status == 200; })) << "Redis never came up";
   }
 
-  void TearDown() override {
-    app_.reset();
-    if (log_file_ != nullptr) std::fclose(log_file_);
-  }
-
   ServerConfig Config() {
-    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_file_);
+    ServerConfig config = testing::LoopbackServerConfig(*sim_, kClientId, kClientSecret, log_);
     config.admin_listen = "127.0.0.1:0";
     config.shutdown_grace = absl::Seconds(5);
     config.redis_url = redis_->url();
@@ -113,10 +95,7 @@ class SharedStateIntegrationTest : public ::testing::Test {
     return posts;
   }
 
-  std::FILE* log_file_ = std::tmpfile();
   std::unique_ptr<testing::RedisServerProcess> redis_;
-  std::unique_ptr<sim::HaloSimulator> sim_;
-  std::unique_ptr<ServerApp> app_;
   std::unique_ptr<v1::HaloPsaService::Stub> stub_;
 };
 
@@ -173,7 +152,7 @@ TEST_F(SharedStateIntegrationTest, WithoutRedisCoordinatedCallsAreRefusedLookups
 
   ASSERT_TRUE(Eventually([&] { return Admin("/readyz").status == 503; })) << "not ready after the grace";
   EXPECT_THAT(Admin("/metrics").body, HasSubstr("halopsa_shared_state_up 0"));
-  EXPECT_THAT(testing::ReadCapturedLog(log_file_), HasSubstr(R"("msg":"shared_state")"));
+  EXPECT_THAT(testing::ReadCapturedLog(log_), HasSubstr(R"("msg":"shared_state")"));
 
   ASSERT_TRUE(redis_->Restart().ok());
   ASSERT_TRUE(Eventually([&] { return Admin("/readyz").status == 200; }));

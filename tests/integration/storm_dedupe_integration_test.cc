@@ -193,6 +193,7 @@ TEST_F(StormDedupeIntegrationTest, AfterARestartTheKeysTicketIsFoundInHaloPsaUnt
   EXPECT_THAT(Notes(first.response.id()), Contains(::testing::HasSubstr("after restart")));
 
   grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
   v1::UpdateTicketRequest close;
   close.set_id(first.response.id());
   close.set_status_id(sim::HaloData::kClosedStatus);

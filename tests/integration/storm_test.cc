@@ -24,10 +24,11 @@
 #include "app/server_app.h"
 #include "simulator/halo_simulator.h"
 #include "tests/testing/lc_test_client.h"
-#include "tests/testing/loopback_config.h"
-#include "tests/testing/test_http_client.h"
 #include "tests/testing/limacharlie_client.h"
+#include "tests/testing/loopback_config.h"
+#include "tests/testing/loopback_stack.h"
 #include "tests/testing/storm.h"
+#include "tests/testing/test_http_client.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -50,22 +51,17 @@ constexpr int kStormKeys = 4;
 // Whether A's detections carry dedupe keys.
 enum class Dedupe { kOn, kOff };
 
-class StormTest : public ::testing::TestWithParam<Dedupe> {
+class StormTest : public testing::LoopbackStackTest<::testing::TestWithParam<Dedupe>> {
  protected:
   void SetUp() override {
-    auto simulator = testing::StartTlsSimulator(kClientId, kHaloSecret, /*threads=*/2);
-    ASSERT_TRUE(simulator.ok()) << simulator.status();
-    sim_ = *std::move(simulator);
-
-    ServerConfig config = testing::LoopbackGatewayConfig(log_sink_, kSigningSecret);
+    ASSERT_TRUE(StartSimulator(kClientId, kHaloSecret, /*threads=*/2));
+    ServerConfig config = testing::LoopbackGatewayConfig(log_, kSigningSecret);
     // LimaCharlie's calls come from many addresses; here all from 127.0.0.1.
     config.gateway_max_connections_per_source = config.gateway_max_connections;
     config.gateway.call_deadline = absl::Seconds(90) * kTimeScale;
     config.rate_limit.max_requests = kBudget;
     config.rate_limit.window = kWindow;
-    auto app = ServerApp::Start(config);
-    ASSERT_TRUE(app.ok()) << app.status();
-    app_ = *std::move(app);
+    ASSERT_TRUE(StartServer(config));
 
     // The tokens first, then HaloPSA's limit: token requests are not API
     // requests, and the service's budget counts only the latter.
@@ -80,19 +76,14 @@ class StormTest : public ::testing::TestWithParam<Dedupe> {
 
   void TearDown() override {
     client_.reset();
-    app_.reset();
-    if (sim_) sim_->Shutdown();
-    std::fclose(log_sink_);
+    LoopbackStackTest::TearDown();
   }
 
   lc::testing::Config HaloConfig() const {
     return {{"instance_url", sim_->base_url()}, {"client_id", kClientId}, {"client_secret", kHaloSecret}};
   }
 
-  std::unique_ptr<sim::HaloSimulator> sim_;
-  std::unique_ptr<ServerApp> app_;
   std::unique_ptr<testing::LimaCharlieClient> client_;
-  std::FILE* log_sink_ = std::tmpfile();
 };
 
 TEST_P(StormTest, NoDetectionIsLostOrDuplicatedAndHaloPsaNeverAnswers429) {

@@ -6,11 +6,14 @@
 
 #include <deque>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"
+#include "tests/testing/callback_result.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -158,7 +161,7 @@ TEST_F(AssetLinkerTest, WriteThatDropsTheLinkIsAnError) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 77, "assets": [{"id": 1}]})"));
   auto response = Link(R"({"ticket_id": 77, "hostname": "ws-9"})");
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(GetErrorInfo(response.status())->reason(), "UPSTREAM_BAD_RESPONSE");
+  EXPECT_EQ(testing::ReasonOf(response.status()), "UPSTREAM_BAD_RESPONSE");
   EXPECT_EQ(locks_.active_keys(), 0u);
 }
 
@@ -211,7 +214,10 @@ class HeldHaloApi : public HaloApi {
   }
   // Answers the oldest pending call, which must be `method path`.
   google::protobuf::Value Answer(const std::string& method, const std::string& path, const std::string& json) {
-    EXPECT_FALSE(pending_.empty());
+    if (pending_.empty()) {
+      ADD_FAILURE() << "no call waits for an answer; expected " << method << " " << path;
+      return {};
+    }
     Pending call = std::move(pending_.front());
     pending_.pop_front();
     EXPECT_EQ(call.method + " " + call.path, method + " " + path);
@@ -226,10 +232,13 @@ class HeldHaloApi : public HaloApi {
 
 class ConcurrentLinkTest : public ::testing::Test {
  protected:
-  void Link(const std::string& json, std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>>& result) {
+  // Starts a link; its answer comes when the held requests are answered.
+  testing::CallbackResult<absl::StatusOr<v1::LinkAssetToTicketResponse>> Link(const std::string& json) {
+    testing::CallbackResult<absl::StatusOr<v1::LinkAssetToTicketResponse>> result(absl::StrCat("the answer to ", json));
     v1::LinkAssetToTicketRequest request;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok());
-    LinkAsset(api_, locks_, context_, request, [&result](auto answer) { result = std::move(answer); });
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &request).ok()) << json;
+    LinkAsset(api_, locks_, context_, request, result.Callback());
+    return result;
   }
 
   HeldHaloApi api_;
@@ -238,15 +247,14 @@ class ConcurrentLinkTest : public ::testing::Test {
 };
 
 TEST_F(ConcurrentLinkTest, LinksToOneTicketDoNotOverwriteEachOther) {
-  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
-  Link(R"({"ticket_id": 5, "hostname": "a"})", first);
-  Link(R"({"ticket_id": 5, "hostname": "b"})", second);
+  auto first = Link(R"({"ticket_id": 5, "hostname": "a"})");
+  auto second = Link(R"({"ticket_id": 5, "hostname": "b"})");
   ASSERT_EQ(api_.pending(), 1u);  // the second waits for the ticket
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");  // linked
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 1}]})");
-  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(first.Await().ok());
   // Only now does the second read the ticket, and it sees the first's asset.
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
@@ -254,30 +262,27 @@ TEST_F(ConcurrentLinkTest, LinksToOneTicketDoNotOverwriteEachOther) {
   google::protobuf::Value written =
       api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 1}, {"id": 2}]})");
   EXPECT_EQ(ToJson(written), R"([{"assets":[{"id":1},{"id":2}],"id":5}])");
-  ASSERT_TRUE(second.has_value() && second->ok());
+  ASSERT_TRUE(second.Await().ok());
   EXPECT_EQ(locks_.active_keys(), 0u);
 }
 
 TEST_F(ConcurrentLinkTest, ALinkWhoseDeadlinePassedWhileWaitingEndsWithoutWorking) {
-  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, late;
-  Link(R"({"ticket_id": 5, "hostname": "a"})", first);
+  auto first = Link(R"({"ticket_id": 5, "hostname": "a"})");
   context_.deadline = absl::Now() - absl::Seconds(1);  // e.g. the links ahead took its time
-  Link(R"({"ticket_id": 5, "hostname": "b"})", late);
-  EXPECT_FALSE(late.has_value());  // waiting for the ticket
+  auto late = Link(R"({"ticket_id": 5, "hostname": "b"})");
+  EXPECT_FALSE(late.fired());  // waiting for the ticket
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 1, "inventory_number": "a"}]})");
-  ASSERT_TRUE(first.has_value() && first->ok());  // already linked
-  ASSERT_TRUE(late.has_value());
-  EXPECT_EQ(late->status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(first.Await().ok());  // already linked
+  EXPECT_EQ(late.Await().status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(api_.pending(), 0u);  // it sent nothing
   EXPECT_EQ(locks_.active_keys(), 0u);
 }
 
 TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
-  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
   const char* create = R"({"ticket_id": %d, "hostname": "NEW", "client_id": 3, "asset_type_id": 1})";
-  Link(absl::StrFormat(create, 5), first);
-  Link(absl::StrFormat(create, 6), second);
+  auto first = Link(absl::StrFormat(create, 5));
+  auto second = Link(absl::StrFormat(create, 6));
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Tickets/6", R"({"id": 6})");
   // Both read their linked assets, look the host up by inventory number and
@@ -292,18 +297,17 @@ TEST_F(ConcurrentLinkTest, ConcurrentLinksOfOneNewHostCreateOneAsset) {
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 9, "inventory_number": "NEW"}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 9}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 6, "assets": [{"id": 9}]})");
-  ASSERT_TRUE(first.has_value() && first->ok());
-  ASSERT_TRUE(second.has_value() && second->ok());
-  EXPECT_TRUE((*first)->asset_created());
-  EXPECT_FALSE((*second)->asset_created());
-  EXPECT_EQ((*second)->asset_id(), 9);
+  ASSERT_TRUE(first.Await().ok());
+  ASSERT_TRUE(second.Await().ok());
+  EXPECT_TRUE(first.Await()->asset_created());
+  EXPECT_FALSE(second.Await()->asset_created());
+  EXPECT_EQ(second.Await()->asset_id(), 9);
   EXPECT_EQ(locks_.active_keys(), 0u);
 }
 
 TEST_F(ConcurrentLinkTest, LinksOfAnExistingHostToDifferentTicketsDoNotWaitForEachOther) {
-  std::optional<absl::StatusOr<v1::LinkAssetToTicketResponse>> first, second;
-  Link(R"({"ticket_id": 5, "hostname": "known"})", first);
-  Link(R"({"ticket_id": 6, "hostname": "known"})", second);
+  auto first = Link(R"({"ticket_id": 5, "hostname": "known"})");
+  auto second = Link(R"({"ticket_id": 6, "hostname": "known"})");
   api_.Answer("GET", "/api/Tickets/5", R"({"id": 5})");
   api_.Answer("GET", "/api/Tickets/6", R"({"id": 6})");
   api_.Answer("GET", "/api/Asset", R"({"record_count": 0, "assets": []})");  // linked to 5
@@ -313,8 +317,8 @@ TEST_F(ConcurrentLinkTest, LinksOfAnExistingHostToDifferentTicketsDoNotWaitForEa
   api_.Answer("GET", "/api/Asset", R"({"record_count": 1, "assets": [{"id": 4, "inventory_number": "known"}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 5, "assets": [{"id": 4}]})");
   api_.Answer("POST", "/api/Tickets", R"({"id": 6, "assets": [{"id": 4}]})");
-  ASSERT_TRUE(first.has_value() && first->ok());
-  ASSERT_TRUE(second.has_value() && second->ok());
+  ASSERT_TRUE(first.Await().ok());
+  ASSERT_TRUE(second.Await().ok());
   EXPECT_EQ(locks_.active_keys(), 0u);
 }
 

@@ -14,6 +14,8 @@
 #include "server/logger.h"
 #include "server/service_metrics.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/testing/callback_result.h"
+#include "tests/testing/error_details.h"
 #include "tests/testing/test_support.h"
 
 namespace halopsa {
@@ -51,7 +53,7 @@ TEST_F(ConnectionForCallTest, NoMetadataUsesDefault) {
 TEST_F(ConnectionForCallTest, NoMetadataAndNoDefaultIsFailedPrecondition) {
   auto connection = ConnectionForCall(Lookup(), nullptr);
   EXPECT_EQ(connection.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(GetErrorInfo(connection.status())->reason(), "NO_HALOPSA_CONNECTION");
+  EXPECT_EQ(testing::ReasonOf(connection.status()), "NO_HALOPSA_CONNECTION");
 }
 
 TEST_F(ConnectionForCallTest, MetadataConnectionOverridesDefault) {
@@ -114,7 +116,7 @@ TEST_F(ConnectionForCallTest, MalformedOutcomeIdOrMarkerIsInvalidArgument) {
     Add(key, value);
     auto connection = ConnectionForCall(Lookup(), default_);
     EXPECT_EQ(connection.status().code(), absl::StatusCode::kInvalidArgument) << key;
-    EXPECT_EQ(GetErrorInfo(connection.status())->metadata().at("field"), key);
+    EXPECT_EQ(testing::ErrorMetadataOf(connection.status(), "field"), key);
   }
 }
 
@@ -141,8 +143,8 @@ TEST_F(IdempotencyKeyForCallTest, OversizedOrUnprintableKeysAreRefusedWithoutEch
     Add("x-idempotency-key", bad);
     auto key = IdempotencyKeyForCall(Lookup());
     EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(GetErrorInfo(key.status())->reason(), "INVALID_FIELD");
-    EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("field"), "x-idempotency-key");
+    EXPECT_EQ(testing::ReasonOf(key.status()), "INVALID_FIELD");
+    EXPECT_EQ(testing::ErrorMetadataOf(key.status(), "field"), "x-idempotency-key");
     EXPECT_THAT(std::string(key.status().message()), ::testing::Not(::testing::HasSubstr(bad)));
   }
 }
@@ -159,12 +161,13 @@ class CallRunnerTest : public ::testing::Test {
     options_.default_deadline = absl::Seconds(30);
   }
 
-  // Starts a search_tickets call; its result lands in `result`.
-  void Search(CallRunner& runner, absl::Time caller_deadline, std::optional<absl::StatusOr<Response>>& result) {
+  // Starts a search_tickets call.
+  testing::CallbackResult<absl::StatusOr<Response>> Search(CallRunner& runner, absl::Time caller_deadline) {
+    testing::CallbackResult<absl::StatusOr<Response>> result("the search's answer");
     runner.Run<v1::SearchTicketsRequest, Response>(
         "SearchTickets", [](absl::string_view) { return std::optional<absl::string_view>(); }, caller_deadline,
-        request_, &HaloPsaOperations::SearchTickets,
-        [&result](absl::StatusOr<Response> answer) { result = std::move(answer); });
+        request_, &HaloPsaOperations::SearchTickets, result.Callback());
+    return result;
   }
 
   ::testing::StrictMock<testing::MockHaloApi> api_;
@@ -183,12 +186,11 @@ TEST_F(CallRunnerTest, UpstreamWorkIsBoundedByTheEarlierOfTheCallersDeadlineAndT
       });
   const absl::Time before = absl::Now();
   const absl::Time soon = before + absl::Seconds(2);
-  std::optional<absl::StatusOr<Response>> first, second;
-  Search(runner, soon, first);
-  Search(runner, absl::InfiniteFuture(), second);
+  auto first = Search(runner, soon);
+  auto second = Search(runner, absl::InfiniteFuture());
   const absl::Time after = absl::Now();
-  ASSERT_TRUE(first.has_value() && first->ok());
-  ASSERT_TRUE(second.has_value() && second->ok());
+  ASSERT_TRUE(first.Await().ok());
+  ASSERT_TRUE(second.Await().ok());
   ASSERT_EQ(deadlines.size(), 2u);
   EXPECT_EQ(deadlines[0], soon);
   EXPECT_GE(deadlines[1], before + options_.default_deadline);
@@ -201,10 +203,8 @@ TEST_F(CallRunnerTest, RefusedCallsAnswerAtOnceWithoutGoingUpstreamOrStayingCoun
   CallRunner runner(actions_, options_);
   // Were the first still counted in flight, the second would be OVERLOADED.
   for (int i = 0; i < 2; ++i) {
-    std::optional<absl::StatusOr<Response>> result;
-    Search(runner, absl::InfiniteFuture(), result);
-    ASSERT_TRUE(result.has_value());
-    EXPECT_EQ(result->status().code(), absl::StatusCode::kFailedPrecondition) << i;
+    auto result = Search(runner, absl::InfiniteFuture());
+    EXPECT_EQ(result.Await().status().code(), absl::StatusCode::kFailedPrecondition) << i;
   }
 }
 
@@ -213,19 +213,18 @@ TEST_F(CallRunnerTest, WaitUntilIdleReturnsOnceTheCallsInFlightHaveEnded) {
   HaloApi::Callback held;
   EXPECT_CALL(api_, Get).WillOnce(
       [&held](const CallContext&, std::string, HaloApi::Query, HaloApi::Callback done) { held = std::move(done); });
-  std::optional<absl::StatusOr<Response>> result;
-  Search(runner, absl::InfiniteFuture(), result);
+  auto result = Search(runner, absl::InfiniteFuture());
   absl::Notification idle;
+  bool became_idle = false;
   std::thread waiter([&] {
-    runner.WaitUntilIdle(absl::InfiniteFuture());
+    became_idle = runner.WaitUntilIdle(absl::Now() + testing::kCallbackBound);
     idle.Notify();
   });
   EXPECT_FALSE(idle.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
   held(testing::Json(R"({"record_count": 0, "tickets": []})"));
   waiter.join();
-  EXPECT_TRUE(idle.HasBeenNotified());
-  ASSERT_TRUE(result.has_value());
-  EXPECT_TRUE(result->ok()) << result->status();
+  EXPECT_TRUE(became_idle);
+  EXPECT_TRUE(result.Await().ok()) << result.Await().status();
 }
 
 // Storm deduplication shows in metrics and the call's log line: which calls
@@ -247,13 +246,13 @@ TEST_F(CallRunnerTest, DedupedCreatesAreCountedAndLoggedByOutcome) {
   request.set_client_id(12);
   request.set_dedupe_key("NEW_PROCESS-host1");
   for (bool expect_deduplicated : {false, true}) {
-    std::optional<absl::StatusOr<v1::CreateTicketResponse>> result;
+    testing::CallbackResult<absl::StatusOr<v1::CreateTicketResponse>> result("the create's answer");
     runner.Run<v1::CreateTicketRequest, v1::CreateTicketResponse>(
         "CreateTicket", [](absl::string_view) { return std::optional<absl::string_view>(); },
-        absl::InfiniteFuture(), request, &HaloPsaOperations::CreateTicket,
-        [&result](absl::StatusOr<v1::CreateTicketResponse> answer) { result = std::move(answer); });
-    ASSERT_TRUE(result.has_value() && result->ok());
-    EXPECT_EQ((*result)->deduplicated(), expect_deduplicated);
+        absl::InfiniteFuture(), request, &HaloPsaOperations::CreateTicket, result.Callback());
+    absl::StatusOr<v1::CreateTicketResponse> created = result.Await();
+    ASSERT_TRUE(created.ok()) << created.status();
+    EXPECT_EQ(created->deduplicated(), expect_deduplicated);
   }
   const std::string text = registry.Render();
   EXPECT_THAT(text, HasSubstr("halopsa_dedupe_detections_total{outcome=\"opened\"} 1\n"));

@@ -13,6 +13,7 @@
 #include "server/error_mapping.h"
 #include "server/json_values.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -124,7 +125,7 @@ TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUnti
   ASSERT_TRUE(shed.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(shed.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   const absl::Status shed_status = FromGrpcStatus(shed.status);
-  EXPECT_EQ(GetErrorInfo(shed_status)->reason(), kReasonOverloaded);
+  EXPECT_EQ(testing::ReasonOf(shed_status), kReasonOverloaded);
   EXPECT_TRUE(GetRetryDelay(shed_status).has_value());
 
   {
@@ -166,7 +167,7 @@ TEST_F(HaloPsaGrpcServiceTest, RequestOverTheNodeLimitIsRefusedBeforeParsingOrHa
   grpc::Status status = stub_->CreateTicket(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("max_json_nodes (10000)"));
-  EXPECT_EQ(GetErrorInfo(FromGrpcStatus(status))->reason(), kReasonRequestTooLarge);
+  EXPECT_EQ(testing::ReasonOf(FromGrpcStatus(status)), kReasonRequestTooLarge);
 }
 
 TEST_F(HaloPsaGrpcServiceTest, RequestOverTheByteLimitIsRefusedNamingIt) {

@@ -6,6 +6,7 @@
 
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -71,7 +72,7 @@ TEST_F(ActionsTest, CreateTicketWithoutIdInAnswerIsUnavailable) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"summary": "s"})"));
   auto response = Call(&HaloPsaOperations::CreateTicket, R"({"summary": "s"})");
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(GetErrorInfo(response.status())->reason(), "UPSTREAM_BAD_RESPONSE");
+  EXPECT_EQ(testing::ReasonOf(response.status()), "UPSTREAM_BAD_RESPONSE");
 }
 
 TEST_F(ActionsTest, InvalidRequestNeverReachesHalo) {
@@ -164,9 +165,9 @@ TEST_F(ActionsTest, RefusedOutcomeNamesTheSettingThatSuppliedIt) {
               ::testing::AllOf(::testing::HasSubstr("An Outcome must be entered"),
                                ::testing::HasSubstr("'Triage' from the default_outcome setting"),
                                ::testing::HasSubstr("x-halopsa-default-outcome")));
-  EXPECT_EQ(GetErrorInfo(status)->reason(), kReasonOutcomeRefused);
-  EXPECT_EQ(GetErrorInfo(status)->metadata().at("setting"), "default_outcome");
-  EXPECT_EQ(GetErrorInfo(status)->metadata().at("http_status"), "400");
+  EXPECT_EQ(testing::ReasonOf(status), kReasonOutcomeRefused);
+  EXPECT_EQ(testing::ErrorMetadataOf(status, "setting"), "default_outcome");
+  EXPECT_EQ(testing::ErrorMetadataOf(status, "http_status"), "400");
 }
 
 TEST_F(ActionsTest, OtherActionFailuresAreNotBlamedOnTheOutcome) {

@@ -11,6 +11,8 @@
 #include "server/halopsa_operations.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"
+#include "tests/testing/callback_result.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -86,12 +88,11 @@ TEST(InMemoryOutcomeJournalTest, ForgetsKeysAfterTheirTtl) {
 
 TEST(InMemoryOutcomeJournalTest, BeginTellsWhetherAnEarlierAttemptMayHaveWrittenAndMarksTheKey) {
   InMemoryOutcomeJournal journal;
-  std::optional<absl::StatusOr<bool>> first, second;
-  journal.Begin("k", absl::InfiniteFuture(), [&](absl::StatusOr<bool> earlier) { first = earlier; });
-  journal.Begin("k", absl::InfiniteFuture(), [&](absl::StatusOr<bool> earlier) { second = earlier; });
-  ASSERT_TRUE(first.has_value() && second.has_value());
-  EXPECT_FALSE(**first);
-  EXPECT_TRUE(**second) << "the first attempt had not finished";
+  testing::CallbackResult<absl::StatusOr<bool>> first("the first Begin's answer"), second("the second Begin's answer");
+  journal.Begin("k", absl::InfiniteFuture(), first.Callback());
+  journal.Begin("k", absl::InfiniteFuture(), second.Callback());
+  EXPECT_EQ(first.Await(absl::ZeroDuration()).value_or(true), false);
+  EXPECT_EQ(second.Await(absl::ZeroDuration()).value_or(false), true) << "the first attempt had not finished";
   journal.Remove("k");
   EXPECT_FALSE(journal.Contains("k"));
 }
@@ -418,7 +419,7 @@ TEST_F(IdempotentCreateTest, InconclusiveLookupWritesNothing) {
   // The retry gives up after a bounded search, still unknown, without a POST.
   absl::Status retry = AddAction().status();
   EXPECT_EQ(retry.code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(GetErrorInfo(retry)->reason(), kReasonUpstreamOutcomeUnknown);
+  EXPECT_EQ(testing::ReasonOf(retry), kReasonUpstreamOutcomeUnknown);
 }
 
 TEST_F(IdempotentCreateTest, KeyOfAnUnknownTicketDoesNotMakeAnActionLookUp) {

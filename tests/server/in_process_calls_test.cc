@@ -4,8 +4,9 @@
 #include <google/protobuf/descriptor.pb.h>
 
 #include <memory>
-#include <optional>
 #include <string>
+
+#include "absl/strings/str_cat.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,6 +14,8 @@
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/testing/callback_result.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -35,14 +38,13 @@ class InProcessServiceCallsTest : public ::testing::Test {
                                              .client_id = "id",
                                              .client_secret = "secret"})}) {}
 
-  // Calls `method`; the answer lands in `result`.
-  void Call(absl::string_view method, std::shared_ptr<const google::protobuf::Message> request,
-            const ServiceCalls::Metadata& metadata, std::optional<Result>& result) {
-    calls_.Call(Method(method), std::move(request), metadata, absl::Now() + absl::Seconds(10),
-                [&result](Result answer) {
-                  EXPECT_FALSE(result.has_value()) << "answered twice";
-                  result = std::move(answer);
-                });
+  // Calls `method` (CallbackResult fails the test when it answers twice).
+  testing::CallbackResult<Result> Call(absl::string_view method,
+                                       std::shared_ptr<const google::protobuf::Message> request,
+                                       const ServiceCalls::Metadata& metadata) {
+    testing::CallbackResult<Result> result(absl::StrCat("the answer to ", method));
+    calls_.Call(Method(method), std::move(request), metadata, absl::Now() + absl::Seconds(10), result.Callback());
+    return result;
   }
 
   static std::shared_ptr<v1::CreateTicketRequest> CreateRequest() {
@@ -63,17 +65,15 @@ TEST_F(InProcessServiceCallsTest, MetadataChoosesTheConnectionKeyAndOrgAndTheRes
                                      ::testing::Pointee(Field(&HaloConnection::instance_url, "https://acme.halopsa.com")))),
                          "/api/Tickets", _, _))
       .WillOnce(testing::AnswerJson(R"({"id": 7, "summary": "Suspicious PowerShell on WS-042"})"));
-  std::optional<Result> result;
-  Call("CreateTicket", CreateRequest(),
-       {{"x-halopsa-instance-url", "https://acme.halopsa.com/"},
-        {"x-halopsa-client-id", "acme-id"},
-        {"x-halopsa-client-secret", "acme-secret"},
-        {"x-idempotency-key", "lc-callback-1"},
-        {"x-halopsa-org-id", "oid-1"}},
-       result);
-  ASSERT_TRUE(result.has_value());
-  ASSERT_TRUE(result->ok()) << result->status();
-  const auto* response = google::protobuf::DynamicCastToGenerated<v1::CreateTicketResponse>(result->value().get());
+  Result result = Call("CreateTicket", CreateRequest(),
+                       {{"x-halopsa-instance-url", "https://acme.halopsa.com/"},
+                        {"x-halopsa-client-id", "acme-id"},
+                        {"x-halopsa-client-secret", "acme-secret"},
+                        {"x-idempotency-key", "lc-callback-1"},
+                        {"x-halopsa-org-id", "oid-1"}})
+                      .Await();
+  ASSERT_TRUE(result.ok()) << result.status();
+  const auto* response = google::protobuf::DynamicCastToGenerated<v1::CreateTicketResponse>(result->get());
   ASSERT_NE(response, nullptr);
   EXPECT_EQ(response->id(), 7);
 }
@@ -81,19 +81,15 @@ TEST_F(InProcessServiceCallsTest, MetadataChoosesTheConnectionKeyAndOrgAndTheRes
 TEST_F(InProcessServiceCallsTest, FailuresKeepTheirErrorInfo) {
   EXPECT_CALL(api_, Post).WillOnce(testing::AnswerStatus(
       WithErrorInfo(absl::DeadlineExceededError("HaloPSA did not answer"), kReasonUpstreamTimeout)));
-  std::optional<Result> result;
-  Call("CreateTicket", CreateRequest(), {}, result);
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(GetErrorInfo(result->status())->reason(), kReasonUpstreamTimeout);
+  Result result = Call("CreateTicket", CreateRequest(), {}).Await();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(testing::ReasonOf(result.status()), kReasonUpstreamTimeout);
 }
 
 TEST_F(InProcessServiceCallsTest, RequestOfAnotherTypeIsRefusedBeforeAnythingRuns) {
-  std::optional<Result> result;
-  Call("SearchTickets", CreateRequest(), {}, result);
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(result->status().message()), ::testing::HasSubstr("halopsa.v1.SearchTicketsRequest"));
+  Result result = Call("SearchTickets", CreateRequest(), {}).Await();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("halopsa.v1.SearchTicketsRequest"));
 }
 
 TEST_F(InProcessServiceCallsTest, MethodOfAnotherServiceIsRefused) {
@@ -109,28 +105,25 @@ TEST_F(InProcessServiceCallsTest, MethodOfAnotherServiceIsRefused) {
   google::protobuf::DescriptorPool pool;
   const google::protobuf::FileDescriptor* built = pool.BuildFile(file);
   ASSERT_NE(built, nullptr);
-  std::optional<Result> result;
-  calls_.Call(*built->service(0)->method(0), CreateRequest(), {}, absl::Now() + absl::Seconds(10),
-              [&result](Result answer) { result = std::move(answer); });
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(result->status().message()), ::testing::HasSubstr("other.Other.CreateTicket"));
+  testing::CallbackResult<Result> answer("the answer to other.Other.CreateTicket");
+  calls_.Call(*built->service(0)->method(0), CreateRequest(), {}, absl::Now() + absl::Seconds(10), answer.Callback());
+  Result result = answer.Await();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr("other.Other.CreateTicket"));
 }
 
 TEST_F(InProcessServiceCallsTest, CancelAllAnswersAtOnceAndTheLateUpstreamAnswerIsDropped) {
   HaloApi::Callback held;
   EXPECT_CALL(api_, Post).WillOnce([&held](const CallContext&, std::string, google::protobuf::Value,
                                            HaloApi::Callback done) { held = std::move(done); });
-  std::optional<Result> result;
   // The only reference to the request is the call's own: the action still
   // reads it after the cancellation.
-  Call("CreateTicket", CreateRequest(), {}, result);
-  EXPECT_FALSE(result.has_value());
+  testing::CallbackResult<Result> result = Call("CreateTicket", CreateRequest(), {});
+  EXPECT_FALSE(result.fired());
   calls_.CancelAll();
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->status().code(), absl::StatusCode::kCancelled);
-  held(testing::Json(R"({"id": 8})"));  // "answered twice" would fail here
-  runner_.WaitUntilIdle(absl::InfiniteFuture());
+  EXPECT_EQ(result.Await().status().code(), absl::StatusCode::kCancelled);
+  held(testing::Json(R"({"id": 8})"));  // "came twice" would fail here
+  EXPECT_TRUE(runner_.WaitUntilIdle(absl::Now() + testing::kCallbackBound));
 }
 
 }  // namespace

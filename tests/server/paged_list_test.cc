@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -86,7 +87,7 @@ TEST_F(PagedListTest, AnswerWithoutTheListIsAnError) {
   EXPECT_CALL(api_, Get(_, _, _, _)).WillOnce(AnswerJson(R"({"record_count": 3})"));
   auto page = Fetch(10, 1);
   EXPECT_EQ(page.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(GetErrorInfo(page.status())->reason(), "UPSTREAM_BAD_RESPONSE");
+  EXPECT_EQ(testing::ReasonOf(page.status()), "UPSTREAM_BAD_RESPONSE");
 }
 
 }  // namespace

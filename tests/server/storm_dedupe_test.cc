@@ -16,6 +16,8 @@
 #include "server/halopsa_operations.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"
+#include "tests/testing/callback_result.h"
+#include "tests/testing/error_details.h"
 
 namespace halopsa {
 namespace {
@@ -53,6 +55,12 @@ std::string NoteHtml(const google::protobuf::Value& body) {
   return StringField(body.list_value().values(0).struct_value(), "note_html");
 }
 
+// The response of an answer that must be a success (empty otherwise).
+v1::CreateTicketResponse Created(const absl::StatusOr<v1::CreateTicketResponse>& answer) {
+  EXPECT_TRUE(answer.ok()) << answer.status();
+  return answer.value_or(v1::CreateTicketResponse());
+}
+
 class StormDedupeTest : public ::testing::Test {
  protected:
   StormDedupeTest() { Reset(); }
@@ -78,18 +86,15 @@ class StormDedupeTest : public ::testing::Test {
     return CallContext{connection, now_ + absl::Seconds(30), nullptr, ""};
   }
 
-  // Starts a call; its answer lands in the returned slot.
-  std::shared_ptr<std::optional<Result>> Call(const v1::CreateTicketRequest& request) {
-    auto slot = std::make_shared<std::optional<Result>>();
-    dedupe_->CreateTicket(Context(), request, [slot](Result result) { *slot = std::move(result); });
-    return slot;
+  // Starts a call.
+  testing::CallbackResult<Result> Call(const v1::CreateTicketRequest& request) {
+    testing::CallbackResult<Result> result(absl::StrCat("the answer to ", request.summary()));
+    dedupe_->CreateTicket(Context(), request, result.Callback());
+    return result;
   }
 
-  Result CallNow(const v1::CreateTicketRequest& request) {
-    auto slot = Call(request);
-    EXPECT_TRUE(slot->has_value()) << "no answer";
-    return slot->has_value() ? **slot : absl::InternalError("no answer");
-  }
+  // A call the mocks answer at once.
+  Result CallNow(const v1::CreateTicketRequest& request) { return Call(request).Await(absl::ZeroDuration()); }
 
   void ExpectListing(const std::string& answer, int client_id = 12) {
     EXPECT_CALL(api_, Get(_, "/api/Tickets",
@@ -181,7 +186,7 @@ TEST_F(StormDedupeTest, ATicketOlderThanTheWindowGetsASuccessor) {
 TEST_F(StormDedupeTest, RowsWithoutTheLineAreNotTaken) {
   ExpectListing(R"({"record_count": 1, "tickets": [{"id": 9, "details": "mentions nothing"}]})");
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 10})"));
-  EXPECT_EQ(CallNow(Request("x"))->id(), 10);
+  EXPECT_EQ(Created(CallNow(Request("x"))).id(), 10);
 }
 
 TEST_F(StormDedupeTest, AnotherClientWithTheSameKeyGetsItsOwnTicket) {
@@ -190,20 +195,20 @@ TEST_F(StormDedupeTest, AnotherClientWithTheSameKeyGetsItsOwnTicket) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
       .WillOnce(AnswerJson(R"({"id": 1})"))
       .WillOnce(AnswerJson(R"({"id": 2})"));
-  EXPECT_EQ(CallNow(Request("a", 12))->id(), 1);
-  EXPECT_EQ(CallNow(Request("b", 13))->id(), 2);
+  EXPECT_EQ(Created(CallNow(Request("a", 12))).id(), 1);
+  EXPECT_EQ(Created(CallNow(Request("b", 13))).id(), 2);
 }
 
 TEST_F(StormDedupeTest, ConcurrentDetectionsOpenOneTicketAndShareOneNote) {
   ExpectListing(List({}));
   HaloApi::Callback create_answer = HoldTicketCreate();
   auto first = Call(Request("d0"));
-  std::vector<std::shared_ptr<std::optional<Result>>> others;
+  std::vector<testing::CallbackResult<Result>> others;
   for (int i = 1; i <= 5; ++i) {
     now_ += absl::Seconds(1);
     others.push_back(Call(Request(absl::StrCat("d", i))));
   }
-  EXPECT_FALSE(first->has_value());
+  EXPECT_FALSE(first.fired());
   std::string note;
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce([&](auto&, auto, google::protobuf::Value body, auto done) {
     note = NoteHtml(body);
@@ -211,16 +216,14 @@ TEST_F(StormDedupeTest, ConcurrentDetectionsOpenOneTicketAndShareOneNote) {
   });
   create_answer(testing::Json(R"({"id": 501})"));
 
-  ASSERT_TRUE(first->has_value() && (*first)->ok());
-  EXPECT_FALSE((**first)->deduplicated());
+  EXPECT_FALSE(Created(first.Await()).deduplicated());
   EXPECT_THAT(note, HasSubstr("5 more detections"));
   EXPECT_THAT(note, Not(HasSubstr("d0")));
   for (int i = 1; i <= 5; ++i) {
     EXPECT_THAT(note, HasSubstr(absl::StrCat("2027-01-15 08:00:0", i, " UTC — d", i, "<br>d", i, " details")));
-    const auto& answer = *others[i - 1];
-    ASSERT_TRUE(answer.has_value() && answer->ok());
-    EXPECT_EQ((*answer)->id(), 501);
-    EXPECT_TRUE((*answer)->deduplicated());
+    const v1::CreateTicketResponse answer = Created(others[i - 1].Await());
+    EXPECT_EQ(answer.id(), 501);
+    EXPECT_TRUE(answer.deduplicated());
   }
   EXPECT_EQ(dedupe_->keys(), 1u);
 }
@@ -236,15 +239,15 @@ TEST_F(StormDedupeTest, DetectionsArrivingDuringANoteJoinTheNextOne) {
         note_answers.push_back(std::move(done));
       });
   auto first = Call(Request("n0"));
-  std::vector<std::shared_ptr<std::optional<Result>>> later;
+  std::vector<testing::CallbackResult<Result>> later;
   for (int i = 1; i <= 4; ++i) later.push_back(Call(Request(absl::StrCat("n", i))));
   ASSERT_EQ(note_answers.size(), 1u);
   note_answers[0](testing::Json(R"({"id": 5})"));
   ASSERT_EQ(note_answers.size(), 2u);  // the four waiting ones, together
   EXPECT_THAT(notes[1], AllOf(HasSubstr("4 more detections"), HasSubstr("n1"), HasSubstr("n4")));
   note_answers[1](testing::Json(R"({"id": 6})"));
-  EXPECT_TRUE((**first)->deduplicated());
-  for (const auto& answer : later) EXPECT_EQ((**answer)->id(), 77);
+  EXPECT_TRUE(Created(first.Await()).deduplicated());
+  for (const auto& answer : later) EXPECT_EQ(Created(answer.Await()).id(), 77);
 }
 
 TEST_F(StormDedupeTest, MergedNotesStayWithinTheirBoundAndKeepEveryDetection) {
@@ -260,7 +263,7 @@ TEST_F(StormDedupeTest, MergedNotesStayWithinTheirBoundAndKeepEveryDetection) {
         pending.push_back(std::move(done));
       });
   auto blocker = Call(Request("blocker"));
-  std::vector<std::shared_ptr<std::optional<Result>>> storm;
+  std::vector<testing::CallbackResult<Result>> storm;
   for (int i = 0; i < 12; ++i) storm.push_back(Call(Request(absl::StrCat("storm-", i, "-", std::string(200, 'x')))));
   for (size_t answered = 0; answered < pending.size(); ++answered) pending[answered](testing::Json(R"({"id": 1})"));
 
@@ -274,7 +277,7 @@ TEST_F(StormDedupeTest, MergedNotesStayWithinTheirBoundAndKeepEveryDetection) {
       holding += absl::StrContains(note, absl::StrCat(" UTC — ", summary, "<br>", summary, " details"));
     }
     EXPECT_EQ(holding, 1) << i;  // whole, in exactly one note
-    EXPECT_TRUE((**storm[i])->deduplicated());
+    EXPECT_TRUE(Created(storm[i].Await()).deduplicated());
   }
 }
 
@@ -300,10 +303,11 @@ TEST_F(StormDedupeTest, AfterTheRecheckIntervalAClosedTicketIsNotNotedAgain) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
       .WillOnce(AnswerJson(R"({"id": 501})"))
       .WillOnce(AnswerJson(R"({"id": 502})"));
-  ASSERT_EQ(CallNow(Request("first"))->id(), 501);
+  ASSERT_EQ(Created(CallNow(Request("first"))).id(), 501);
   now_ += DedupeOptions().recheck_after;
   ExpectListing(List({}));  // a technician closed 501: open_only leaves it out
   Result result = CallNow(Request("after close"));
+  ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->id(), 502);
   EXPECT_FALSE(result->deduplicated());
 }
@@ -313,7 +317,7 @@ TEST_F(StormDedupeTest, ARememberedTicketThatWasDeletedIsLookedUpAgain) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
       .WillOnce(AnswerJson(R"({"id": 501})"))
       .WillOnce(AnswerJson(R"({"id": 502})"));
-  ASSERT_EQ(CallNow(Request("first"))->id(), 501);
+  ASSERT_EQ(Created(CallNow(Request("first"))).id(), 501);
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _))
       .WillOnce(AnswerStatus(FromHaloHttpStatus(404, "/api/Actions", R"("Ticket 501 not found")")));
   ExpectListing(List({}));
@@ -329,10 +333,9 @@ TEST_F(StormDedupeTest, ConcurrentCallsTakeTheKeysLockWithTheirDeadline) {
       .WillOnce([](auto&, auto, LinkLocks::Acquired acquired) {
         acquired(WithErrorInfo(absl::UnavailableError("Redis is down"), kReasonSharedStateUnavailable));
       });
-  std::optional<Result> result;
-  dedupe.CreateTicket(Context(), Request("x"), [&](Result r) { result = std::move(r); });
-  ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(GetErrorInfo(result->status())->reason(), kReasonSharedStateUnavailable);
+  testing::CallbackResult<Result> result("the answer without the key's lock");
+  dedupe.CreateTicket(Context(), Request("x"), result.Callback());
+  EXPECT_EQ(testing::ReasonOf(result.Await().status()), kReasonSharedStateUnavailable);
 }
 
 TEST_F(StormDedupeTest, TooManyWaitingDetectionsOfOneKeyAreRefusedRetriably) {
@@ -346,7 +349,7 @@ TEST_F(StormDedupeTest, TooManyWaitingDetectionsOfOneKeyAreRefusedRetriably) {
   Call(Request("waits 2"));
   Result refused = CallNow(Request("one too many"));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(GetErrorInfo(refused.status())->reason(), kReasonOverloaded);
+  EXPECT_EQ(testing::ReasonOf(refused.status()), kReasonOverloaded);
   EXPECT_TRUE(GetRetryDelay(refused.status()).has_value());
   EXPECT_CALL(api_, Post(_, "/api/Actions", _, _)).WillOnce(AnswerJson(R"({"id": 2})"));
   create_answer(testing::Json(R"({"id": 501})"));
@@ -361,8 +364,8 @@ TEST_F(StormDedupeTest, AFailedCreateFailsEveryDetectionOfTheBatch) {
   EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
       .WillOnce(AnswerStatus(FromHaloHttpStatus(429, "/api/Tickets", "Rate Limit Reached")));
   create_answer(FromHaloHttpStatus(429, "/api/Tickets", "Rate Limit Reached"));
-  EXPECT_EQ((*first)->status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ((*second)->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(first.Await().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.Await().status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST(HaloPsaOperationsDedupeTest, OnlyANonEmptyDedupeKeyDeduplicates) {
@@ -377,7 +380,7 @@ TEST(HaloPsaOperationsDedupeTest, OnlyANonEmptyDedupeKeyDeduplicates) {
   EXPECT_CALL(api, Post(_, "/api/Tickets", _, _)).WillOnce(AnswerJson(R"({"id": 1})"));
   auto result = testing::RunAction<v1::CreateTicketResponse>(
       [&](auto done) { actions.CreateTicket(context, request, std::move(done)); });
-  EXPECT_FALSE(result->deduplicated());
+  EXPECT_FALSE(Created(result).deduplicated());
 
   request.set_dedupe_window_min(0);
   auto refused = testing::RunAction<v1::CreateTicketResponse>(

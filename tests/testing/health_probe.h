@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "tests/testing/callback_result.h"
 
 namespace halopsa::testing {
 
@@ -22,16 +23,13 @@ inline bool IsServing(const std::shared_ptr<grpc::Channel>& channel) {
   grpc::Slice no_bytes;  // an empty message still needs one slice
   grpc::ByteBuffer request(&no_bytes, 1);
   grpc::ByteBuffer response;
-  grpc::Status status;
-  absl::Notification done;
+  CallbackResult<absl::Status> answer("the health check's answer");
   stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status result) {
-                   status = std::move(result);
-                   done.Notify();
+                 [done = answer.Callback()](const grpc::Status& status) {
+                   done(status.ok() ? absl::OkStatus() : absl::UnknownError(status.error_message()));
                  });
-  done.WaitForNotification();
   std::vector<grpc::Slice> slices;
-  if (!status.ok() || !response.Dump(&slices).ok()) return false;
+  if (!answer.Await(absl::Seconds(10)).ok() || !response.Dump(&slices).ok()) return false;
   std::string bytes;
   for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   return bytes == std::string("\x08\x01", 2);

@@ -6,7 +6,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/limacharlie/gateway.h"
 #include "adapters/limacharlie/gzip.h"
@@ -211,17 +210,6 @@ std::string Json(const rapidjson::Value& value) {
   Writer writer(buffer);
   value.Accept(writer);
   return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-bool SameJson(const std::string& actual, const std::string& expected) {
-  rapidjson::Document actual_json, expected_json;
-  actual_json.Parse(actual.c_str());
-  expected_json.Parse(expected.c_str());
-  if (actual_json.HasParseError() || expected_json.HasParseError() || !(actual_json == expected_json)) return false;
-  for (const char* fraction : {".0,", ".0}", ".0]"}) {
-    if (absl::StrContains(actual, fraction)) return false;
-  }
-  return true;
 }
 
 }  // namespace halopsa::lc::testing

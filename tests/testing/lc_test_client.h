@@ -6,7 +6,6 @@
 // envelope. Delivery is pluggable: straight into Gateway::Handle in unit
 // tests, over HTTP in integration tests.
 
-#include <gmock/gmock.h>
 #include <rapidjson/document.h>
 
 #include <functional>
@@ -85,12 +84,6 @@ Reply ParseReply(net::ServerResponse response);
 
 // JSON text of `value`.
 std::string Json(const rapidjson::Value& value);
-
-// Same JSON value as `expected` (object member order aside), with no number
-// printed as a fraction where integers are meant.
-bool SameJson(const std::string& actual, const std::string& expected);
-
-MATCHER_P(JsonEquals, expected, "") { return SameJson(arg, expected); }
 
 }  // namespace halopsa::lc::testing
 

@@ -3,6 +3,8 @@
 
 // Small helpers several test binaries share.
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "simulator/halo_simulator.h"
 
 namespace halopsa::testing {
@@ -30,6 +33,14 @@ inline absl::StatusOr<std::unique_ptr<sim::HaloSimulator>> StartTlsSimulator(con
   options.client_id = client_id;
   options.client_secret = client_secret;
   return sim::HaloSimulator::Start(options);
+}
+
+// The request message written as proto3 JSON in a test; bad JSON fails it.
+template <typename Message>
+Message FromJson(const std::string& json) {
+  Message message;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &message).ok()) << json;
+  return message;
 }
 
 // Everything written so far to a log captured in a temporary file.

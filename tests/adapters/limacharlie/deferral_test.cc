@@ -4,13 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "server/error_mapping.h"
+#include "tests/testing/json_matchers.h"
 #include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::JsonEquals;
+using halopsa::testing::JsonEq;
 using ::testing::Optional;
 
 absl::Status BudgetRefusal(absl::Duration delay) {
@@ -60,7 +61,7 @@ TEST(DeferredRequestTest, TheStateRoundTrips) {
       ParseDeferredRequest(testing::Json(reply.json["continuations"][0]["state"]));
   ASSERT_TRUE(request.ok()) << request.status();
   EXPECT_EQ(request->action, "add_action");
-  EXPECT_THAT(request->data_json, JsonEquals(R"({"ticket_id":7,"note":"n"})"));
+  EXPECT_THAT(request->data_json, JsonEq(R"({"ticket_id":7,"note":"n"})"));
   EXPECT_EQ(request->idempotency_key, "k\"1");
 }
 

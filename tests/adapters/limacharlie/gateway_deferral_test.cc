@@ -24,6 +24,7 @@
 #include "server/error_mapping.h"
 #include "server/service_calls.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
+#include "tests/testing/json_matchers.h"
 #include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
@@ -36,7 +37,7 @@ using ::testing::AnyNumber;
 using ::testing::Contains;
 using ::testing::InSequence;
 using ::testing::Pair;
-using testing::JsonEquals;
+using halopsa::testing::JsonEq;
 using testing::Reply;
 using testing::TestOrg;
 
@@ -159,7 +160,7 @@ TEST_F(GatewayDeferralTest, AWriteTheBudgetCannotServeInTimeIsDeferred) {
   EXPECT_EQ(reply.status, 200);
   EXPECT_FALSE(reply.has_error());
   EXPECT_THAT(reply.body,
-              JsonEquals(R"({"version":20221218,"data":{"deferred":true,"retry_in_sec":43},
+              JsonEq(R"({"version":20221218,"data":{"deferred":true,"retry_in_sec":43},
                              "continuations":[{"in_delay_sec":43,"action":"run_deferred",
                                "state":{"action":"create_ticket",
                                         "data":{"summary":"Deferred detection","client_id":"12"},
@@ -182,7 +183,7 @@ TEST_F(GatewayDeferralTest, TheContinuationRunsTheOriginalRequestOnceUnderTheOri
   Reply ran = Continue(deferred, "detection-1:1");
   ASSERT_EQ(ran.status, 200) << ran.body;
   EXPECT_THAT(testing::Json(ran.data()),
-              JsonEquals(R"({"deduplicated":false,"id":2884,"summary":"Deferred detection"})"));
+              JsonEq(R"({"deduplicated":false,"id":2884,"summary":"Deferred detection"})"));
   // A replayed continuation, another level's, and a redelivered original:
   // the same answer, nothing runs again (StrictMock, two calls).
   EXPECT_EQ(Continue(deferred, "detection-1:1").body, ran.body);
@@ -208,11 +209,11 @@ TEST_F(GatewayDeferralTest, AContinuationMayDeferAgain) {
   Reply first = Request("add_action", note, "note-1");
   Reply again = Continue(first, "note-1:1");
   ASSERT_EQ(again.status, 200) << again.body;
-  EXPECT_THAT(testing::Json(again.data()), JsonEquals(R"({"deferred":true,"retry_in_sec":9})"));
+  EXPECT_THAT(testing::Json(again.data()), JsonEq(R"({"deferred":true,"retry_in_sec":9})"));
   EXPECT_EQ(testing::Json(again.json["continuations"][0]["state"]),
             testing::Json(first.json["continuations"][0]["state"]));
   Reply ran = Continue(again, "note-1:1:2");
-  EXPECT_THAT(testing::Json(ran.data()), JsonEquals(R"({"id":3,"ticket_id":7})"));
+  EXPECT_THAT(testing::Json(ran.data()), JsonEq(R"({"id":3,"ticket_id":7})"));
   EXPECT_THAT(ReportedDeferrals(), ::testing::ElementsAre(5, 9, 0));
 }
 

@@ -21,6 +21,7 @@
 #include "server/error_mapping.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
 #include "tests/adapters/limacharlie/fake_halopsa_service.h"
+#include "tests/testing/json_matchers.h"
 #include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
@@ -37,7 +38,7 @@ using testing::FakeLimaCharlie;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::Json;
-using testing::JsonEquals;
+using halopsa::testing::JsonEq;
 using ::testing::Not;
 using ::testing::Pair;
 using testing::Reply;
@@ -521,7 +522,7 @@ TEST_F(GatewayTest, RotatedHiveSecretTakesEffectAfterOneRejection) {
   });
   Reply reply = Request("add_action", R"({"ticket_id":2884,"note":"n"})", HiveConfig());
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_THAT(Json(reply.data()), JsonEquals(R"({"id":2,"note":"n","ticket_id":2884})"));
+  EXPECT_THAT(Json(reply.data()), JsonEq(R"({"id":2,"note":"n","ticket_id":2884})"));
   EXPECT_THAT(service_.calls(), SizeIs(2));
 }
 

@@ -9,6 +9,7 @@
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"
+#include "tests/testing/json_matchers.h"
 #include "tests/testing/lc_test_client.h"
 
 namespace halopsa::lc {
@@ -16,7 +17,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::JsonEquals;
+using halopsa::testing::JsonEq;
 
 const ActionSpec& Action(absl::string_view name) {
   const ActionSpec* action = FindAction(name);
@@ -206,17 +207,17 @@ TEST(ResultDataTest, CreateAndUpdateReturnTheTicketWithItsId) {
   absl::StatusOr<std::string> data = ResultData(Spec("create_ticket"), v1::CreateTicketRequest(), response);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_THAT(*data,
-              JsonEquals(R"({"assets":[{"id":3}],"client_id":12,"deduplicated":false,"id":2885,"summary":"s"})"));
+              JsonEq(R"({"assets":[{"id":3}],"client_id":12,"deduplicated":false,"id":2885,"summary":"s"})"));
 
   auto updated = FromJson<v1::UpdateTicketResponse>(R"({"id":7,"ticket":{"id":7,"status_id":2}})");
   EXPECT_THAT(ResultData(Spec("update_ticket"), v1::UpdateTicketRequest(), updated).value(),
-              JsonEquals(R"({"id":7,"status_id":2})"));
+              JsonEq(R"({"id":7,"status_id":2})"));
 }
 
 TEST(ResultDataTest, ADeduplicatedCreateSaysSoBesideTheExistingTicketsId) {
   auto response = FromJson<v1::CreateTicketResponse>(R"({"id":77,"ticket":{"id":77,"summary":"first"},"deduplicated":true})");
   EXPECT_THAT(ResultData(Spec("create_ticket"), v1::CreateTicketRequest(), response).value(),
-              JsonEquals(R"({"deduplicated":true,"id":77,"summary":"first"})"));
+              JsonEq(R"({"deduplicated":true,"id":77,"summary":"first"})"));
 }
 
 TEST(RequestFromDataTest, DedupeFieldsTakeTemplateRenderedValues) {
@@ -230,34 +231,34 @@ TEST(ResultDataTest, AddActionReturnsTheActionWithItsIds) {
   auto response =
       FromJson<v1::AddActionResponse>(R"({"id":2,"ticket_id":2884,"action":{"note":"n","outcome":"Note"}})");
   EXPECT_THAT(ResultData(Spec("add_action"), v1::AddActionRequest(), response).value(),
-              JsonEquals(R"({"id":2,"note":"n","outcome":"Note","ticket_id":2884})"));
+              JsonEq(R"({"id":2,"note":"n","outcome":"Note","ticket_id":2884})"));
 }
 
 TEST(ResultDataTest, SearchAlwaysHasCountAndTickets) {
   EXPECT_THAT(ResultData(Spec("search_tickets"), v1::SearchTicketsRequest(), v1::SearchTicketsResponse()).value(),
-              JsonEquals(R"({"record_count":0,"tickets":[]})"));
+              JsonEq(R"({"record_count":0,"tickets":[]})"));
   auto response = FromJson<v1::SearchTicketsResponse>(R"({"record_count":1,"tickets":[{"id":5}]})");
   EXPECT_THAT(ResultData(Spec("search_tickets"), v1::SearchTicketsRequest(), response).value(),
-              JsonEquals(R"({"record_count":1,"tickets":[{"id":5}]})"));
+              JsonEq(R"({"record_count":1,"tickets":[{"id":5}]})"));
 }
 
 TEST(ResultDataTest, LinkAssetHasItsFourKeys) {
   auto response = FromJson<v1::LinkAssetToTicketResponse>(
       R"({"asset_id":9,"asset_created":false,"asset":{"id":9},"ticket":{"id":2884}})");
   EXPECT_THAT(ResultData(Spec("link_asset_to_ticket"), v1::LinkAssetToTicketRequest(), response).value(),
-              JsonEquals(R"({"asset_id":9,"asset_created":false,"asset":{"id":9},"ticket":{"id":2884}})"));
+              JsonEq(R"({"asset_id":9,"asset_created":false,"asset":{"id":9},"ticket":{"id":2884}})"));
 }
 
 TEST(ResultDataTest, LookupKeepsOnlyTheListOfItsType) {
   v1::LookupClientSiteRequest clients;
   clients.set_type(v1::LookupClientSiteRequest::client);
   EXPECT_THAT(ResultData(Spec("lookup_client_site"), clients, v1::LookupClientSiteResponse()).value(),
-              JsonEquals(R"({"record_count":0,"clients":[]})"));
+              JsonEq(R"({"record_count":0,"clients":[]})"));
   v1::LookupClientSiteRequest sites;
   sites.set_type(v1::LookupClientSiteRequest::site);
   auto response = FromJson<v1::LookupClientSiteResponse>(R"({"record_count":1,"sites":[{"id":18}]})");
   EXPECT_THAT(ResultData(Spec("lookup_client_site"), sites, response).value(),
-              JsonEquals(R"({"record_count":1,"sites":[{"id":18}]})"));
+              JsonEq(R"({"record_count":1,"sites":[{"id":18}]})"));
 }
 
 }  // namespace
