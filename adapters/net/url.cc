@@ -48,6 +48,47 @@ absl::StatusOr<uint16_t> ParsePort(absl::string_view text, uint16_t default_port
   return static_cast<uint16_t>(port);
 }
 
+absl::StatusOr<uint16_t> DefaultPort(absl::string_view scheme) {
+  if (scheme == "https") return 443;
+  if (scheme == "http") return 80;
+  return absl::InvalidArgumentError("URL scheme must be http or https");
+}
+
+// Host (an IPv6 literal without its brackets) and port text of a URL's
+// authority; credentials ("user:pass@") are refused.
+absl::StatusOr<std::pair<absl::string_view, absl::string_view>> SplitAuthority(absl::string_view authority) {
+  if (authority.find('@') != absl::string_view::npos) {
+    return absl::InvalidArgumentError("URL must not contain user credentials");
+  }
+  absl::string_view host;
+  absl::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError("URL has an unterminated IPv6 address");
+    }
+    host = authority.substr(1, close - 1);
+    const absl::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      return absl::InvalidArgumentError("URL has unexpected characters after the IPv6 address");
+    }
+    if (!after.empty()) port_text = after.substr(1);
+    in6_addr unused;
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &unused) != 1) {
+      return absl::InvalidArgumentError("URL has an invalid IPv6 address");
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    host = authority.substr(0, colon);
+    if (colon != absl::string_view::npos) port_text = authority.substr(colon + 1);
+    if (!std::all_of(host.begin(), host.end(), IsHostNameChar)) {
+      return absl::InvalidArgumentError("URL host contains invalid characters");
+    }
+  }
+  if (host.empty()) return absl::InvalidArgumentError("URL has no host");
+  return std::make_pair(host, port_text);
+}
+
 bool IsPrivateV4(const uint8_t* a) {
   return a[0] == 0 ||                             // "this network", incl. 0.0.0.0
          a[0] == 10 ||                            // 10/8
@@ -106,14 +147,8 @@ absl::StatusOr<Url> ParseUrl(absl::string_view url) {
   }
   Url out;
   out.scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
-  uint16_t default_port = 0;
-  if (out.scheme == "https") {
-    default_port = 443;
-  } else if (out.scheme == "http") {
-    default_port = 80;
-  } else {
-    return absl::InvalidArgumentError("URL scheme must be http or https");
-  }
+  absl::StatusOr<uint16_t> default_port = DefaultPort(out.scheme);
+  if (!default_port.ok()) return default_port.status();
 
   absl::string_view rest = url.substr(scheme_end + 3);
   rest = rest.substr(0, rest.find('#'));  // fragments are never sent
@@ -121,37 +156,10 @@ absl::StatusOr<Url> ParseUrl(absl::string_view url) {
   const absl::string_view authority = rest.substr(0, authority_end);
   const absl::string_view target =
       authority_end == absl::string_view::npos ? absl::string_view() : rest.substr(authority_end);
-  if (authority.find('@') != absl::string_view::npos) {
-    return absl::InvalidArgumentError("URL must not contain user credentials");
-  }
-
-  absl::string_view host;
-  absl::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError("URL has an unterminated IPv6 address");
-    }
-    host = authority.substr(1, close - 1);
-    const absl::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      return absl::InvalidArgumentError("URL has unexpected characters after the IPv6 address");
-    }
-    if (!after.empty()) port_text = after.substr(1);
-    in6_addr unused;
-    if (inet_pton(AF_INET6, std::string(host).c_str(), &unused) != 1) {
-      return absl::InvalidArgumentError("URL has an invalid IPv6 address");
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    host = authority.substr(0, colon);
-    if (colon != absl::string_view::npos) port_text = authority.substr(colon + 1);
-    if (!std::all_of(host.begin(), host.end(), IsHostNameChar)) {
-      return absl::InvalidArgumentError("URL host contains invalid characters");
-    }
-  }
-  if (host.empty()) return absl::InvalidArgumentError("URL has no host");
-  absl::StatusOr<uint16_t> port = ParsePort(port_text, default_port);
+  absl::StatusOr<std::pair<absl::string_view, absl::string_view>> host_and_port = SplitAuthority(authority);
+  if (!host_and_port.ok()) return host_and_port.status();
+  const auto [host, port_text] = *host_and_port;
+  absl::StatusOr<uint16_t> port = ParsePort(port_text, *default_port);
   if (!port.ok()) return port.status();
 
   if (std::any_of(target.begin(), target.end(), IsForbiddenInTarget)) {
