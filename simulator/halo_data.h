@@ -76,7 +76,14 @@ class HaloData {
   // Sets the *_name fields that follow from client_id, site_id, agent_id
   // and assettype_id.
   void AddNames(Struct& record) const;
+  // The records every tenant starts with (halo_seed.cc), in this order:
+  // sites name their clients, assets and tickets name both.
   void Seed();
+  void SeedClientsAndSites();
+  void SeedAssets();
+  struct TicketSeed;
+  void SeedTicket(const TicketSeed& seed);
+  void SeedTickets();
 
   Table clients_;
   Table sites_;
