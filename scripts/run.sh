@@ -2,15 +2,25 @@
 # The run command: installs what is missing, builds, starts the HaloPSA
 # simulator (HTTPS on loopback) and halopsa-server against it, and prints
 # how to call the service. Ctrl-C stops both.
+#
+# The server reads the HALOPSA_* / LC_* variables of the README's
+# configuration table from the environment as usual; this script sets those
+# that connect it to the simulator and, unless already set, loopback listen
+# addresses (HALOPSA_GRPC_LISTEN, HALOPSA_GATEWAY_LISTEN,
+# HALOPSA_ADMIN_LISTEN). Its own variable: BUILD_DIR (as in scripts/build.sh,
+# default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
 BIN="${BUILD_DIR:-build}/bin"
 CERTS=tests/testdata/certs
-GRPC_PORT=${HALOPSA_GRPC_PORT:-50051}
-GATEWAY_PORT=${HALOPSA_GATEWAY_PORT:-8080}
-ADMIN_PORT=${HALOPSA_ADMIN_PORT:-9090}
+export HALOPSA_GRPC_LISTEN=${HALOPSA_GRPC_LISTEN:-127.0.0.1:50051}
+export HALOPSA_GATEWAY_LISTEN=${HALOPSA_GATEWAY_LISTEN:-127.0.0.1:8080}
+export HALOPSA_ADMIN_LISTEN=${HALOPSA_ADMIN_LISTEN:-127.0.0.1:9090}
+GRPC=$HALOPSA_GRPC_LISTEN
+GATEWAY=$HALOPSA_GATEWAY_LISTEN
+ADMIN=$HALOPSA_ADMIN_LISTEN
 
 RUN_DIR=$(mktemp -d)
 SIM_LOG="$RUN_DIR/sim.log"
@@ -42,14 +52,12 @@ done
 # loopback, which only allow_private_upstream permits.
 HALOPSA_INSTANCE_URL="$SIM_URL" HALOPSA_CLIENT_ID=sim-client HALOPSA_CLIENT_SECRET=sim-secret \
 HALOPSA_CA_FILE="$CERTS/ca.pem" HALOPSA_ALLOW_PRIVATE_UPSTREAM=1 \
-HALOPSA_GRPC_LISTEN="127.0.0.1:$GRPC_PORT" HALOPSA_GRPC_PLAINTEXT=1 \
-HALOPSA_GATEWAY_LISTEN="127.0.0.1:$GATEWAY_PORT" LC_EXTENSION_SECRET_FILE="$LC_SECRET_FILE" \
-HALOPSA_ADMIN_LISTEN="127.0.0.1:$ADMIN_PORT" \
+HALOPSA_GRPC_PLAINTEXT=1 LC_EXTENSION_SECRET_FILE="$LC_SECRET_FILE" \
   "$BIN/halopsa-server" &
 SERVER_PID=$!
 
 for _ in $(seq 100); do
-  "$BIN/halopsa-cli" --target="127.0.0.1:$GRPC_PORT" health >/dev/null 2>&1 && break
+  "$BIN/halopsa-cli" --target="$GRPC" health >/dev/null 2>&1 && break
   kill -0 $SERVER_PID 2>/dev/null || exit 1
   sleep 0.1
 done
@@ -57,18 +65,18 @@ done
 cat <<TXT
 
 ext-halopsa is running against the HaloPSA simulator at $SIM_URL:
-  gRPC 127.0.0.1:$GRPC_PORT, webhook gateway http://127.0.0.1:$GATEWAY_PORT/, admin http://127.0.0.1:$ADMIN_PORT/metrics
+  gRPC $GRPC, webhook gateway http://$GATEWAY/, admin http://$ADMIN/metrics
 Try it from another terminal (gRPC):
 
-  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT create_ticket '{"summary": "Test detection", "client_id": 12, "site_id": 18}'
-  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT search_tickets '{"client_id": 12}'
-  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT add_action '{"ticket_id": 2884, "note": "triage notes", "timetaken": 1}'
-  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT link_asset_to_ticket '{"ticket_id": 2884, "hostname": "CONTOSO-LT-7"}'
-  $BIN/halopsa-cli --target=127.0.0.1:$GRPC_PORT lookup_client_site '{"type": "site", "client_id": 12}'
+  $BIN/halopsa-cli --target=$GRPC create_ticket '{"summary": "Test detection", "client_id": 12, "site_id": 18}'
+  $BIN/halopsa-cli --target=$GRPC search_tickets '{"client_id": 12}'
+  $BIN/halopsa-cli --target=$GRPC add_action '{"ticket_id": 2884, "note": "triage notes", "timetaken": 1}'
+  $BIN/halopsa-cli --target=$GRPC link_asset_to_ticket '{"ticket_id": 2884, "hostname": "CONTOSO-LT-7"}'
+  $BIN/halopsa-cli --target=$GRPC lookup_client_site '{"type": "site", "client_id": 12}'
 
 As LimaCharlie would, through the signed webhook gateway (signing key in $LC_SECRET_FILE):
 
-  $BIN/halopsa-cli --gateway_url=http://127.0.0.1:$GATEWAY_PORT/ --lc_extension_secret_file=$LC_SECRET_FILE \\
+  $BIN/halopsa-cli --gateway_url=http://$GATEWAY/ --lc_extension_secret_file=$LC_SECRET_FILE \\
     --org_config='{"instance_url": "$SIM_URL", "client_id": "sim-client", "client_secret": "sim-secret"}' \\
     webhook create_ticket '{"summary": "{{ .cat }} - host1", "client_id": "12", "site_id": "18"}'
 
