@@ -4,19 +4,15 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <unistd.h>
-
 #include <fstream>
-#include <thread>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/halopsa/fair_budget.h"
 #include "adapters/halopsa/halo_rest_client.h"
-#include "adapters/limacharlie/actions.h"
-#include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/service_client.h"
 #include "adapters/net/http_server.h"
 #include "adapters/redis/redis_client.h"
@@ -26,6 +22,7 @@
 #include "adapters/redis/redis_request_budget.h"
 #include "adapters/redis/redis_url.h"
 #include "app/admin_endpoints.h"
+#include "app/app_observers.h"
 #include "app/memory_trimmer.h"
 #include "server/grpc_service.h"
 #include "server/halopsa_operations.h"
@@ -92,34 +89,20 @@ constexpr size_t kAdminMaxConnectionsPerSource = 16;
 
 constexpr size_t kMaxGrpcReceiveBytes = 2 * kRequestJsonLimits.max_bytes;
 
-// VmRSS from /proc/self/statm (pages), for the memory-near-limit alert.
-double ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  double size_pages = 0;
-  double resident_pages = 0;
-  statm >> size_pages >> resident_pages;
-  return resident_pages * static_cast<double>(sysconf(_SC_PAGESIZE));
-}
-
-absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view flag) {
   std::ifstream file(path);
   std::stringstream content;
   content << file.rdbuf();
-  if (!file || content.str().empty()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", path));
+  if (!file || content.str().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", SettingName(flag), " ", path));
+  }
   return content.str();
 }
 
+// TLS from the configured PEM files, or plaintext (ValidateConfig allowed
+// exactly one of them).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(const ServerConfig& c) {
-  if (c.grpc_tls_cert_file.empty() != c.grpc_tls_key_file.empty()) {
-    return absl::InvalidArgumentError("gRPC TLS needs both grpc_tls_cert_file and grpc_tls_key_file");
-  }
-  if (c.grpc_tls_cert_file.empty()) {
-    if (!c.grpc_plaintext) {
-      return absl::InvalidArgumentError(
-          "gRPC has no TLS certificate: set grpc_tls_cert_file and grpc_tls_key_file, or grpc_plaintext for local use");
-    }
-    return grpc::InsecureServerCredentials();
-  }
+  if (c.grpc_plaintext) return grpc::InsecureServerCredentials();
   absl::StatusOr<std::string> cert = ReadPem(c.grpc_tls_cert_file, "grpc_tls_cert_file");
   absl::StatusOr<std::string> key = ReadPem(c.grpc_tls_key_file, "grpc_tls_key_file");
   if (!cert.ok()) return cert.status();
@@ -135,85 +118,20 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(const S
   return grpc::SslServerCredentials(options);
 }
 
-}  // namespace
-
-absl::Status ServerApp::ConnectSharedState(Parts& parts) {
-  const ServerConfig& c = parts.config;
-  if (c.redis_url.empty()) return absl::OkStatus();
-  absl::StatusOr<redis::RedisEndpoint> endpoint = redis::ParseRedisUrl(c.redis_url, "redis_url (HALOPSA_REDIS_URL)");
-  if (!endpoint.ok()) return endpoint.status();
-  if (c.redis_timeout <= absl::ZeroDuration() || c.redis_unready_after < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("redis_timeout must be positive and redis_unready_after not negative");
-  }
-  redis::RedisOptions options;
-  options.endpoint = *endpoint;
-  options.command_timeout = c.redis_timeout;
-  options.on_state_change = [logger = parts.logger.get(), where = endpoint->Describe()](bool up,
-                                                                                        absl::string_view why) {
-    logger->Log(up ? LogLevel::kInfo : LogLevel::kWarning, "shared_state",
-                {{"state", up ? "up" : "down"}, {"redis", where}, {"error", why}});
-  };
-  parts.redis = redis::RedisClient::Start(parts.transport->io_context(), std::move(options));
-  parts.shared_budget = std::make_unique<redis::RedisRequestBudget>(*parts.redis, c.rate_limit, *parts.limiter);
-  parts.shared_journal = std::make_unique<redis::RedisOutcomeJournal>(*parts.redis);
-  parts.shared_link_locks = std::make_unique<redis::RedisLinkLocks>(*parts.redis);
-  parts.shared_replies = std::make_unique<redis::RedisReplyCache>(*parts.redis);
-  const redis::RedisClient* client = parts.redis.get();
-  parts.registry.AddCallback("halopsa_shared_state_up", "1 while the shared state (Redis) answers, else 0.", "gauge",
-                             [client] { return client->up() ? 1.0 : 0.0; });
-  parts.registry.AddCallback("halopsa_shared_state_errors_total",
-                             "Failed Redis commands and connection attempts.", "counter",
-                             [client] { return static_cast<double>(client->errors()); });
-  parts.registry.AddCallback("halopsa_shared_state_commands_total", "Commands sent to Redis.", "counter",
-                             [client] { return static_cast<double>(client->commands_sent()); });
-  parts.registry.AddCallback("halopsa_shared_state_round_trips_total",
-                             "Writes to Redis that sent commands (pipelined commands share one).", "counter",
-                             [client] { return static_cast<double>(client->round_trips()); });
-  return absl::OkStatus();
+// A listener that cannot start names its setting.
+absl::Status ListenerFailed(absl::string_view flag, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(SettingName(flag), ": ", status.message()));
 }
 
-absl::Status ServerApp::StartGateway(Parts& parts) {
-  const ServerConfig& c = parts.config;
-  if (c.gateway.signing_secret.empty()) {
-    return absl::InvalidArgumentError("the webhook gateway needs LC_EXTENSION_SECRET or LC_EXTENSION_SECRET_FILE");
-  }
-  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> lc_api = net::BeastHttpTransport::Create(c.lc_api_transport);
-  if (!lc_api.ok()) return lc_api.status();
-  parts.lc_api_transport = *std::move(lc_api);
-  // In this process the gateway hands calls straight to the runner: a gRPC
-  // hop here would only serialise every request and response twice.
-  std::unique_ptr<ServiceCalls> service;
-  if (c.gateway_service_target.empty()) {
-    service = std::make_unique<InProcessServiceCalls>(*parts.runner);
-  } else {
-    service = std::make_unique<lc::ServiceClient>(
-        grpc::CreateChannel(c.gateway_service_target, grpc::InsecureChannelCredentials()));
-  }
-  lc::GatewayOptions options = c.gateway;
-  options.shared_replies = parts.shared_replies.get();
-  options.observer = [metrics = parts.metrics.get(), logger = parts.logger.get()](const lc::GatewayCall& call) {
-    // Label values come from known names only: anything a caller invents
-    // counts under one label.
-    const bool known = lc::FindAction(call.action) != nullptr || call.action == lc::kDeferredAction;
-    std::string kind(call.action.empty() ? call.kind : (known ? call.action : "unknown"));
-    metrics->gateway_requests.With({kind, absl::StrCat(call.http_status)}).Increment();
-    metrics->gateway_latency.With({kind}).Observe(absl::ToDoubleSeconds(call.duration));
-    if (call.replayed) metrics->idempotency_replays.With({}).Increment();
-    if (call.deferred_sec > 0) metrics->gateway_deferrals.With({kind}).Increment();
-    logger->Log(call.http_status == 200 ? LogLevel::kInfo : LogLevel::kWarning, "webhook",
-                {{"kind", call.kind},
-                 {"action", call.action},
-                 {"org", call.org},
-                 {"idempotency_key", call.idempotency_key},
-                 {"http_status", static_cast<int64_t>(call.http_status)},
-                 {"replayed", call.replayed},
-                 {"deferred_sec", static_cast<int64_t>(call.deferred_sec)},
-                 {"duration_ms", absl::ToDoubleMilliseconds(call.duration)}});
-    if (!call.error_report.empty()) {
-      logger->Log(LogLevel::kWarning, "limacharlie_error_report", {{"org", call.org}, {"error", call.error_report}});
-    }
-  };
-  parts.gateway = std::make_unique<lc::Gateway>(std::move(options), std::move(service), *parts.lc_api_transport);
+// In this process the gateway hands calls straight to the runner: a gRPC
+// hop here would only serialise every request and response twice.
+std::unique_ptr<ServiceCalls> GatewayServiceCalls(const ServerConfig& c, CallRunner& runner) {
+  if (c.gateway_service_target.empty()) return std::make_unique<InProcessServiceCalls>(runner);
+  return std::make_unique<lc::ServiceClient>(
+      grpc::CreateChannel(c.gateway_service_target, grpc::InsecureChannelCredentials()));
+}
+
+net::HttpServerOptions GatewayHttpOptions(const ServerConfig& c) {
   net::HttpServerOptions http;
   http.listen = c.gateway_listen;
   // Twice the gateway's own limit: bodies just over it still reach the
@@ -227,76 +145,90 @@ absl::Status ServerApp::StartGateway(Parts& parts) {
   http.max_connections = c.gateway_max_connections;
   http.max_connections_per_source = c.gateway_max_connections_per_source;
   http.shutdown_grace = c.shutdown_grace;
-  absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
-      http, [gateway = parts.gateway.get()](net::ServerRequest request, net::Responder respond) {
-        gateway->Handle(std::move(request), std::move(respond));
-      });
-  if (!server.ok()) return server.status();
-  parts.gateway_http = *std::move(server);
-  const net::HttpServer* gateway_http = parts.gateway_http.get();
-  parts.registry.AddCallback("halopsa_gateway_open_connections", "Open webhook connections now.", "gauge",
-                             [gateway_http] { return static_cast<double>(gateway_http->open_connections()); });
-  parts.registry.AddCallback("halopsa_gateway_max_connections", "The cap of open webhook connections.", "gauge",
-                             [cap = http.max_connections] { return static_cast<double>(cap); });
+  return http;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
+  if (absl::Status valid = ValidateConfig(config); !valid.ok()) return valid;
+  if (absl::Status read = ReadSecretFiles(config); !read.ok()) return read;
+  auto parts = std::make_unique<Parts>();
+  parts->config = std::move(config);
+  if (absl::Status status = ConnectUpstream(*parts); !status.ok()) return status;
+  if (absl::Status status = ConnectSharedState(*parts); !status.ok()) return status;
+  BuildService(*parts);
+  if (absl::Status status = StartGrpc(*parts); !status.ok()) return status;
+  if (absl::Status status = StartGateway(*parts); !status.ok()) return status;
+  if (absl::Status status = StartAdmin(*parts); !status.ok()) return status;
+  AnnounceReady(*parts);
+  return std::unique_ptr<ServerApp>(new ServerApp(std::move(parts)));
+}
+
+absl::Status ServerApp::ConnectUpstream(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> transport = net::BeastHttpTransport::Create(c.transport);
+  if (!transport.ok()) return transport.status();
+  parts.transport = *std::move(transport);
+  parts.metrics = std::make_unique<ServiceMetrics>(parts.registry);
+  parts.logger = std::make_unique<Logger>(c.log_level, c.log_output);
+  parts.discovery = std::make_unique<AuthDiscovery>(
+      *parts.transport, AuthDiscoveryOptions{.allow_insecure_http = c.transport.allow_insecure_http});
+  parts.tokens = std::make_unique<TokenCache>(*parts.transport, *parts.discovery, c.tokens);
+  parts.limiter = std::make_unique<TenantRateLimiter>(c.rate_limit);
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
-  auto parts = std::make_unique<Parts>();
-  parts->config = std::move(config);
-  const ServerConfig& c = parts->config;
+absl::Status ServerApp::ConnectSharedState(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  if (c.redis_url.empty()) return absl::OkStatus();
+  absl::StatusOr<redis::RedisEndpoint> endpoint = redis::ParseRedisUrl(c.redis_url, SettingName("redis_url"));
+  if (!endpoint.ok()) return endpoint.status();
+  redis::RedisOptions options;
+  options.endpoint = *endpoint;
+  options.command_timeout = c.redis_timeout;
+  options.on_state_change = [logger = parts.logger.get(), where = endpoint->Describe()](bool up,
+                                                                                        absl::string_view why) {
+    logger->Log(up ? LogLevel::kInfo : LogLevel::kWarning, "shared_state",
+                {{"state", up ? "up" : "down"}, {"redis", where}, {"error", why}});
+  };
+  parts.redis = redis::RedisClient::Start(parts.transport->io_context(), std::move(options));
+  parts.shared_budget = std::make_unique<redis::RedisRequestBudget>(*parts.redis, c.rate_limit, *parts.limiter);
+  parts.shared_journal = std::make_unique<redis::RedisOutcomeJournal>(*parts.redis);
+  parts.shared_link_locks = std::make_unique<redis::RedisLinkLocks>(*parts.redis);
+  parts.shared_replies = std::make_unique<redis::RedisReplyCache>(*parts.redis);
+  AddSharedStateMetrics(parts.registry, parts.redis.get());
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> transport = net::BeastHttpTransport::Create(c.transport);
-  if (!transport.ok()) return transport.status();
-  parts->transport = *std::move(transport);
-  parts->metrics = std::make_unique<ServiceMetrics>(parts->registry);
-  parts->logger = std::make_unique<Logger>(c.log_level, c.log_output);
-  parts->discovery = std::make_unique<AuthDiscovery>(
-      *parts->transport, AuthDiscoveryOptions{.allow_insecure_http = c.transport.allow_insecure_http});
-  parts->tokens = std::make_unique<TokenCache>(*parts->transport, *parts->discovery, c.tokens);
-  if (c.rate_limit.max_requests < 0 || c.rate_limit.window <= absl::ZeroDuration() || c.retry.max_attempts < 1 ||
-      c.retry.max_backoff <= absl::ZeroDuration() || c.rate_limit.max_waiting_per_org < 1) {
-    return absl::InvalidArgumentError(
-        "rate_limit_requests must be >= 0, rate_limit_window and max_backoff positive, max_upstream_attempts and "
-        "rate_limit_org_queue >= 1");
-  }
-  parts->limiter = std::make_unique<TenantRateLimiter>(c.rate_limit);
-  if (absl::Status shared = ConnectSharedState(*parts); !shared.ok()) return shared;
-  parts->scheduler = std::make_unique<net::TimerThread>();
-  SlotSource& slots = parts->shared_budget ? *parts->shared_budget : *parts->limiter;
-  parts->budget = std::make_unique<FairRequestBudget>(slots, *parts->scheduler, c.rate_limit, parts->metrics.get());
-  parts->halo = std::make_unique<HaloRestClient>(
-      HaloRestClient::Dependencies{*parts->transport, *parts->tokens, *parts->scheduler, *parts->budget,
-                                   parts->metrics.get()},
+void ServerApp::BuildService(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  parts.scheduler = std::make_unique<net::TimerThread>();
+  SlotSource& slots = parts.shared_budget ? *parts.shared_budget : *parts.limiter;
+  parts.budget = std::make_unique<FairRequestBudget>(slots, *parts.scheduler, c.rate_limit, parts.metrics.get());
+  parts.halo = std::make_unique<HaloRestClient>(
+      HaloRestClient::Dependencies{*parts.transport, *parts.tokens, *parts.scheduler, *parts.budget,
+                                   parts.metrics.get()},
       c.retry);
-  parts->operations = std::make_unique<HaloPsaOperations>(
-      *parts->halo, SharedState{parts->shared_journal.get(), parts->shared_link_locks.get()});
-  parts->runner = std::make_unique<CallRunner>(
-      *parts->operations,
-      ServiceOptions{c.default_connection, c.default_deadline, c.max_calls_in_flight, parts->logger.get(),
-                     parts->metrics.get()});
-  parts->service = std::make_unique<HaloPsaGrpcService>(*parts->runner);
-  // Figures the adapters keep themselves, read at scrape time.
-  const TokenCache* tokens = parts->tokens.get();
-  const net::BeastHttpTransport* upstream = parts->transport.get();
-  parts->registry.AddCallback("halopsa_token_requests_total", "OAuth2 token requests sent to HaloPSA.", "counter",
-                              [tokens] { return static_cast<double>(tokens->token_requests()); });
-  parts->registry.AddCallback("halopsa_token_cache_hits_total", "Calls served a cached HaloPSA token.", "counter",
-                              [tokens] { return static_cast<double>(tokens->cache_hits()); });
-  parts->registry.AddCallback("halopsa_upstream_open_connections", "Open connections to HaloPSA hosts.", "gauge",
-                              [upstream] { return static_cast<double>(upstream->open_connections()); });
-  parts->registry.AddCallback("halopsa_resident_memory_bytes", "Resident memory of halopsa-server.", "gauge",
-                              ResidentBytes);
-  parts->registry.AddCallback("halopsa_upstream_connections_opened_total", "Connections ever opened to HaloPSA.",
-                              "counter", [upstream] { return static_cast<double>(upstream->connections_opened()); });
+  parts.operations = std::make_unique<HaloPsaOperations>(
+      *parts.halo, SharedState{parts.shared_journal.get(), parts.shared_link_locks.get()});
+  parts.runner = std::make_unique<CallRunner>(
+      *parts.operations,
+      ServiceOptions{c.default_connection, c.default_deadline, c.max_calls_in_flight, parts.logger.get(),
+                     parts.metrics.get()});
+  parts.service = std::make_unique<HaloPsaGrpcService>(*parts.runner);
+  AddUpstreamMetrics(parts.registry, parts.tokens.get(), parts.transport.get());
+}
 
+absl::Status ServerApp::StartGrpc(Parts& parts) {
+  const ServerConfig& c = parts.config;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = GrpcCredentials(c);
   if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(c.grpc_listen, *credentials, &parts->grpc_port);
-  builder.RegisterService(parts->service.get());
+  builder.AddListeningPort(c.grpc_listen, *credentials, &parts.grpc_port);
+  builder.RegisterService(parts.service.get());
   // Keepalive pings keep idle connections alive through load balancers and
   // find dead peers.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
@@ -307,41 +239,72 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config)
   // INVALID_ARGUMENT naming it (the service checks them before parsing);
   // gRPC itself refuses anything larger with RESOURCE_EXHAUSTED.
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxGrpcReceiveBytes));
-  parts->server = builder.BuildAndStart();
-  if (!parts->server || parts->grpc_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", c.grpc_listen));
+  parts.server = builder.BuildAndStart();
+  if (!parts.server || parts.grpc_port == 0) {
+    return absl::UnavailableError(absl::StrCat(SettingName("grpc_listen"), ": cannot listen for gRPC on ", c.grpc_listen));
   }
-  if (!c.gateway_listen.empty()) {
-    if (absl::Status started = StartGateway(*parts); !started.ok()) return started;
-  }
-  if (!c.admin_listen.empty()) {
-    net::HttpServerOptions admin_options;
-    admin_options.listen = c.admin_listen;
-    // Its own slots, never the gateway's: the kubelet's probes and the
-    // scrapes get through a gateway flood, and one peer cannot take them all.
-    admin_options.idle_timeout = c.connection_idle_timeout;
-    admin_options.max_connections = kAdminMaxConnections;
-    admin_options.max_connections_per_source = kAdminMaxConnectionsPerSource;
-    absl::StatusOr<std::unique_ptr<net::HttpServer>> admin = net::HttpServer::Start(
-        admin_options, AdminHandler(parts->registry, [p = parts.get()] {
-          // A replica that cannot coordinate with the others for a while
-          // leaves the load balancer; a short blip does not flap it.
-          bool shared_state_ok = !p->redis || p->redis->down_for() <= p->config.redis_unready_after;
-          return p->ready.load() && shared_state_ok;
-        }));
-    if (!admin.ok()) return admin.status();
-    parts->admin = *std::move(admin);
-  }
-  parts->trimmer = std::make_unique<MemoryTrimmer>(parts->transport->io_context(), kMemoryTrimPeriod);
-  parts->server->GetHealthCheckService()->SetServingStatus(true);
-  parts->ready = true;
-  parts->logger->Log(LogLevel::kInfo, "started",
-                     {{"grpc_port", static_cast<int64_t>(parts->grpc_port)},
-                      {"gateway_port", static_cast<int64_t>(parts->gateway_http ? parts->gateway_http->port() : 0)},
-                      {"admin_port", static_cast<int64_t>(parts->admin ? parts->admin->port() : 0)},
-                      {"default_instance_url", c.default_connection ? absl::string_view(c.default_connection->instance_url)
-                                                                    : absl::string_view()}});
-  return std::unique_ptr<ServerApp>(new ServerApp(std::move(parts)));
+  return absl::OkStatus();
+}
+
+absl::Status ServerApp::StartGateway(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  if (c.gateway_listen.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> lc_api = net::BeastHttpTransport::Create(c.lc_api_transport);
+  if (!lc_api.ok()) return lc_api.status();
+  parts.lc_api_transport = *std::move(lc_api);
+  lc::GatewayOptions options = c.gateway;
+  options.shared_replies = parts.shared_replies.get();
+  options.observer = GatewayObserver(parts.metrics.get(), parts.logger.get());
+  parts.gateway = std::make_unique<lc::Gateway>(std::move(options), GatewayServiceCalls(c, *parts.runner),
+                                                *parts.lc_api_transport);
+  const net::HttpServerOptions http = GatewayHttpOptions(c);
+  absl::StatusOr<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start(
+      http, [gateway = parts.gateway.get()](net::ServerRequest request, net::Responder respond) {
+        gateway->Handle(std::move(request), std::move(respond));
+      });
+  if (!server.ok()) return ListenerFailed("gateway_listen", server.status());
+  parts.gateway_http = *std::move(server);
+  const net::HttpServer* gateway_http = parts.gateway_http.get();
+  parts.registry.AddCallback("halopsa_gateway_open_connections", "Open webhook connections now.", "gauge",
+                             [gateway_http] { return static_cast<double>(gateway_http->open_connections()); });
+  parts.registry.AddCallback("halopsa_gateway_max_connections", "The cap of open webhook connections.", "gauge",
+                             [cap = http.max_connections] { return static_cast<double>(cap); });
+  return absl::OkStatus();
+}
+
+absl::Status ServerApp::StartAdmin(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  if (c.admin_listen.empty()) return absl::OkStatus();
+  net::HttpServerOptions admin_options;
+  admin_options.listen = c.admin_listen;
+  // Its own slots, never the gateway's: the kubelet's probes and the
+  // scrapes get through a gateway flood, and one peer cannot take them all.
+  admin_options.idle_timeout = c.connection_idle_timeout;
+  admin_options.max_connections = kAdminMaxConnections;
+  admin_options.max_connections_per_source = kAdminMaxConnectionsPerSource;
+  absl::StatusOr<std::unique_ptr<net::HttpServer>> admin =
+      net::HttpServer::Start(admin_options, AdminHandler(parts.registry, [p = &parts] {
+                               // A replica that cannot coordinate with the others for a while
+                               // leaves the load balancer; a short blip does not flap it.
+                               bool shared_state_ok = !p->redis || p->redis->down_for() <= p->config.redis_unready_after;
+                               return p->ready.load() && shared_state_ok;
+                             }));
+  if (!admin.ok()) return ListenerFailed("admin_listen", admin.status());
+  parts.admin = *std::move(admin);
+  return absl::OkStatus();
+}
+
+void ServerApp::AnnounceReady(Parts& parts) {
+  const ServerConfig& c = parts.config;
+  parts.trimmer = std::make_unique<MemoryTrimmer>(parts.transport->io_context(), kMemoryTrimPeriod);
+  parts.server->GetHealthCheckService()->SetServingStatus(true);
+  parts.ready = true;
+  parts.logger->Log(LogLevel::kInfo, "started",
+                    {{"grpc_port", static_cast<int64_t>(parts.grpc_port)},
+                     {"gateway_port", static_cast<int64_t>(parts.gateway_http ? parts.gateway_http->port() : 0)},
+                     {"admin_port", static_cast<int64_t>(parts.admin ? parts.admin->port() : 0)},
+                     {"default_instance_url", c.default_connection ? absl::string_view(c.default_connection->instance_url)
+                                                                   : absl::string_view()}});
 }
 
 ServerApp::ServerApp(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -400,6 +363,5 @@ void ServerApp::AbandonRemaining(Parts& parts) {
 }
 
 const TokenCache& ServerApp::tokens() const { return *parts_->tokens; }
-
 
 }  // namespace halopsa
