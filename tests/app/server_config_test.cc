@@ -46,11 +46,22 @@ TEST(ValidateConfigTest, AcceptsACompleteDefaultConnection) {
   EXPECT_TRUE(ValidateConfig(config).ok()) << ValidateConfig(config);
 }
 
+// A change to an otherwise complete default connection.
+std::function<void(ServerConfig&)> WithConnection(std::function<void(HaloConnection&)> change) {
+  return [change](ServerConfig& c) {
+    auto connection = Connection();
+    change(*connection);
+    c.default_connection = connection;
+  };
+}
+
 struct BadSetting {
   std::string name;
   std::function<void(ServerConfig&)> change;
   std::string message;  // the whole problem, setting named first
 };
+
+std::string NameOf(const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; }
 
 class ValidateConfigRefusesTest : public ::testing::TestWithParam<BadSetting> {};
 
@@ -76,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "least 1, not 0"},
         BadSetting{"rate_limit_org_queue", [](ServerConfig& c) { c.rate_limit.max_waiting_per_org = 0; },
                    "HALOPSA_RATE_LIMIT_ORG_QUEUE / --rate_limit_org_queue must be at least 1, not 0"}),
-    [](const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; });
+    NameOf);
 
 INSTANTIATE_TEST_SUITE_P(
     Upstream, ValidateConfigRefusesTest,
@@ -101,24 +112,16 @@ INSTANTIATE_TEST_SUITE_P(
                    "HALOPSA_MAX_BACKOFF / --max_backoff must be more than 0, not 0"},
         BadSetting{"shutdown_grace", [](ServerConfig& c) { c.shutdown_grace = -absl::Seconds(2); },
                    "HALOPSA_SHUTDOWN_GRACE / --shutdown_grace must not be negative, not -2s"}),
-    [](const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; });
+    NameOf);
 
 INSTANTIATE_TEST_SUITE_P(
     DefaultConnection, ValidateConfigRefusesTest,
     ::testing::Values(
         BadSetting{"no_client_id",
-                   [](ServerConfig& c) {
-                     auto connection = Connection();
-                     connection->client_id.clear();
-                     c.default_connection = connection;
-                   },
+                   WithConnection([](HaloConnection& h) { h.client_id.clear(); }),
                    "HALOPSA_INSTANCE_URL / --instance_url needs HALOPSA_CLIENT_ID / --client_id"},
         BadSetting{"no_secret",
-                   [](ServerConfig& c) {
-                     auto connection = Connection();
-                     connection->client_secret.clear();
-                     c.default_connection = connection;
-                   },
+                   WithConnection([](HaloConnection& h) { h.client_secret.clear(); }),
                    "HALOPSA_INSTANCE_URL / --instance_url needs HALOPSA_CLIENT_SECRET / --client_secret or "
                    "HALOPSA_CLIENT_SECRET_FILE / --client_secret_file"},
         BadSetting{"secret_and_file",
@@ -129,28 +132,16 @@ INSTANTIATE_TEST_SUITE_P(
                    "HALOPSA_CLIENT_SECRET / --client_secret or HALOPSA_CLIENT_SECRET_FILE / --client_secret_file: "
                    "set one, not both"},
         BadSetting{"instance_url_without_scheme",
-                   [](ServerConfig& c) {
-                     auto connection = Connection();
-                     connection->instance_url = "acme.halopsa.com";
-                     c.default_connection = connection;
-                   },
+                   WithConnection([](HaloConnection& h) { h.instance_url = "acme.halopsa.com"; }),
                    "HALOPSA_INSTANCE_URL / --instance_url is not a usable URL: URL must start with http:// or "
                    "https://"},
         BadSetting{"auth_url",
-                   [](ServerConfig& c) {
-                     auto connection = Connection();
-                     connection->auth_url = "ftp://auth.example";
-                     c.default_connection = connection;
-                   },
+                   WithConnection([](HaloConnection& h) { h.auth_url = "ftp://auth.example"; }),
                    "HALOPSA_AUTH_URL / --auth_url is not a usable URL: URL scheme must be http or https"},
         BadSetting{"default_outcome_id",
-                   [](ServerConfig& c) {
-                     auto connection = Connection();
-                     connection->default_outcome_id = -4;
-                     c.default_connection = connection;
-                   },
+                   WithConnection([](HaloConnection& h) { h.default_outcome_id = -4; }),
                    "HALOPSA_DEFAULT_OUTCOME_ID / --default_outcome_id must be at least 0, not -4"}),
-    [](const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; });
+    NameOf);
 
 INSTANTIATE_TEST_SUITE_P(
     GrpcListener, ValidateConfigRefusesTest,
@@ -178,7 +169,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSetting{"client_ca_without_tls", [](ServerConfig& c) { c.grpc_client_ca_file = "ca.pem"; },
                    "HALOPSA_GRPC_CLIENT_CA_FILE / --grpc_client_ca_file needs TLS (HALOPSA_GRPC_TLS_CERT_FILE / "
                    "--grpc_tls_cert_file): plaintext has no mTLS"}),
-    [](const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; });
+    NameOf);
 
 INSTANTIATE_TEST_SUITE_P(
     Gateway, ValidateConfigRefusesTest,
@@ -206,7 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "HALOPSA_CONNECTION_IDLE_TIMEOUT / --connection_idle_timeout must be more than 0, not 0"},
         BadSetting{"lc_api_url", [](ServerConfig& c) { c.gateway.lc_api_url = "api.limacharlie.io"; },
                    "LC_API_URL / --lc_api_url is not a usable URL: URL must start with http:// or https://"}),
-    [](const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; });
+    NameOf);
 
 INSTANTIATE_TEST_SUITE_P(
     SharedState, ValidateConfigRefusesTest,
@@ -218,7 +209,7 @@ INSTANTIATE_TEST_SUITE_P(
                                  [](ServerConfig& c) { c.redis_unready_after = -absl::Seconds(1); },
                                  "HALOPSA_REDIS_UNREADY_AFTER / --redis_unready_after must not be negative, not "
                                  "-1s"}),
-    [](const ::testing::TestParamInfo<BadSetting>& info) { return info.param.name; });
+    NameOf);
 
 TEST(ValidateConfigTest, ReportsEveryProblemAtOnce) {
   ServerConfig config = ValidConfig();
