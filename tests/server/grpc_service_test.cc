@@ -79,72 +79,91 @@ TEST_F(HaloPsaGrpcServiceTest, CallsWithoutOrgIdShareTheAnonymousOrg) {
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
-TEST(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUntilOthersFinish) {
-  testing::MockHaloApi api;
-  HaloPsaOperations actions(api);
-  ServiceOptions options;
-  options.default_connection = std::make_shared<HaloConnection>(
-      HaloConnection{.instance_url = "https://h.example", .client_id = "id", .client_secret = "s"});
-  options.max_calls_in_flight = 2;
-  CallRunner runner(actions, options);
-  HaloPsaGrpcService service(runner);
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  auto stub = v1::HaloPsaService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
-  // Upstream holds the first two calls until released.
-  absl::Mutex mu;
-  std::vector<HaloApi::Callback> held;
-  EXPECT_CALL(api, Get).WillRepeatedly([&](const CallContext&, std::string, HaloApi::Query, HaloApi::Callback done) {
-    absl::MutexLock lock(&mu);
-    held.push_back(std::move(done));
-  });
-  v1::SearchTicketsRequest request;
+// A service that serves two calls at once, whose upstream holds every
+// search until the test answers it.
+class HaloPsaGrpcServiceOverloadTest : public ::testing::Test {
+ protected:
   struct Call {
     grpc::ClientContext context;
     v1::SearchTicketsResponse response;
     grpc::Status status;
     absl::Notification done;
   };
-  auto start = [&](Call& call) {
-    stub->async()->SearchTickets(&call.context, &request, &call.response, [&call](grpc::Status status) {
+
+  HaloPsaGrpcServiceOverloadTest() {
+    EXPECT_CALL(api_, Get).WillRepeatedly([this](const CallContext&, std::string, HaloApi::Query,
+                                                 HaloApi::Callback done) {
+      absl::MutexLock lock(&mu_);
+      held_.push_back(std::move(done));
+    });
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::HaloPsaService::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+  ~HaloPsaGrpcServiceOverloadTest() override { server_->Shutdown(); }
+
+  static ServiceOptions TwoCallsAtOnce() {
+    ServiceOptions options;
+    options.default_connection = std::make_shared<HaloConnection>(
+        HaloConnection{.instance_url = "https://h.example", .client_id = "id", .client_secret = "s"});
+    options.max_calls_in_flight = 2;
+    return options;
+  }
+
+  void Start(Call& call) {
+    stub_->async()->SearchTickets(&call.context, &request_, &call.response, [&call](grpc::Status status) {
       call.status = std::move(status);
       call.done.Notify();
     });
-  };
-  Call first, second, shed, later;
-  start(first);
-  start(second);
-  {
-    absl::MutexLock lock(&mu);
-    const auto both_held = [&held] { return held.size() == 2; };
-    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&both_held), absl::Seconds(10)));
   }
 
-  start(shed);
+  // True once `count` searches have reached upstream.
+  bool AwaitHeld(size_t count) {
+    absl::MutexLock lock(&mu_);
+    const auto reached = [this, count] { return held_.size() == count; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(10));
+  }
+
+  // Answers the held searches from the `first`th on (none found).
+  void AnswerHeld(size_t first) {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = first; i < held_.size(); ++i) held_[i](testing::Json(R"({"record_count": 0, "tickets": []})"));
+  }
+
+  testing::MockHaloApi api_;
+  HaloPsaOperations operations_{api_};
+  CallRunner runner_{operations_, TwoCallsAtOnce()};
+  HaloPsaGrpcService service_{runner_};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::HaloPsaService::Stub> stub_;
+  v1::SearchTicketsRequest request_;
+  absl::Mutex mu_;
+  std::vector<HaloApi::Callback> held_;  // guarded by mu_
+};
+
+TEST_F(HaloPsaGrpcServiceOverloadTest, CallsBeyondTheLimitAreShedWithRetryInfoUntilOthersFinish) {
+  Call first, second, shed, later;
+  Start(first);
+  Start(second);
+  ASSERT_TRUE(AwaitHeld(2));
+
+  Start(shed);
   ASSERT_TRUE(shed.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(shed.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   const absl::Status shed_status = FromGrpcStatus(shed.status);
   EXPECT_EQ(testing::ReasonOf(shed_status), kReasonOverloaded);
   EXPECT_TRUE(GetRetryDelay(shed_status).has_value());
 
-  {
-    absl::MutexLock lock(&mu);
-    for (HaloApi::Callback& done : held) done(testing::Json(R"({"record_count": 0, "tickets": []})"));
-  }
+  AnswerHeld(0);
   ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_TRUE(second.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_TRUE(first.status.ok()) << first.status.error_message();
-  start(later);  // room again
-  {
-    absl::MutexLock lock(&mu);
-    const auto third_held = [&held] { return held.size() == 3; };
-    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&third_held), absl::Seconds(10)));
-    held.back()(testing::Json(R"({"record_count": 0, "tickets": []})"));
-  }
+  Start(later);  // room again
+  ASSERT_TRUE(AwaitHeld(3));
+  AnswerHeld(2);
   ASSERT_TRUE(later.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_TRUE(later.status.ok()) << later.status.error_message();
-  server->Shutdown();
 }
 
 TEST_F(HaloPsaGrpcServiceTest, OversizedIdempotencyKeyIsRefusedBeforeHaloPsa) {
