@@ -258,20 +258,30 @@ class ReadSecretFilesTest : public ::testing::Test {
     std::fclose(file);
     return path;
   }
+
+  // A default connection whose secret is in a file holding `content`.
+  ServerConfig WithClientSecretFile(const std::string& name, const std::string& content) {
+    ServerConfig config = ValidConfig();
+    config.default_connection = connection_;
+    config.client_secret_file = WriteFile(name, content);
+    return config;
+  }
+
+  std::shared_ptr<HaloConnection> connection_ = [] {
+    auto connection = Connection();
+    connection->client_secret.clear();
+    return connection;
+  }();
 };
 
 TEST_F(ReadSecretFilesTest, ReadsBothSecretsWithoutTheTrailingLineBreak) {
-  ServerConfig config = ValidConfig();
-  auto connection = Connection();
-  connection->client_secret.clear();
-  config.default_connection = connection;
-  config.client_secret_file = WriteFile("client", "from-file\n");
+  ServerConfig config = WithClientSecretFile("client", "from-file\n");
   config.gateway.signing_secret.clear();
   config.lc_extension_secret_file = WriteFile("lc", "signing-from-file\n");
   ASSERT_TRUE(ReadSecretFiles(config).ok());
   EXPECT_EQ(config.default_connection->client_secret, "from-file");
   EXPECT_EQ(config.gateway.signing_secret, "signing-from-file");
-  EXPECT_EQ(connection->client_secret, "");  // the caller's connection is left alone
+  EXPECT_EQ(connection_->client_secret, "");  // the caller's connection is left alone
 }
 
 TEST_F(ReadSecretFilesTest, AnUnreadableFileIsNamed) {
@@ -284,11 +294,7 @@ TEST_F(ReadSecretFilesTest, AnUnreadableFileIsNamed) {
 }
 
 TEST_F(ReadSecretFilesTest, AnEmptySecretIsRefusedWhereItIsNeeded) {
-  ServerConfig config = ValidConfig();
-  auto connection = Connection();
-  connection->client_secret.clear();
-  config.default_connection = connection;
-  config.client_secret_file = WriteFile("empty", "\n");
+  ServerConfig config = WithClientSecretFile("empty", "\n");
   absl::Status status = ReadSecretFiles(config);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("HALOPSA_CLIENT_SECRET_FILE / --client_secret_file"));
