@@ -7,8 +7,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "app/server_app.h"
 #include "google/protobuf/struct.pb.h"
 #include "simulator/halo_simulator.h"
@@ -26,8 +29,17 @@ class LoopbackStackTest : public Base {
  protected:
   ~LoopbackStackTest() override { std::fclose(log_); }
 
+  // The server ends its calls in flight within its shutdown grace, or by
+  // their deadlines. One that never ends (a bug, say a token request that
+  // never answers) fails the test after `stop_bound_`, and the server and
+  // simulator are left behind so that the tests after it still run.
   void TearDown() override {
-    app_.reset();
+    if (app_ != nullptr && !DestroyedWithin(std::move(app_), stop_bound_)) {
+      ADD_FAILURE() << "the server did not stop within " << absl::FormatDuration(stop_bound_)
+                    << "; it and the simulator are left running";
+      (void)sim_.release();
+      return;
+    }
     if (sim_) sim_->Shutdown();
   }
 
@@ -44,6 +56,7 @@ class LoopbackStackTest : public Base {
     auto app = ServerApp::Start(config);
     if (!app.ok()) return ::testing::AssertionFailure() << "the server did not start: " << app.status();
     app_ = *std::move(app);
+    stop_bound_ = config.shutdown_grace + absl::Seconds(10);
     return ::testing::AssertionSuccess();
   }
 
@@ -59,6 +72,20 @@ class LoopbackStackTest : public Base {
   std::FILE* log_ = std::tmpfile();
   std::unique_ptr<sim::HaloSimulator> sim_;
   std::unique_ptr<ServerApp> app_;
+
+ private:
+  // Destroys `app` on a thread of its own; false when that did not end
+  // within `bound` (the thread then goes on alone).
+  static bool DestroyedWithin(std::unique_ptr<ServerApp> app, absl::Duration bound) {
+    auto destroyed = std::make_shared<absl::Notification>();
+    std::thread([app = std::move(app), destroyed]() mutable {
+      app.reset();
+      destroyed->Notify();
+    }).detach();
+    return destroyed->WaitForNotificationWithTimeout(bound);
+  }
+
+  absl::Duration stop_bound_ = absl::Seconds(30);
 };
 
 }  // namespace halopsa::testing
