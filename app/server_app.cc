@@ -55,8 +55,9 @@ struct ServerApp::Parts {
   // which goes first.
   std::unique_ptr<FairRequestBudget> budget;
   std::unique_ptr<HaloRestClient> halo;
-  // Runs the REST client's delayed sends, so it goes before the client.
-  std::unique_ptr<net::TimerThread> scheduler;
+  // Runs the REST client's delayed sends and the budget's turns on the
+  // transport's io_context, so it goes before the client and the transport.
+  std::unique_ptr<net::IoContextScheduler> scheduler;
   std::unique_ptr<HaloPsaOperations> operations;
   std::unique_ptr<CallRunner> runner;
   std::unique_ptr<HaloPsaGrpcService> service;
@@ -203,7 +204,7 @@ absl::Status ServerApp::ConnectSharedState(Parts& parts) {
 
 void ServerApp::BuildService(Parts& parts) {
   const ServerConfig& c = parts.config;
-  parts.scheduler = std::make_unique<net::TimerThread>();
+  parts.scheduler = std::make_unique<net::IoContextScheduler>(parts.transport->io_context());
   SlotSource& slots = parts.shared_budget ? *parts.shared_budget : *parts.limiter;
   parts.budget = std::make_unique<FairRequestBudget>(slots, *parts.scheduler, c.rate_limit, parts.metrics.get());
   parts.halo = std::make_unique<HaloRestClient>(

@@ -1,16 +1,15 @@
 #ifndef HALOPSA_ADAPTERS_NET_SCHEDULER_H_
 #define HALOPSA_ADAPTERS_NET_SCHEDULER_H_
 
-#include <cstdint>
-#include <map>
 #include <cstddef>
-#include <thread>
-#include <utility>
+#include <memory>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace halopsa::net {
 
@@ -26,17 +25,23 @@ class Scheduler {
   virtual void RunAt(absl::Time when, Task task) = 0;
 };
 
-// One thread running tasks in time order. Tasks must not block: they hand
-// work to asynchronous APIs. The destructor runs every task still waiting at
-// once (so each still runs exactly once; tasks they schedule meanwhile run
-// too), then joins the thread. Destroy it after everything that schedules.
-class TimerThread final : public Scheduler {
+// Tasks in time order (equal times first come, first served) on one Asio
+// timer of an io_context the process already runs (the transport's): no
+// thread of its own. Tasks run one at a time on the io_context's threads and
+// must not block: they hand work to asynchronous APIs. Thread-safe.
+//
+// The destructor runs every task still waiting at once, on the caller (so
+// each still runs exactly once; tasks they schedule meanwhile run too),
+// waits for a task the timer started, and cancels the timer. Destroy it
+// after everything that schedules, before the io_context stops running (for
+// the transport's: before the transport), and never from inside a task.
+class IoContextScheduler final : public Scheduler {
  public:
-  TimerThread();
-  ~TimerThread() override;
+  explicit IoContextScheduler(boost::asio::io_context& io_context);
+  ~IoContextScheduler() override;
 
-  TimerThread(const TimerThread&) = delete;
-  TimerThread& operator=(const TimerThread&) = delete;
+  IoContextScheduler(const IoContextScheduler&) = delete;
+  IoContextScheduler& operator=(const IoContextScheduler&) = delete;
 
   void RunAt(absl::Time when, Task task) override;
 
@@ -46,14 +51,8 @@ class TimerThread final : public Scheduler {
   void RunWaitingNow();
 
  private:
-  void Loop();
-
-  mutable absl::Mutex mu_;
-  // Keyed by (time, arrival order): equal times run first come, first served.
-  std::map<std::pair<absl::Time, uint64_t>, Task> tasks_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  struct State;  // shared with the timer's pending wait, which may outlive this object
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace halopsa::net

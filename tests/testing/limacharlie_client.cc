@@ -96,6 +96,7 @@ absl::StatusOr<std::unique_ptr<LimaCharlieClient>> LimaCharlieClient::Create(Lim
   absl::StatusOr<std::unique_ptr<net::BeastHttpTransport>> created = net::BeastHttpTransport::Create(transport);
   if (!created.ok()) return created.status();
   client->transport_ = *std::move(created);
+  client->timer_ = std::make_unique<net::IoContextScheduler>(client->transport_->io_context());
   return client;
 }
 
@@ -103,16 +104,15 @@ absl::StatusOr<std::unique_ptr<LimaCharlieClient>> LimaCharlieClient::Create(Lim
 LimaCharlieClient::LimaCharlieClient(LimaCharlieOptions options)
     : options_(std::move(options)),
       signer_(options_.signing_secret, nullptr),
-      random_(options_.seed),
-      timer_(std::make_unique<net::TimerThread>()) {}
+      random_(options_.seed) {}
 
 LimaCharlieClient::~LimaCharlieClient() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  transport_.reset();  // answers still awaited end now, abandoned
-  timer_.reset();      // so do deliveries still waiting for their time
+  timer_.reset();      // deliveries still waiting for their time end now, abandoned
+  transport_.reset();  // so do answers still awaited; they schedule nothing more
 }
 
 void LimaCharlieClient::CallAt(absl::Time when, LimaCharlieCall call, Done done) {
@@ -212,8 +212,16 @@ void LimaCharlieClient::FollowContinuations(const std::shared_ptr<Attempt>& atte
     next->request = signer_.Build(lc::testing::RequestEnvelope(chain->call.org, continuation.action,
                                                                continuation.state_json, chain->call.config,
                                                                next->idempotency_key));
-    timer_->RunAt(absl::Now() + absl::Seconds(continuation.delay_sec),
-                  [this, next]() mutable { Deliver(std::move(next)); });
+    bool scheduled = false;
+    {
+      absl::MutexLock lock(&mu_);  // the destructor cannot take the timer meanwhile
+      if (!stopping_) {
+        timer_->RunAt(absl::Now() + absl::Seconds(continuation.delay_sec),
+                      [this, next]() mutable { Deliver(std::move(next)); });
+        scheduled = true;
+      }
+    }
+    if (!scheduled) EndBranch(chain, false, nullptr);
   }
 }
 

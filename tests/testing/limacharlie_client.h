@@ -14,7 +14,7 @@
 //   and the idempotency key `<key of the call that answered>:<level>`
 //   (level 1 for a detection's first continuation, 2 for a continuation's
 //   continuation, ...); that call follows the same rules.
-// Asynchronous: pauses wait on one timer thread, calls on the transport's
+// Asynchronous: pauses wait on timers and calls run on the transport's
 // event loop, so hundreds of detections in flight need no thread each.
 
 #include <cstdint>
@@ -117,10 +117,10 @@ class LimaCharlieClient {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::mt19937_64 random_ ABSL_GUARDED_BY(mu_);
 
-  // Declared last: destroyed first, the transport before the timer, since
-  // its callbacks may schedule on the timer.
-  std::unique_ptr<net::TimerThread> timer_;
+  // The timer runs on the transport's io_context: the destructor ends it
+  // first, then the transport, whose callbacks no longer schedule by then.
   std::unique_ptr<net::BeastHttpTransport> transport_;
+  std::unique_ptr<net::IoContextScheduler> timer_;
 };
 
 }  // namespace halopsa::testing

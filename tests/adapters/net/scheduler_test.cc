@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -45,9 +49,22 @@ class RunLog {
   std::vector<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
 };
 
-TEST(TimerThreadTest, RunsTasksInTimeOrderNotArrivalOrder) {
+// The scheduler runs on an io_context with one thread, as the transport's.
+class IoContextSchedulerTest : public ::testing::Test {
+ protected:
+  ~IoContextSchedulerTest() override {
+    io_context_.stop();
+    io_thread_.join();
+  }
+
+  boost::asio::io_context io_context_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_context_.get_executor()};
+  std::thread io_thread_{[this] { io_context_.run(); }};
+};
+
+TEST_F(IoContextSchedulerTest, RunsTasksInTimeOrderNotArrivalOrder) {
   RunLog log;
-  TimerThread timer;
+  IoContextScheduler timer(io_context_);
   absl::Notification release;
   const absl::Time now = absl::Now();
   // The first task holds the thread, so the others are all due when it returns.
@@ -60,12 +77,12 @@ TEST(TimerThreadTest, RunsTasksInTimeOrderNotArrivalOrder) {
 
   ASSERT_TRUE(log.WaitFor(4));
   EXPECT_EQ(log.names(), (std::vector<int>{1, 2, 22, 3}));
-  EXPECT_NE(log.threads()[0], std::this_thread::get_id());
+  EXPECT_EQ(log.threads()[0], io_thread_.get_id()) << "on the io_context's thread, none of its own";
 }
 
-TEST(TimerThreadTest, AnEarlierTaskAddedLaterDoesNotWaitBehindALaterOne) {
+TEST_F(IoContextSchedulerTest, AnEarlierTaskAddedLaterDoesNotWaitBehindALaterOne) {
   RunLog log;
-  TimerThread timer;
+  IoContextScheduler timer(io_context_);
   timer.RunAt(absl::Now() + absl::Hours(1), log.Entry(2));
   timer.RunAt(absl::Now(), log.Entry(1));
 
@@ -74,9 +91,9 @@ TEST(TimerThreadTest, AnEarlierTaskAddedLaterDoesNotWaitBehindALaterOne) {
   EXPECT_EQ(timer.waiting(), 1u);
 }
 
-TEST(TimerThreadTest, RunWaitingNowRunsEveryWaitingTaskOnTheCaller) {
+TEST_F(IoContextSchedulerTest, RunWaitingNowRunsEveryWaitingTaskOnTheCaller) {
   RunLog log;
-  TimerThread timer;
+  IoContextScheduler timer(io_context_);
   timer.RunAt(absl::Now() + absl::Hours(2), log.Entry(2));
   timer.RunAt(absl::Now() + absl::Hours(1), log.Entry(1));
 
@@ -87,14 +104,29 @@ TEST(TimerThreadTest, RunWaitingNowRunsEveryWaitingTaskOnTheCaller) {
   EXPECT_EQ(timer.waiting(), 0u);
 }
 
-TEST(TimerThreadTest, DestructionRunsWaitingTasksOnceIncludingTheyScheduleMeanwhile) {
+TEST_F(IoContextSchedulerTest, DestructionRunsWaitingTasksOnceIncludingTheyScheduleMeanwhile) {
   RunLog log;
   {
-    TimerThread timer;
+    IoContextScheduler timer(io_context_);
     timer.RunAt(absl::Now() + absl::Hours(1), log.Entry(1));
     timer.RunAt(absl::Now() + absl::Hours(2), [&timer, &log] { timer.RunAt(absl::Now() + absl::Hours(3), log.Entry(2)); });
   }
   EXPECT_EQ(log.names(), (std::vector<int>{1, 2}));
+}
+
+// Once destroyed, the scheduler leaves nothing on the io_context: the
+// transport's threads can finish instead of waiting for a cancelled task's time.
+TEST(IoContextSchedulerShutdownTest, DestructionLeavesNoTimerBehind) {
+  RunLog log;
+  boost::asio::io_context io_context;  // not running: nothing can race the destructor
+  std::optional<IoContextScheduler> timer(std::in_place, io_context);
+  timer->RunAt(absl::Now() + absl::Hours(1), log.Entry(1));
+  io_context.poll();  // the timer is set
+  timer.reset();
+  EXPECT_EQ(log.names(), std::vector<int>{1});
+
+  io_context.run_for(absl::ToChronoNanoseconds(kWaitLimit));
+  EXPECT_TRUE(io_context.stopped()) << "work was left on the io_context";
 }
 
 }  // namespace

@@ -132,7 +132,7 @@ TEST_F(RedisRequestBudgetTest, FairnessIsFleetWide) {
   options_.max_waiting = 1000;
   options_.max_waiting_per_org = 1000;
   std::vector<std::unique_ptr<FairRequestBudget>> budgets;
-  net::TimerThread timers;  // destroyed first: its waiting tasks run into the budgets
+  net::IoContextScheduler timers(io_.io());  // destroyed first: its waiting tasks run into the budgets
   for (Replica& replica : replicas_) {
     replica.slots = std::make_unique<RedisRequestBudget>(*replica.client, options_, *replica.fallback);
     budgets.push_back(std::make_unique<FairRequestBudget>(*replica.slots, timers, options_));
