@@ -13,7 +13,6 @@
 #include "absl/synchronization/mutex.h"
 #include "adapters/halopsa/fair_budget.h"
 #include "adapters/halopsa/halo_rest_client.h"
-#include "adapters/limacharlie/service_client.h"
 #include "adapters/net/http_server.h"
 #include "adapters/redis/redis_client.h"
 #include "adapters/redis/redis_link_locks.h"
@@ -25,9 +24,10 @@
 #include "app/app_observers.h"
 #include "app/memory_trimmer.h"
 #include "server/grpc_service.h"
+#include "server/grpc_service_calls.h"
 #include "server/halopsa_operations.h"
 #include "server/error_mapping.h"
-#include "server/in_process_calls.h"
+#include "server/in_process_service_calls.h"
 #include "server/json_values.h"
 #include "server/service_metrics.h"
 
@@ -128,7 +128,7 @@ absl::Status ListenerFailed(absl::string_view flag, const absl::Status& status) 
 // hop here would only serialise every request and response twice.
 std::unique_ptr<ServiceCalls> GatewayServiceCalls(const ServerConfig& c, CallRunner& runner) {
   if (c.gateway_service_target.empty()) return std::make_unique<InProcessServiceCalls>(runner);
-  return std::make_unique<lc::ServiceClient>(
+  return std::make_unique<GrpcServiceCalls>(
       grpc::CreateChannel(c.gateway_service_target, grpc::InsecureChannelCredentials()));
 }
 

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/limacharlie/gzip.h"
-#include "adapters/limacharlie/service_client.h"
+#include "server/grpc_service_calls.h"
 #include "adapters/limacharlie/signature.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
@@ -88,7 +88,7 @@ class GatewayTest : public ::testing::Test {
 
   void StartGateway(const GatewayOptions& options) {
     gateway_.reset();
-    gateway_ = std::make_unique<Gateway>(options, std::make_unique<ServiceClient>(channel_), lc_api_);
+    gateway_ = std::make_unique<Gateway>(options, std::make_unique<GrpcServiceCalls>(channel_), lc_api_);
   }
 
   FakeLimaCharlie Lc() {

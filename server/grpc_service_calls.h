@@ -1,5 +1,5 @@
-#ifndef HALOPSA_ADAPTERS_LIMACHARLIE_SERVICE_CLIENT_H_
-#define HALOPSA_ADAPTERS_LIMACHARLIE_SERVICE_CLIENT_H_
+#ifndef HALOPSA_SERVER_GRPC_SERVICE_CALLS_H_
+#define HALOPSA_SERVER_GRPC_SERVICE_CALLS_H_
 
 #include <memory>
 
@@ -9,18 +9,18 @@ namespace grpc {
 class Channel;
 }  // namespace grpc
 
-namespace halopsa::lc {
+namespace halopsa {
 
 // HaloPsaService over gRPC's callback API, for a gateway in front of a
 // service in another process. Thread-safe.
-class ServiceClient final : public ServiceCalls {
+class GrpcServiceCalls final : public ServiceCalls {
  public:
-  explicit ServiceClient(std::shared_ptr<grpc::Channel> channel);
+  explicit GrpcServiceCalls(std::shared_ptr<grpc::Channel> channel);
   // Cancels the calls in flight.
-  ~ServiceClient() override;
+  ~GrpcServiceCalls() override;
 
-  ServiceClient(const ServiceClient&) = delete;
-  ServiceClient& operator=(const ServiceClient&) = delete;
+  GrpcServiceCalls(const GrpcServiceCalls&) = delete;
+  GrpcServiceCalls& operator=(const GrpcServiceCalls&) = delete;
 
   // `done` runs on a gRPC thread; the status is converted by
   // FromGrpcStatus, and statuses without ErrorInfo come from gRPC itself and
@@ -37,6 +37,6 @@ class ServiceClient final : public ServiceCalls {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace halopsa::lc
+}  // namespace halopsa
 
-#endif  // HALOPSA_ADAPTERS_LIMACHARLIE_SERVICE_CLIENT_H_
+#endif  // HALOPSA_SERVER_GRPC_SERVICE_CALLS_H_

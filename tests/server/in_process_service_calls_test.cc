@@ -1,4 +1,4 @@
-#include "server/in_process_calls.h"
+#include "server/in_process_service_calls.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>

@@ -1,5 +1,5 @@
-#ifndef HALOPSA_SERVER_IN_PROCESS_CALLS_H_
-#define HALOPSA_SERVER_IN_PROCESS_CALLS_H_
+#ifndef HALOPSA_SERVER_IN_PROCESS_SERVICE_CALLS_H_
+#define HALOPSA_SERVER_IN_PROCESS_SERVICE_CALLS_H_
 
 #include <memory>
 
@@ -39,4 +39,4 @@ class InProcessServiceCalls final : public ServiceCalls {
 
 }  // namespace halopsa
 
-#endif  // HALOPSA_SERVER_IN_PROCESS_CALLS_H_
+#endif  // HALOPSA_SERVER_IN_PROCESS_SERVICE_CALLS_H_

@@ -1,4 +1,4 @@
-#include "adapters/limacharlie/service_client.h"
+#include "server/grpc_service_calls.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -11,7 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/error_mapping.h"
 
-namespace halopsa::lc {
+namespace halopsa {
 namespace {
 
 std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor* type) {
@@ -29,8 +29,8 @@ absl::Status Described(const google::protobuf::MethodDescriptor& method, absl::S
 }  // namespace
 
 // Shared with the callbacks of calls in flight, so it outlives the
-// ServiceClient until the last of them has run.
-class ServiceClient::Impl : public std::enable_shared_from_this<Impl> {
+// GrpcServiceCalls until the last of them has run.
+class GrpcServiceCalls::Impl : public std::enable_shared_from_this<Impl> {
  public:
   explicit Impl(std::shared_ptr<grpc::Channel> channel) : stub_(std::move(channel)) {}
 
@@ -86,17 +86,17 @@ class ServiceClient::Impl : public std::enable_shared_from_this<Impl> {
   absl::flat_hash_map<PendingCall*, std::weak_ptr<PendingCall>> pending_ ABSL_GUARDED_BY(mu_);
 };
 
-ServiceClient::ServiceClient(std::shared_ptr<grpc::Channel> channel)
+GrpcServiceCalls::GrpcServiceCalls(std::shared_ptr<grpc::Channel> channel)
     : impl_(std::make_shared<Impl>(std::move(channel))) {}
 
-ServiceClient::~ServiceClient() { impl_->CancelAll(); }
+GrpcServiceCalls::~GrpcServiceCalls() { impl_->CancelAll(); }
 
-void ServiceClient::Call(const google::protobuf::MethodDescriptor& method,
+void GrpcServiceCalls::Call(const google::protobuf::MethodDescriptor& method,
                          std::shared_ptr<const google::protobuf::Message> request, const Metadata& metadata,
                          absl::Time deadline, Callback done) {
   impl_->Call(method, std::move(request), metadata, deadline, std::move(done));
 }
 
-void ServiceClient::CancelAll() { impl_->CancelAll(); }
+void GrpcServiceCalls::CancelAll() { impl_->CancelAll(); }
 
-}  // namespace halopsa::lc
+}  // namespace halopsa
