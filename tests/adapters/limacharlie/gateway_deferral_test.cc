@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -14,7 +13,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "adapters/limacharlie/deferral.h"
@@ -24,14 +22,23 @@
 #include "server/error_mapping.h"
 #include "server/service_calls.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
+#include "tests/adapters/limacharlie/gateway_fixture.h"
+#include "tests/adapters/limacharlie/mock_reply_cache.h"
 #include "tests/testing/json_matchers.h"
 #include "tests/testing/lc_test_client.h"
+#include "tests/testing/mock_service_calls.h"
 
 namespace halopsa::lc {
 namespace {
 
 using google::protobuf::Message;
 using google::protobuf::MethodDescriptor;
+using halopsa::testing::Fails;
+using halopsa::testing::Method;
+using halopsa::testing::MockServiceCalls;
+using testing::CreatesTicket;
+using testing::MockReplyCache;
+using testing::TicketResponse;
 using ::testing::_;
 using ::testing::AnyNumber;
 using ::testing::Contains;
@@ -41,50 +48,13 @@ using halopsa::testing::JsonEq;
 using testing::Reply;
 using testing::TestOrg;
 
-constexpr char kSigningSecret[] = "lc-extension-secret";
+using testing::kSigningSecret;
 constexpr absl::Duration kBudgetWait = absl::Seconds(7);
-
-class MockServiceCalls : public ServiceCalls {
- public:
-  MOCK_METHOD(void, Call,
-              (const MethodDescriptor& method, std::shared_ptr<const Message> request, const Metadata& metadata,
-               absl::Time deadline, Callback done),
-              (override));
-  MOCK_METHOD(void, CancelAll, (), (override));
-};
-
-class MockReplyCache : public ReplyCache {
- public:
-  MOCK_METHOD(void, Join, (const Key& key, absl::Time deadline, Waiter waiter, Run run), (override));
-  MOCK_METHOD(void, Finish, (const Key& key, const net::ServerResponse& reply, bool remember), (override));
-};
-
-MATCHER_P(Method, name, "") { return arg.name() == name; }
 
 absl::Status BudgetRefusal(absl::Duration delay) {
   return WithRetryDelay(WithErrorInfo(absl::UnavailableError("HaloPSA rate limit: no request slot before the deadline"),
                                       kReasonUpstreamRateLimited),
                         delay);
-}
-
-// Service actions: fail with `status`, or answer CreateTicket with ticket `id`.
-auto Fails(absl::Status status) {
-  return [status](const MethodDescriptor&, std::shared_ptr<const Message>, const ServiceCalls::Metadata&, absl::Time,
-                  ServiceCalls::Callback done) { done(status); };
-}
-
-// CreateTicket's answer: ticket `id` with the request's summary.
-std::unique_ptr<Message> TicketResponse(int id, const Message& request) {
-  auto response = std::make_unique<v1::CreateTicketResponse>();
-  const std::string json = absl::StrCat(R"({"id":)", id, R"(,"ticket":{"id":)", id, R"(,"summary":")",
-                                        static_cast<const v1::CreateTicketRequest&>(request).summary(), R"("}})");
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, response.get()).ok());
-  return response;
-}
-
-auto CreatesTicket(int id) {
-  return [id](const MethodDescriptor&, std::shared_ptr<const Message> request, const ServiceCalls::Metadata&,
-              absl::Time, ServiceCalls::Callback done) { done(TicketResponse(id, *request)); };
 }
 
 class GatewayDeferralTest : public ::testing::Test {
