@@ -20,6 +20,18 @@ namespace halopsa {
 // HaloPsaService's methods called by descriptor, so that one code path
 // serves every action: over gRPC to a remote service, or straight into
 // this process's CallRunner. The LimaCharlie gateway calls through it.
+//
+// From a webhook envelope to CallRunner, file by file:
+//   1. adapters/net/http_server.cc: one HTTPS POST per LimaCharlie callback.
+//   2. adapters/limacharlie/gateway.cc: verifies and reads the envelope
+//      (envelope.cc), answers repeats from the reply cache, and turns the
+//      action's data into the method's request (request_translation.cc)
+//      and the org's config into metadata (org_config.cc, hive_secrets.cc).
+//   3. ServiceCalls::Call, one of:
+//      server/in_process_service_calls.cc (the default): the request as it is;
+//      server/grpc_service_calls.cc: over gRPC to server/grpc_service.cc.
+//   4. server/call_runner.cc: admission, connection, deadline, log line and
+//      metrics around the operation (server/halopsa_operations.cc).
 class ServiceCalls {
  public:
   using Metadata = std::vector<std::pair<std::string, std::string>>;
