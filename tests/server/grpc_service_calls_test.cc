@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
@@ -24,8 +25,8 @@ using ::testing::Field;
 using Result = absl::StatusOr<std::unique_ptr<google::protobuf::Message>>;
 
 const google::protobuf::MethodDescriptor& Method(absl::string_view name) {
-  return *v1::CreateTicketRequest::descriptor()->file()->FindServiceByName("HaloPsaService")->FindMethodByName(
-      std::string(name));
+  return *google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      absl::StrCat("halopsa.v1.HaloPsaService.", name));
 }
 
 // The client against the real service over an in-process channel, with
@@ -55,6 +56,14 @@ class GrpcServiceCallsTest : public ::testing::Test {
                  });
     if (!answer->done.WaitForNotificationWithTimeout(absl::Seconds(30))) return absl::InternalError("no answer");
     return std::move(answer->result);
+  }
+
+  // A Post action keeping HaloPSA's answer for later: the call stays open.
+  static auto Hold(HaloApi::Callback& held, absl::Notification& called) {
+    return [&held, &called](const CallContext&, std::string, google::protobuf::Value, HaloApi::Callback done) {
+      held = std::move(done);
+      called.Notify();
+    };
   }
 
   static std::shared_ptr<v1::CreateTicketRequest> CreateRequest() {
@@ -111,11 +120,7 @@ TEST_F(GrpcServiceCallsTest, TheServicesFailuresKeepTheirErrorInfoAndText) {
 TEST_F(GrpcServiceCallsTest, GrpcsOwnErrorsNameTheMethod) {
   HaloApi::Callback held;
   absl::Notification called;
-  EXPECT_CALL(api_, Post).WillOnce([&](const CallContext&, std::string, google::protobuf::Value,
-                                       HaloApi::Callback done) {
-    held = std::move(done);
-    called.Notify();
-  });
+  EXPECT_CALL(api_, Post).WillOnce(Hold(held, called));
   Result result = Call("CreateTicket", CreateRequest(), {}, absl::Milliseconds(300));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(result.status().message(), "HaloPsaService.CreateTicket: Deadline Exceeded");
@@ -126,11 +131,7 @@ TEST_F(GrpcServiceCallsTest, GrpcsOwnErrorsNameTheMethod) {
 TEST_F(GrpcServiceCallsTest, CancelAllAnswersTheCallsInFlightCancelled) {
   HaloApi::Callback held;
   absl::Notification called;
-  EXPECT_CALL(api_, Post).WillOnce([&](const CallContext&, std::string, google::protobuf::Value,
-                                       HaloApi::Callback done) {
-    held = std::move(done);
-    called.Notify();
-  });
+  EXPECT_CALL(api_, Post).WillOnce(Hold(held, called));
   auto answer = std::make_shared<Answer>();
   calls_->Call(Method("CreateTicket"), CreateRequest(), {}, absl::Now() + absl::Seconds(10), [answer](Result result) {
     answer->result = std::move(result);
