@@ -23,14 +23,17 @@ namespace halopsa {
 //
 // From a webhook envelope to CallRunner, file by file:
 //   1. adapters/net/http_server.cc: one HTTPS POST per LimaCharlie callback.
-//   2. adapters/limacharlie/gateway.cc: verifies and reads the envelope
-//      (envelope.cc), answers repeats from the reply cache, and turns the
-//      action's data into the method's request (request_translation.cc)
-//      and the org's config into metadata (org_config.cc, hive_secrets.cc).
-//   3. ServiceCalls::Call, one of:
+//   2. adapters/limacharlie/gateway.cc: has the callback verified and its
+//      envelope read (callback_opener.cc), dispatches it by kind, answers
+//      repeats from the reply cache, and turns the action's data into the
+//      method's request (request_translation.cc).
+//   3. adapters/limacharlie/org_service_calls.cc: the org's config as
+//      metadata (credential_resolver.cc reads hive secrets), and one more
+//      try when HaloPSA refuses a hive secret that may have been rotated.
+//   4. ServiceCalls::Call, one of:
 //      server/in_process_service_calls.cc (the default): the request as it is;
 //      server/grpc_service_calls.cc: over gRPC to server/grpc_service.cc.
-//   4. server/call_runner.cc: admission, connection, deadline, log line and
+//   5. server/call_runner.cc: admission, connection, deadline, log line and
 //      metrics around the operation (server/halopsa_operations.cc).
 class ServiceCalls {
  public:

@@ -5,26 +5,27 @@
 
 #include <atomic>
 #include <optional>
-#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/limacharlie/actions.h"
+#include "adapters/limacharlie/callback_opener.h"
+#include "adapters/limacharlie/credential_resolver.h"
 #include "adapters/limacharlie/deferral.h"
 #include "adapters/limacharlie/envelope.h"
-#include "adapters/limacharlie/gzip.h"
 #include "adapters/limacharlie/hive_secrets.h"
 #include "adapters/limacharlie/in_memory_reply_cache.h"
 #include "adapters/limacharlie/org_config.h"
+#include "adapters/limacharlie/org_service_calls.h"
 #include "adapters/limacharlie/request_translation.h"
 #include "adapters/limacharlie/schema.h"
-#include "adapters/limacharlie/signature.h"
+#include "adapters/limacharlie/setup_hints.h"
+#include "adapters/limacharlie/stoppable_service_calls.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/call_runner.h"
 #include "server/error_mapping.h"
@@ -38,73 +39,6 @@ using google::protobuf::MethodDescriptor;
 constexpr absl::string_view kEvents[] = {"subscribe", "unsubscribe", "update"};
 constexpr size_t kMaxLoggedErrorBytes = 1024;
 constexpr absl::string_view kShuttingDown = "ext-halopsa is shutting down; retry later";
-
-// ErrorInfo reasons meaning HaloPSA refused the credentials: with a hive
-// secret, the secret may have been rotated since it was cached.
-constexpr absl::string_view kCredentialRejections[] = {kReasonTokenRejected, "UPSTREAM_UNAUTHENTICATED"};
-
-// What an MSP engineer should look at, by ErrorInfo reason, put before the
-// service's message (which already carries HaloPSA's own text).
-struct Hint {
-  absl::string_view reason;
-  absl::string_view text;
-};
-constexpr Hint kHints[] = {
-    {"UPSTREAM_ADDRESS_REFUSED",
-     "config.instance_url is refused: it must be your HaloPSA tenant's public https:// URL"},
-    {"INVALID_INSTANCE_URL", "config.instance_url is not usable: it must be an https:// URL"},
-    {"UPSTREAM_TLS_FAILED", "config.instance_url did not present a trusted TLS certificate"},
-    {"UPSTREAM_UNREACHABLE", "config.instance_url could not be reached"},
-    {kReasonTokenRejected,
-     "HaloPSA refused config.client_id/config.client_secret (check the API application, Client ID and Secret "
-     "(Services) with Login Type Agent, and the stored secret)"},
-    {kReasonInvalidScope, "HaloPSA refused config.scope"},
-    {"UPSTREAM_PERMISSION_DENIED",
-     "the HaloPSA API application lacks a permission (it needs edit:tickets, edit:assets and read:customers, also "
-     "in config.scope unless that is all)"},
-};
-
-std::optional<std::string> ReasonOf(const absl::Status& status) {
-  std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
-  if (!info) return std::nullopt;
-  return info->reason();
-}
-
-absl::Status WithHint(const absl::Status& status) {
-  std::optional<std::string> reason = ReasonOf(status);
-  if (!reason) return status;
-  for (const Hint& hint : kHints) {
-    if (hint.reason == *reason) return absl::Status(status.code(), absl::StrCat(hint.text, ": ", status.message()));
-  }
-  return status;
-}
-
-bool IsCredentialRejection(const absl::Status& status) {
-  if (status.code() != absl::StatusCode::kUnauthenticated) return false;
-  std::optional<std::string> reason = ReasonOf(status);
-  for (absl::string_view rejection : kCredentialRejections) {
-    if (reason == rejection) return true;
-  }
-  return false;
-}
-
-bool UsesHive(const std::vector<ConnectionSetting>& settings) {
-  for (const ConnectionSetting& setting : settings) {
-    if (!setting.hive_secret.empty()) return true;
-  }
-  return false;
-}
-
-absl::string_view HeaderOf(const net::ServerRequest& request, absl::string_view name) {
-  std::string_view value = request.Header(std::string_view(name.data(), name.size()));
-  return absl::string_view(value.data(), value.size());
-}
-
-net::ServerResponse EmptyResponse() {
-  net::ServerResponse response;
-  response.content_type.clear();
-  return response;
-}
 
 const MethodDescriptor& LookupMethod() { return MethodOf(*FindAction("lookup_client_site")); }
 
@@ -129,13 +63,16 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   Impl(GatewayOptions options, std::unique_ptr<ServiceCalls> service, net::HttpTransport& lc_api)
       : options_(std::move(options)),
         schema_json_(SchemaJson()),
-        service_(std::move(service)),
+        opener_(options_.signing_secret, options_.max_body_bytes, options_.max_decoded_body_bytes,
+                options_.signature_failures),
+        service_(std::move(service), std::string(kShuttingDown)),
         secrets_(lc_api, options_.lc_api_url, options_.secret_cache_max_entries),
+        credentials_(secrets_),
+        org_calls_(service_, credentials_),
         own_replies_(ReplyCacheOptions{.max_entries = options_.idempotency_max_entries,
                                         .max_bytes = options_.idempotency_max_bytes,
                                         .ttl = options_.idempotency_ttl}),
-        replies_(options_.shared_replies != nullptr ? *options_.shared_replies : own_replies_),
-        signature_failures_(options_.signature_failures) {}
+        replies_(options_.shared_replies != nullptr ? *options_.shared_replies : own_replies_) {}
 
   void Handle(net::ServerRequest request, net::Responder respond) {
     {
@@ -147,7 +84,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
       ++active_;
     }
     absl::Time start = absl::Now();
-    std::variant<RequestEnvelope, net::ServerResponse> opened = Open(request);
+    std::variant<RequestEnvelope, net::ServerResponse> opened = opener_.Open(request);
     auto* envelope = std::get_if<RequestEnvelope>(&opened);
     auto exchange = std::make_shared<const Exchange>(
         Exchange{envelope ? std::move(*envelope) : RequestEnvelope(), start + options_.call_deadline});
@@ -169,7 +106,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
       absl::MutexLock lock(&mu_);
       closed_ = true;
     }
-    service_->CancelAll();
+    service_.CancelAll();
     absl::MutexLock lock(&mu_, absl::Condition(this, &Impl::Idle));
   }
 
@@ -178,9 +115,6 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
   // An action's answer; `final` is false for a deferral, which must not be
   // kept as its key's reply (the continuation runs under that key).
   using Answer = absl::AnyInvocable<void(net::ServerResponse response, bool final)>;
-  using Metadata = ServiceCalls::Metadata;
-  using MetadataCallback = absl::AnyInvocable<void(absl::StatusOr<Metadata>)>;
-  using Settings = std::shared_ptr<const std::vector<ConnectionSetting>>;
 
   // One verified callback being answered.
   struct Exchange {
@@ -203,56 +137,6 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
                                   replayed ? 0 : exchange.deferred_sec->load(), absl::Now() - start,
                                   error_report ? absl::string_view(envelope.error).substr(0, kMaxLoggedErrorBytes)
                                                : absl::string_view()});
-  }
-
-  // The envelope of a callback that passed the size, encoding and
-  // signature checks, or the answer refusing it.
-  std::variant<RequestEnvelope, net::ServerResponse> Open(const net::ServerRequest& request) const {
-    if (request.body.size() > options_.max_body_bytes) {
-      return ErrorResponse(413, absl::StrCat("request body exceeds ", options_.max_body_bytes, " bytes"));
-    }
-    const absl::string_view signature = HeaderOf(request, kSignatureHeader);
-    if (signature.empty()) return EmptyResponse();  // what LimaCharlie's SDK answers
-    if (!signature_failures_.Allows(request.remote_address)) {
-      net::ServerResponse refused =
-          ErrorResponse(429, "too many requests with an invalid lc-ext-sig from this address; retry later");
-      refused.headers.emplace_back("Retry-After", "1");
-      return refused;
-    }
-    // Until the signature holds, every refusal spends the source's budget.
-    std::variant<std::string, net::ServerResponse> decoded = Decode(request);
-    if (auto* refusal = std::get_if<net::ServerResponse>(&decoded)) {
-      signature_failures_.RecordFailure(request.remote_address);
-      return std::move(*refusal);
-    }
-    const std::string& body = std::get<std::string>(decoded);
-    if (options_.signing_secret.empty() || !VerifySignature(options_.signing_secret, body, signature)) {
-      signature_failures_.RecordFailure(request.remote_address);
-      return ErrorResponse(401, "invalid lc-ext-sig signature");
-    }
-    absl::StatusOr<RequestEnvelope> envelope = ParseRequestEnvelope(body);
-    if (!envelope.ok()) return ErrorResponse(envelope.status());
-    return *std::move(envelope);
-  }
-
-  // The body with its Content-Encoding undone (inflating at most
-  // max_decoded_body_bytes), or the answer refusing it.
-  std::variant<std::string, net::ServerResponse> Decode(const net::ServerRequest& request) const {
-    const std::string encoding =
-        absl::AsciiStrToLower(absl::StripAsciiWhitespace(HeaderOf(request, "Content-Encoding")));
-    if (encoding.empty() || encoding == "identity") return request.body;
-    if (encoding != "gzip" && encoding != "x-gzip") {
-      return ErrorResponse(absl::InvalidArgumentError(absl::StrCat("unsupported Content-Encoding '", encoding, "'")));
-    }
-    absl::StatusOr<std::string> inflated = Gunzip(request.body, options_.max_decoded_body_bytes);
-    if (inflated.status().code() == absl::StatusCode::kResourceExhausted) {
-      return ErrorResponse(413, inflated.status().message());
-    }
-    if (!inflated.ok()) {
-      return ErrorResponse(
-          absl::InvalidArgumentError(absl::StrCat("request body is not valid gzip: ", inflated.status().message())));
-    }
-    return *std::move(inflated);
   }
 
   void Dispatch(std::shared_ptr<const Exchange> exchange, Reply reply) {
@@ -341,7 +225,7 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
                                                      *seconds),
                                     /*final=*/false);
                     }
-                    return answer(ErrorResponse(WithHint(response.status())), /*final=*/true);
+                    return answer(ErrorResponse(WithSetupHint(response.status())), /*final=*/true);
                   }
                   absl::StatusOr<std::string> data = ResultData(*action, *request, **response);
                   answer(data.ok() ? SuccessResponse(*data) : ErrorResponse(data.status()), /*final=*/true);
@@ -364,84 +248,25 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     probe->set_page_size(1);
     CallService(std::move(exchange), LookupMethod(), std::move(probe),
                 [reply = std::move(reply)](absl::StatusOr<std::unique_ptr<Message>> response) mutable {
-                  reply(response.ok() ? SuccessResponse("{}") : ErrorResponse(WithHint(response.status())));
+                  reply(response.ok() ? SuccessResponse("{}") : ErrorResponse(WithSetupHint(response.status())));
                 });
   }
 
   // Calls `method` on the org's configured connection.
   void CallService(std::shared_ptr<const Exchange> exchange, const MethodDescriptor& method,
                    std::shared_ptr<const Message> request, ServiceCalls::Callback done) {
-    absl::StatusOr<std::vector<ConnectionSetting>> settings = SettingsFromConfig(exchange->envelope.config);
+    const RequestEnvelope& envelope = exchange->envelope;
+    absl::StatusOr<std::vector<ConnectionSetting>> settings = SettingsFromConfig(envelope.config);
     if (!settings.ok()) return done(settings.status());
-    Attempt(std::move(exchange), method, std::move(request),
-            std::make_shared<const std::vector<ConnectionSetting>>(*std::move(settings)), /*first=*/true,
-            std::move(done));
-  }
-
-  // The first attempt may be repeated once with freshly read hive secrets
-  // when HaloPSA refuses the credentials (the secret may have been rotated).
-  void Attempt(std::shared_ptr<const Exchange> exchange, const MethodDescriptor& method,
-               std::shared_ptr<const Message> request, Settings settings, bool first, ServiceCalls::Callback done) {
-    auto call = [self = shared_from_this(), exchange, &method, request, settings, first,
-                 done = std::move(done)](absl::StatusOr<Metadata> metadata) mutable {
-      if (!metadata.ok()) return done(metadata.status());
-      if (self->closed()) return done(absl::CancelledError(kShuttingDown));
-      self->service_->Call(
-          method, request, *metadata, exchange->deadline,
-          [self, exchange, &method, request, settings, first,
-           done = std::move(done)](absl::StatusOr<std::unique_ptr<Message>> response) mutable {
-            if (!response.ok() && response.status().code() == absl::StatusCode::kCancelled && self->closed()) {
-              return done(absl::CancelledError(kShuttingDown));
-            }
-            if (first && !response.ok() && IsCredentialRejection(response.status()) && UsesHive(*settings)) {
-              for (const ConnectionSetting& setting : *settings) {
-                if (!setting.hive_secret.empty()) {
-                  self->secrets_.Forget(exchange->envelope.org.oid, setting.hive_secret);
-                }
-              }
-              return self->Attempt(exchange, method, request, settings, /*first=*/false, std::move(done));
-            }
-            done(std::move(response));
-          });
-    };
-    ResolveFrom(std::move(exchange), std::move(settings), 0, {}, std::move(call));
-  }
-
-  // Metadata for settings[index...], reading hive secrets one after another.
-  void ResolveFrom(std::shared_ptr<const Exchange> exchange, Settings settings, size_t index, Metadata metadata,
-                   MetadataCallback done) {
-    for (; index < settings->size(); ++index) {
-      const ConnectionSetting& setting = (*settings)[index];
-      if (setting.hive_secret.empty()) {
-        metadata.emplace_back(setting.field->metadata_key, setting.value);
-        continue;
-      }
-      const Org& org = exchange->envelope.org;
-      secrets_.Resolve(
-          org.oid, org.jwt, setting.hive_secret, exchange->deadline,
-          [self = shared_from_this(), exchange, settings, index, metadata = std::move(metadata),
-           done = std::move(done)](absl::StatusOr<std::string> secret) mutable {
-            const ConnectionSetting& setting = (*settings)[index];
-            if (!secret.ok()) {
-              return done(absl::Status(secret.status().code(),
-                                       absl::StrCat("config.", setting.field->name, ": cannot read ", kHiveSecretPrefix,
-                                                    setting.hive_secret, ": ", secret.status().message())));
-            }
-            if (absl::Status status = CheckSettingValue(*setting.field, *secret); !status.ok()) return done(status);
-            metadata.emplace_back(setting.field->metadata_key, *std::move(secret));
-            self->ResolveFrom(std::move(exchange), std::move(settings), index + 1, std::move(metadata),
-                              std::move(done));
-          });
-      return;
-    }
-    metadata.push_back(OrgIdMetadata(exchange->envelope.org.oid));
+    auto call = std::make_shared<OrgCall>(
+        OrgCall{envelope.org, *std::move(settings), {OrgIdMetadata(envelope.org.oid)}, exchange->deadline});
     // Ties the service's log line of the call to this callback, and lets a
     // retried create find what an attempt with an unknown outcome made.
-    if (!exchange->envelope.idempotency_key.empty()) {
-      metadata.emplace_back(kRequestIdHeader, exchange->envelope.idempotency_key);
-      metadata.emplace_back(kIdempotencyKeyHeader, exchange->envelope.idempotency_key);
+    if (!envelope.idempotency_key.empty()) {
+      call->metadata.emplace_back(kRequestIdHeader, envelope.idempotency_key);
+      call->metadata.emplace_back(kIdempotencyKeyHeader, envelope.idempotency_key);
     }
-    done(std::move(metadata));
+    org_calls_.Call(std::move(call), method, std::move(request), std::move(done));
   }
 
   void Release() {
@@ -449,20 +274,17 @@ class Gateway::Impl : public std::enable_shared_from_this<Impl> {
     --active_;
   }
 
-  bool closed() const {
-    absl::MutexLock lock(&mu_);
-    return closed_;
-  }
-
   bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_ == 0; }
 
   const GatewayOptions options_;
   const std::string schema_json_;
-  std::unique_ptr<ServiceCalls> service_;
+  CallbackOpener opener_;
+  StoppableServiceCalls service_;
   HiveSecrets secrets_;
+  CredentialResolver credentials_;
+  OrgServiceCalls org_calls_;
   InMemoryReplyCache own_replies_;
   ReplyCache& replies_;
-  mutable FailureThrottle signature_failures_;
 
   mutable absl::Mutex mu_;
   int active_ ABSL_GUARDED_BY(mu_) = 0;  // callbacks taken and not answered yet
