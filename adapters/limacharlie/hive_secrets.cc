@@ -38,7 +38,7 @@ absl::StatusOr<std::string> SecretOf(absl::string_view body, absl::string_view n
 }  // namespace
 
 HiveSecrets::HiveSecrets(net::HttpTransport& lc_api, absl::string_view lc_api_url, size_t max_entries)
-    : lc_api_(lc_api), lc_api_url_(absl::StripSuffix(lc_api_url, "/")), max_entries_(max_entries) {}
+    : lc_api_(lc_api), lc_api_url_(absl::StripSuffix(lc_api_url, "/")), secrets_({.max_entries = max_entries}) {}
 
 void HiveSecrets::Resolve(const std::string& oid, const std::string& jwt, const std::string& name, absl::Time deadline,
                           Callback done) {
@@ -73,40 +73,24 @@ void HiveSecrets::Resolve(const std::string& oid, const std::string& jwt, const 
 
 std::optional<std::string> HiveSecrets::Lookup(const Key& key) {
   absl::MutexLock lock(&mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
-  recency_.splice(recency_.begin(), recency_, it->second.recency);
-  return it->second.secret;
+  const std::string* secret = secrets_.Find(key, absl::Now());
+  if (secret == nullptr) return std::nullopt;
+  return *secret;
 }
 
 void HiveSecrets::Store(const Key& key, std::string secret) {
   absl::MutexLock lock(&mu_);
-  auto it = entries_.find(key);
-  if (it != entries_.end()) {
-    it->second.secret = std::move(secret);
-    recency_.splice(recency_.begin(), recency_, it->second.recency);
-    return;
-  }
-  if (max_entries_ == 0) return;
-  if (entries_.size() >= max_entries_) {
-    entries_.erase(recency_.back());
-    recency_.pop_back();
-  }
-  recency_.push_front(key);
-  entries_.emplace(key, Entry{std::move(secret), recency_.begin()});
+  secrets_.Put(key, std::move(secret), absl::Now(), absl::InfiniteDuration());
 }
 
 void HiveSecrets::Forget(const std::string& oid, const std::string& name) {
   absl::MutexLock lock(&mu_);
-  auto it = entries_.find(Key(oid, name));
-  if (it == entries_.end()) return;
-  recency_.erase(it->second.recency);
-  entries_.erase(it);
+  secrets_.Erase(Key(oid, name));
 }
 
 size_t HiveSecrets::cached() const {
   absl::MutexLock lock(&mu_);
-  return entries_.size();
+  return secrets_.size();
 }
 
 }  // namespace halopsa::lc

@@ -2,24 +2,24 @@
 #define HALOPSA_ADAPTERS_LIMACHARLIE_HIVE_SECRETS_H_
 
 #include <cstddef>
-#include <list>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "adapters/net/http_transport.h"
+#include "server/bounded_ttl_map.h"
 
 namespace halopsa::lc {
 
 // Reads hive://secret/NAME references from LimaCharlie's hive with the
-// org's jwt and caches them per (oid, NAME), least recently used evicted.
+// org's jwt and caches them per (oid, NAME) until HaloPSA refuses them
+// (Forget), at most max_entries, least recently used evicted.
 // Secret values are never logged nor put in error messages. Thread-safe.
 class HiveSecrets {
  public:
@@ -44,21 +44,15 @@ class HiveSecrets {
 
  private:
   using Key = std::pair<std::string, std::string>;  // (oid, name)
-  struct Entry {
-    std::string secret;
-    std::list<Key>::iterator recency;  // position in recency_
-  };
 
   std::optional<std::string> Lookup(const Key& key);
   void Store(const Key& key, std::string secret);
 
   net::HttpTransport& lc_api_;
   const std::string lc_api_url_;
-  const size_t max_entries_;
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  std::list<Key> recency_ ABSL_GUARDED_BY(mu_);  // most recently used first
+  BoundedTtlMap<Key, std::string> secrets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace halopsa::lc
