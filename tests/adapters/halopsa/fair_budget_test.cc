@@ -1,5 +1,6 @@
 #include "adapters/halopsa/fair_budget.h"
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,6 +41,24 @@ class SimulatedScheduler : public net::Scheduler {
  private:
   absl::Time& now_;
   std::multimap<absl::Time, Task> tasks_;
+};
+
+// A slot source whose answers the test gives, later, as Redis' come.
+class HeldSlots : public SlotSource {
+ public:
+  void TryReserve(const std::string&, const std::string&, absl::Time, Answered done) override {
+    pending.push_back(std::move(done));
+  }
+  void PauseUntil(const std::string&, absl::Time) override {}
+
+  // Answers the oldest attempt under way.
+  void Answer(absl::StatusOr<SlotAnswer> answer) {
+    Answered done = std::move(pending.front());
+    pending.pop_front();
+    done(std::move(answer));
+  }
+
+  std::deque<Answered> pending;
 };
 
 class FairRequestBudgetTest : public ::testing::Test {
@@ -210,6 +229,67 @@ TEST_F(FairRequestBudgetTest, StopWaitingEndsQueuedRequestsAndRefusesLaterOnes) 
   ASSERT_EQ(answers_["late"].size(), 1u);
   EXPECT_EQ(GetErrorInfo(answers_["late"][0].status())->reason(), kReasonShuttingDown);
   EXPECT_EQ(budget_.waiting(), 0u);
+}
+
+// The benchmark's case (a budget far above the load): no request of an org
+// waits for another's round trip and a timer round.
+TEST_F(FairRequestBudgetTest, RequestsOfAnOrgGettingSlotsAtOnceAttemptTogether) {
+  HeldSlots held;
+  FairRequestBudget budget(held, scheduler_, Options());
+  std::vector<int> served;
+  for (int i = 0; i < 20; ++i) {
+    budget.Reserve(tenant_, "a", absl::InfiniteFuture(), [&, i](absl::StatusOr<absl::Time> slot) {
+      EXPECT_TRUE(slot.ok() && *slot == now_) << i;
+      served.push_back(i);
+    });
+  }
+  ASSERT_EQ(held.pending.size(), 16u) << "16 attempts at once, the rest after them";
+
+  for (int i = 0; i < 16; ++i) held.Answer(SlotAnswer{.at = now_});
+  EXPECT_EQ(scheduler_.waiting(), 1u) << "one task starts the other four";
+  scheduler_.RunUntil(now_);
+  ASSERT_EQ(held.pending.size(), 4u);
+  while (!held.pending.empty()) held.Answer(SlotAnswer{.at = now_});
+
+  EXPECT_EQ(scheduler_.waiting(), 0u);
+  EXPECT_EQ(budget.waiting(), 0u);
+  EXPECT_THAT(served, ::testing::ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19));
+}
+
+// Once the org holds its future slot, the others take turns again, first
+// come first served: one attempt or timer at a time.
+TEST_F(FairRequestBudgetTest, WhenThePaceSetsInTheOrgsRequestsTakeTurnsAgain) {
+  HeldSlots held;
+  FairRequestBudget budget(held, scheduler_, Options());
+  std::vector<std::pair<int, absl::Time>> served;
+  auto request = [&](int i) {
+    budget.Reserve(tenant_, "a", absl::InfiniteFuture(), [&, i](absl::StatusOr<absl::Time> slot) {
+      ASSERT_TRUE(slot.ok()) << slot.status();
+      served.emplace_back(i, *slot);
+    });
+  };
+  for (int i = 0; i < 3; ++i) request(i);
+  ASSERT_EQ(held.pending.size(), 3u);
+  const absl::Time held_slot = now_ + spacing_;
+  held.Answer(SlotAnswer{.at = held_slot});
+  const SlotAnswer full{SlotAnswer::Kind::kOrgFull, held_slot, held_slot + spacing_, 1};
+  held.Answer(full);
+  held.Answer(full);
+  request(3);
+
+  EXPECT_TRUE(held.pending.empty()) << "the newcomer waits for the org's turn";
+  EXPECT_EQ(scheduler_.waiting(), 1u) << "one timer for the org, not one per answer";
+  scheduler_.RunUntil(held_slot);
+  ASSERT_EQ(held.pending.size(), 1u) << "one attempt at the turn";
+  held.Answer(SlotAnswer{.at = held_slot + spacing_});
+  scheduler_.RunUntil(held_slot);
+  ASSERT_EQ(held.pending.size(), 1u);
+  held.Answer(SlotAnswer{.at = held_slot + 2 * spacing_});
+
+  ASSERT_EQ(served.size(), 3u);
+  EXPECT_EQ(served[1], std::make_pair(1, held_slot + spacing_)) << "in arrival order";
+  EXPECT_EQ(served[2], std::make_pair(2, held_slot + 2 * spacing_));
+  EXPECT_EQ(budget.waiting(), 1u);
 }
 
 TEST_F(FairRequestBudgetTest, ZeroTurnsTheBudgetOff) {

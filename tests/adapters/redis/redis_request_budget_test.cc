@@ -1,7 +1,10 @@
 #include "adapters/redis/redis_request_budget.h"
 
+#include <atomic>
+#include <iostream>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/halopsa/fair_budget.h"
 #include "adapters/net/scheduler.h"
@@ -19,6 +22,22 @@ using testing::Eventually;
 using testing::IoThreads;
 using testing::OptionsFor;
 using testing::RunCommand;
+
+// Counts the tasks a budget hands to the timer thread: each is a thread
+// wake-up and a round through the scheduler.
+class CountingScheduler : public net::Scheduler {
+ public:
+  explicit CountingScheduler(net::Scheduler& inner) : inner_(inner) {}
+  void RunAt(absl::Time when, Task task) override {
+    rounds_.fetch_add(1);
+    inner_.RunAt(when, std::move(task));
+  }
+  int rounds() const { return rounds_.load(); }
+
+ private:
+  net::Scheduler& inner_;
+  std::atomic<int> rounds_{0};
+};
 
 // Two replicas: each its own client, limiter fallback and slots, one Redis.
 class RedisRequestBudgetTest : public ::testing::Test {
@@ -158,6 +177,60 @@ TEST_F(RedisRequestBudgetTest, FairnessIsFleetWide) {
   for (Replica& replica : replicas_) replica.client->Close();  // attempts in flight end while the budgets exist
   absl::MutexLock lock(&mu);
   EXPECT_EQ(storm_answers, 40);
+}
+
+// How many times Redis ran `command` since the last CONFIG RESETSTAT.
+int64_t CallsOf(RedisClient& client, const std::string& command) {
+  absl::StatusOr<RedisReply> info = RunCommand(client, {"INFO", "commandstats"});
+  EXPECT_TRUE(info.ok()) << info.status();
+  if (!info.ok()) return -1;
+  const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
+  const size_t at = info->text.find(prefix);
+  if (at == std::string::npos) return 0;
+  const size_t begin = at + prefix.size();
+  int64_t calls = -1;
+  EXPECT_TRUE(absl::SimpleAtoi(info->text.substr(begin, info->text.find(',', begin) - begin), &calls));
+  return calls;
+}
+
+// The benchmark's case: one org, a budget far above its rate. Concurrent
+// requests must not queue behind each other's round trip: each takes one
+// script, sent together, and none waits for a timer round.
+TEST_F(RedisRequestBudgetTest, ConcurrentRequestsOfOneOrgBelowThePaceTakeOneScriptEachAndNoTimerRound) {
+  options_ = {.max_requests = 1000000, .window = absl::Seconds(1)};
+  Replica& replica = replicas_[0];
+  replica.slots = std::make_unique<RedisRequestBudget>(*replica.client, options_, *replica.fallback);
+  net::TimerThread timers;
+  CountingScheduler counted(timers);
+  FairRequestBudget budget(*replica.slots, counted, options_);
+  Awaited<absl::StatusOr<absl::Time>> warm;  // loads the script
+  budget.Reserve(tenant_, "org", absl::InfiniteFuture(), warm.Callback());
+  ASSERT_TRUE(warm.Get().ok());
+  ASSERT_TRUE(RunCommand(*replica.client, {"CONFIG", "RESETSTAT"}).ok());
+  const uint64_t writes_before = replica.client->round_trips();
+
+  constexpr int kRequests = 16;
+  absl::Mutex mu;
+  std::vector<absl::StatusOr<absl::Time>> slots;
+  for (int i = 0; i < kRequests; ++i) {
+    budget.Reserve(tenant_, "org", absl::InfiniteFuture(), [&](absl::StatusOr<absl::Time> slot) {
+      absl::MutexLock lock(&mu);
+      slots.push_back(std::move(slot));
+    });
+  }
+  ASSERT_TRUE(Eventually([&] {
+    absl::MutexLock lock(&mu);
+    return slots.size() == kRequests;
+  }));
+
+  for (const absl::StatusOr<absl::Time>& slot : slots) {
+    ASSERT_TRUE(slot.ok()) << slot.status();
+    EXPECT_LE(*slot, absl::Now()) << "far below the pace: no wait";
+  }
+  EXPECT_EQ(CallsOf(*replica.client, "evalsha"), kRequests) << "one reservation script per request";
+  EXPECT_EQ(counted.rounds(), 0) << "no request waited for another's answer and a timer round";
+  std::cout << "Redis writes for " << kRequests << " concurrent requests: "
+            << replica.client->round_trips() - writes_before << std::endl;
 }
 
 TEST_F(RedisRequestBudgetTest, APauseOnOneReplicaHoldsTheOtherBack) {
