@@ -23,8 +23,8 @@ using testing::IoThreads;
 using testing::OptionsFor;
 using testing::RunCommand;
 
-// Counts the tasks a budget hands to the timer thread: each is a thread
-// wake-up and a round through the scheduler.
+// Counts the tasks a budget hands to the scheduler: each is a timer round
+// on the io_context before the attempt it starts.
 class CountingScheduler : public net::Scheduler {
  public:
   explicit CountingScheduler(net::Scheduler& inner) : inner_(inner) {}
@@ -200,7 +200,7 @@ TEST_F(RedisRequestBudgetTest, ConcurrentRequestsOfOneOrgBelowThePaceTakeOneScri
   options_ = {.max_requests = 1000000, .window = absl::Seconds(1)};
   Replica& replica = replicas_[0];
   replica.slots = std::make_unique<RedisRequestBudget>(*replica.client, options_, *replica.fallback);
-  net::TimerThread timers;
+  net::IoContextScheduler timers(io_.io());
   CountingScheduler counted(timers);
   FairRequestBudget budget(*replica.slots, counted, options_);
   Awaited<absl::StatusOr<absl::Time>> warm;  // loads the script
