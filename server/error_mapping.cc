@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "google/rpc/status.pb.h"
 #include "server/json_values.h"
+#include "server/logger.h"
 
 namespace halopsa {
 namespace {
@@ -123,55 +124,14 @@ std::string ObjectText(const google::protobuf::Struct& object) {
   return absl::StrJoin(by_field, "; ", absl::PairFormatter(": "));
 }
 
-// Length of the well-formed UTF-8 sequence at the start of `text`, 0 when
-// it is not one (overlong forms, surrogates and code points past U+10FFFF
-// included).
-size_t Utf8SequenceLength(absl::string_view text) {
-  const auto byte = [&text](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
-  if (length == 0 || lead > 0xF4 || text.size() < length) return 0;
-  unsigned char low = 0x80, high = 0xBF;  // the second byte's range
-  if (lead == 0xE0) low = 0xA0;
-  if (lead == 0xED) high = 0x9F;
-  if (lead == 0xF0) low = 0x90;
-  if (lead == 0xF4) high = 0x8F;
-  if (byte(1) < low || byte(1) > high) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return length;
-}
-
-// Valid UTF-8 of at most `max_bytes` (cut on a character boundary), each
-// invalid byte replaced by '?': protobuf strings (google.rpc.Status) must be
-// UTF-8, or the error details are lost on the way.
-std::string ValidUtf8(absl::string_view text, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes));
-  while (!text.empty()) {
-    size_t length = Utf8SequenceLength(text);
-    size_t taken = length == 0 ? 1 : length;
-    if (out.size() + taken > max_bytes) break;
-    if (length == 0) {
-      out += '?';
-    } else {
-      out.append(text.data(), length);
-    }
-    text.remove_prefix(taken);
-  }
-  return out;
-}
-
+// HaloPSA's text as one line of at most kMaxErrorTextBytes: control
+// characters (never part of a multi-byte UTF-8 sequence) become spaces.
 std::string Sanitize(absl::string_view raw) {
-  std::string text = ValidUtf8(raw, std::numeric_limits<size_t>::max());
+  std::string text(raw);
   for (char& c : text) {
     if (absl::ascii_iscntrl(static_cast<unsigned char>(c))) c = ' ';
   }
-  text = std::string(absl::StripAsciiWhitespace(text));
-  if (text.size() > kMaxErrorTextBytes) text = absl::StrCat(ValidUtf8(text, kMaxErrorTextBytes), "...");
-  return text;
+  return SafeForLog(absl::StripAsciiWhitespace(text), kMaxErrorTextBytes);
 }
 
 // The first "read:X" or "edit:X" in HaloPSA's text, the way it names an
@@ -295,7 +255,8 @@ absl::Status FromTransportFailure(const absl::Status& failure, absl::string_view
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  std::string message = ValidUtf8(status.message(), std::numeric_limits<size_t>::max());
+  // Protobuf strings (google.rpc.Status) must be UTF-8, or the details are lost.
+  std::string message = SafeForLog(status.message(), std::numeric_limits<size_t>::max());
   google::rpc::Status rich;
   rich.set_code(static_cast<int>(status.code()));
   rich.set_message(message);

@@ -83,8 +83,8 @@ absl::Status InvalidField(absl::string_view field, absl::string_view description
 
 // HaloPSA's error text from a response body of any of its shapes: a bare JSON
 // string, {"error": ...} (with "error_description"), {"errors": [...]},
-// {"message": ...}, field-keyed objects, or plain text. Bounded in length and
-// stripped of control characters.
+// {"message": ...}, field-keyed objects, or plain text. One line, made safe
+// by SafeForLog and bounded in length.
 std::string HaloErrorText(absl::string_view body);
 
 // The status for a non-2xx HaloPSA answer: code and reason by table, message

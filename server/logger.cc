@@ -63,14 +63,14 @@ bool IsSafeForLog(absl::string_view text) {
 
 }  // namespace
 
-std::string SafeForLog(absl::string_view text) {
+std::string SafeForLog(absl::string_view text, size_t max_bytes) {
   std::string safe;
-  safe.reserve(std::min(text.size(), kMaxLoggedTextBytes) + kEllipsis.size());
+  safe.reserve(std::min(text.size(), max_bytes) + kEllipsis.size());
   size_t i = 0;
   while (i < text.size()) {
     const size_t length = ValidSequenceLength(text.substr(i));
     const size_t adds = length == 0 ? kReplacement.size() : length;
-    if (safe.size() + adds > kMaxLoggedTextBytes) break;
+    if (safe.size() + adds > max_bytes) break;
     if (length == 0) {
       safe.append(kReplacement.data(), kReplacement.size());
       ++i;

@@ -17,11 +17,12 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name);
 
-// Untrusted text made fit for a log line: valid UTF-8 (each byte of an
-// invalid sequence becomes U+FFFD) and at most kMaxLoggedTextBytes (longer
-// text ends with "…"). The one function for whatever a client sent.
+// Untrusted text made fit for a log line, an error message or a protobuf
+// string: valid UTF-8 (each byte of an invalid sequence becomes U+FFFD) and
+// at most `max_bytes` (longer text is cut on a character boundary and ends
+// with "…"). The one function for whatever a client or an upstream sent.
 inline constexpr size_t kMaxLoggedTextBytes = 4096;
-std::string SafeForLog(absl::string_view text);
+std::string SafeForLog(absl::string_view text, size_t max_bytes = kMaxLoggedTextBytes);
 
 struct LogField {
   absl::string_view key;

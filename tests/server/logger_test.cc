@@ -75,6 +75,13 @@ TEST(LoggerTest, SafeForLogBoundsLongText) {
   EXPECT_EQ(safe, std::string(kMaxLoggedTextBytes, 'a') + "\xE2\x80\xA6");
 }
 
+TEST(LoggerTest, SafeForLogCutsAtTheGivenBoundOnACharacterBoundary) {
+  EXPECT_EQ(SafeForLog("abcdef", 6), "abcdef");
+  EXPECT_EQ(SafeForLog("abcdefg", 6), "abcdef\xE2\x80\xA6");
+  // "\xC3\xA9" (é) would end past the bound: cut before it, not inside it.
+  EXPECT_EQ(SafeForLog("abcde\xC3\xA9", 6), "abcde\xE2\x80\xA6");
+}
+
 TEST(LoggerTest, ParsesLevels) {
   EXPECT_EQ(*ParseLogLevel("DEBUG"), LogLevel::kDebug);
   EXPECT_EQ(*ParseLogLevel("warning"), LogLevel::kWarning);
