@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "fuzz/fuzz_check.h"
 #include "server/error_mapping.h"
 #include "server/halo_api.h"
@@ -34,7 +35,7 @@ namespace {
 
 using google::protobuf::Value;
 
-// HaloErrorText's bound plus the "..." it appends.
+// HaloErrorText's bound plus the "…" (3 bytes) it appends.
 constexpr size_t kMaxErrorTextBytes = 512 + 3;
 
 // Printing and parsing again gives the same value. Numbers are compared

@@ -68,8 +68,9 @@ struct CallContext {
 
 // The HaloPSA REST API as the service logic sees it: JSON in, JSON out, with
 // authentication, transport and error mapping hidden behind it. Non-2xx
-// answers arrive as non-OK statuses (see error_mapping.h). Callbacks run
-// exactly once, possibly on another thread, never inside the calling method.
+// answers arrive as non-OK statuses with an ErrorInfo reason (the REST
+// adapter's table: adapters/halopsa/halo_errors.h). Callbacks run exactly
+// once, possibly on another thread, never inside the calling method.
 class HaloApi {
  public:
   using Query = std::vector<std::pair<std::string, std::string>>;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapters/halopsa/budgeted_sender.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "adapters/halopsa/rate_limiter.h"
 #include "server/error_mapping.h"
 

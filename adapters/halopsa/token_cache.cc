@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "adapters/net/url.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"

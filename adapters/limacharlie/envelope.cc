@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "adapters/limacharlie/json_util.h"
+#include "adapters/limacharlie/lc_errors.h"
 #include "server/error_mapping.h"
 
 namespace halopsa::lc {

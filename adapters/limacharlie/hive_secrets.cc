@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "adapters/limacharlie/json_util.h"
+#include "adapters/limacharlie/lc_errors.h"
 #include "adapters/net/url.h"
 #include "server/error_mapping.h"
 

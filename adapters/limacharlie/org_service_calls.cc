@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 
 namespace halopsa::lc {

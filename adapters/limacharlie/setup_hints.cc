@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 
 namespace halopsa::lc {

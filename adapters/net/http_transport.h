@@ -26,7 +26,7 @@ struct HttpRequest {
 };
 
 // Any HTTP answer, whatever its status: an error status is a value here and
-// becomes an absl::Status in the caller (see server/error_mapping.h).
+// becomes an absl::Status in the caller (see adapters/halopsa/halo_errors.h).
 struct HttpResponse {
   int status = 0;
   std::string content_type;

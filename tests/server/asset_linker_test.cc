@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"

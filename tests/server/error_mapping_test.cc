@@ -8,112 +8,58 @@
 namespace halopsa {
 namespace {
 
-using ::testing::HasSubstr;
-
 struct HttpCase {
   int http_status;
   absl::StatusCode code;
-  const char* reason;
 };
 
-class HttpMappingTest : public ::testing::TestWithParam<HttpCase> {};
+class HttpStatusToCodeTest : public ::testing::TestWithParam<HttpCase> {};
 
-TEST_P(HttpMappingTest, MapsStatusCodeAndReason) {
-  const HttpCase& c = GetParam();
-  absl::Status status = FromHaloHttpStatus(c.http_status, "/api/Tickets", R"({"error":"nope"})");
-  EXPECT_EQ(status.code(), c.code);
-  auto info = GetErrorInfo(status);
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->reason(), c.reason);
-  EXPECT_EQ(info->domain(), "ext-halopsa");
-  EXPECT_EQ(info->metadata().at("http_status"), std::to_string(c.http_status));
-  EXPECT_EQ(info->metadata().at("endpoint"), "/api/Tickets");
-  EXPECT_THAT(status.message(), HasSubstr("nope"));
+TEST_P(HttpStatusToCodeTest, MapsByTableThenByClass) {
+  EXPECT_EQ(HttpStatusToCode(GetParam().http_status), GetParam().code);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, HttpMappingTest,
-    ::testing::Values(HttpCase{400, absl::StatusCode::kInvalidArgument, "UPSTREAM_BAD_REQUEST"},
-                      HttpCase{401, absl::StatusCode::kUnauthenticated, "UPSTREAM_UNAUTHENTICATED"},
-                      HttpCase{403, absl::StatusCode::kPermissionDenied, "UPSTREAM_PERMISSION_DENIED"},
-                      HttpCase{404, absl::StatusCode::kNotFound, "UPSTREAM_NOT_FOUND"},
-                      HttpCase{409, absl::StatusCode::kAborted, "UPSTREAM_CONFLICT"},
-                      HttpCase{429, absl::StatusCode::kUnavailable, "UPSTREAM_RATE_LIMITED"},
-                      HttpCase{500, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
-                      HttpCase{503, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
-                      HttpCase{418, absl::StatusCode::kFailedPrecondition, "UPSTREAM_REJECTED"},
-                      HttpCase{507, absl::StatusCode::kUnavailable, "UPSTREAM_UNAVAILABLE"},
-                      HttpCase{302, absl::StatusCode::kUnknown, "UPSTREAM_UNEXPECTED_STATUS"}));
+INSTANTIATE_TEST_SUITE_P(Table, HttpStatusToCodeTest,
+                         ::testing::Values(HttpCase{400, absl::StatusCode::kInvalidArgument},
+                                           HttpCase{401, absl::StatusCode::kUnauthenticated},
+                                           HttpCase{403, absl::StatusCode::kPermissionDenied},
+                                           HttpCase{404, absl::StatusCode::kNotFound},
+                                           HttpCase{409, absl::StatusCode::kAborted},
+                                           HttpCase{429, absl::StatusCode::kUnavailable},
+                                           HttpCase{500, absl::StatusCode::kUnavailable},
+                                           HttpCase{503, absl::StatusCode::kUnavailable},
+                                           HttpCase{507, absl::StatusCode::kUnavailable},
+                                           HttpCase{418, absl::StatusCode::kFailedPrecondition},
+                                           HttpCase{302, absl::StatusCode::kUnknown}));
 
-TEST(HaloHttpTest, A403NamesThePermissionHaloPsaNames) {
-  absl::Status named = FromHaloHttpStatus(403, "/api/Tickets", R"({"error": "Requires read:tickets, edit:tickets"})");
-  EXPECT_EQ(named.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(named.message()), ::testing::HasSubstr("lacks the permission read:tickets"));
-  EXPECT_EQ(GetErrorInfo(named)->reason(), "UPSTREAM_PERMISSION_DENIED");
-  EXPECT_EQ(GetErrorInfo(named)->metadata().at("missing_permission"), "read:tickets");
-  EXPECT_EQ(GetErrorInfo(named)->metadata().at("http_status"), "403");
-
-  absl::Status unnamed = FromHaloHttpStatus(403, "/api/Tickets", R"({"error": "Forbidden"})");
-  EXPECT_EQ(unnamed.message(), "HaloPSA /api/Tickets answered HTTP 403: Forbidden");
-  EXPECT_FALSE(GetErrorInfo(unnamed)->metadata().contains("missing_permission"));
-  // Only a 403 is about permissions.
-  EXPECT_FALSE(GetErrorInfo(FromHaloHttpStatus(400, "/x", R"("read:tickets")"))->metadata().contains(
-      "missing_permission"));
-}
-
-TEST(LimaCharlieHttpTest, SameCodesAsHaloWithItsOwnReasonAndWording) {
-  absl::Status status =
-      FromLimaCharlieHttpStatus(404, "/v1/hive/secret/oid-1/halo/data", R"({"error":"record not found"})");
+TEST(UpstreamHttpErrorTest, NamesUpstreamEndpointAndStatus) {
+  absl::Status status = UpstreamHttpError("Upstream", "SOME_REASON", 404, "/api/Thing", "no such thing");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(status.message(), "LimaCharlie /v1/hive/secret/oid-1/halo/data answered HTTP 404: record not found");
+  EXPECT_EQ(status.message(), "Upstream /api/Thing answered HTTP 404: no such thing");
   auto info = GetErrorInfo(status);
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->reason(), "LIMACHARLIE_API_ERROR");
+  EXPECT_EQ(info->reason(), "SOME_REASON");
+  EXPECT_EQ(info->domain(), "ext-halopsa");
   EXPECT_EQ(info->metadata().at("http_status"), "404");
-  EXPECT_EQ(FromLimaCharlieHttpStatus(401, "/x", "").code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(FromLimaCharlieHttpStatus(503, "/x", "").code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(FromLimaCharlieHttpStatus(418, "/x", "").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(info->metadata().at("endpoint"), "/api/Thing");
+  EXPECT_EQ(UpstreamHttpError("Upstream", "SOME_REASON", 503, "/x", "").message(), "Upstream /x answered HTTP 503");
 }
 
-struct BodyCase {
-  const char* body;
-  const char* text;
-};
-
-class HaloErrorTextTest : public ::testing::TestWithParam<BodyCase> {};
-
-TEST_P(HaloErrorTextTest, ReadsEveryHaloErrorShape) {
-  EXPECT_EQ(HaloErrorText(GetParam().body), GetParam().text);
+TEST(UpstreamErrorTextTest, MakesOneTrimmedLine) {
+  EXPECT_EQ(UpstreamErrorText("  line one\r\nline\ttwo\n"), "line one  line two");
+  EXPECT_EQ(UpstreamErrorText(""), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, HaloErrorTextTest,
-    ::testing::Values(BodyCase{R"("CODE:APP03/2 Please select a Client")", "CODE:APP03/2 Please select a Client"},
-                      BodyCase{R"({"error":"invalid_client"})", "invalid_client"},
-                      BodyCase{R"({"error":"invalid_scope","error_description":"bad scope"})",
-                               "invalid_scope: bad scope"},
-                      BodyCase{R"({"errors":["An Outcome must be entered","Second"]})",
-                               "An Outcome must be entered; Second"},
-                      BodyCase{R"({"Message":"Object reference not set"})", "Object reference not set"},
-                      BodyCase{R"({"summary":["is required"],"assets":"must be objects"})",
-                               "assets: must be objects; summary: is required"},
-                      BodyCase{"Rate Limit Reached - 300 Requests per rolling 5 minute window",
-                               "Rate Limit Reached - 300 Requests per rolling 5 minute window"},
-                      BodyCase{"line one\r\nline\ttwo", "line one  line two"},
-                      BodyCase{"", ""}));
-
-TEST(HaloErrorTextTest, BoundsLongBodies) {
-  std::string text = HaloErrorText(std::string(10000, 'x'));
-  EXPECT_LE(text.size(), 520u);
-  EXPECT_THAT(text, ::testing::EndsWith("\xE2\x80\xA6"));  // …
+TEST(UpstreamErrorTextTest, BoundsLongText) {
+  std::string text = UpstreamErrorText(std::string(10000, 'x'));
+  EXPECT_EQ(text, std::string(kMaxUpstreamTextBytes, 'x') + "\xE2\x80\xA6");  // …
 }
 
-TEST(HaloErrorTextTest, KeepsTextValidUtf8) {
-  EXPECT_EQ(HaloErrorText("bad \xF9 byte"), "bad \xEF\xBF\xBD byte");  // U+FFFD
+TEST(UpstreamErrorTextTest, KeepsTextValidUtf8) {
+  EXPECT_EQ(UpstreamErrorText("bad \xF9 byte"), "bad \xEF\xBF\xBD byte");  // U+FFFD
   // Cut at the bound on a character boundary, never inside "é".
-  std::string long_text = std::string(511, 'a') + "\xC3\xA9" + "tail";
-  std::string text = HaloErrorText(long_text);
-  EXPECT_EQ(text, std::string(511, 'a') + "\xE2\x80\xA6");
+  std::string long_text = std::string(kMaxUpstreamTextBytes - 1, 'a') + "\xC3\xA9" + "tail";
+  EXPECT_EQ(UpstreamErrorText(long_text), std::string(kMaxUpstreamTextBytes - 1, 'a') + "\xE2\x80\xA6");
 }
 
 TEST(GrpcConversionTest, InvalidUtf8MessageKeepsItsDetails) {
@@ -132,13 +78,11 @@ TEST(InvalidFieldTest, NamesFieldInMessageAndDetails) {
   EXPECT_EQ(GetErrorInfo(status)->metadata().at("field"), "customfields[1].id");
 }
 
-TEST(TransportFailureTest, KeepsCodeAndAddsReason) {
-  absl::Status status = FromTransportFailure(absl::DeadlineExceededError("waiting for response"), "/api/Asset");
-  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(status.message(), "HaloPSA /api/Asset: waiting for response");
-  EXPECT_EQ(GetErrorInfo(status)->reason(), "UPSTREAM_TIMEOUT");
-  EXPECT_EQ(GetErrorInfo(FromTransportFailure(absl::PermissionDeniedError("private"), "/x"))->reason(),
-            "UPSTREAM_ADDRESS_REFUSED");
+TEST(RetryDelayTest, RoundTripsToTheMillisecond) {
+  absl::Status status = WithRetryDelay(absl::UnavailableError("busy"), absl::Milliseconds(2500));
+  EXPECT_EQ(GetRetryDelay(status), absl::Milliseconds(2500));
+  EXPECT_EQ(GetRetryDelay(WithRetryDelay(absl::UnavailableError("busy"), absl::Seconds(-3))), absl::ZeroDuration());
+  EXPECT_FALSE(GetRetryDelay(absl::UnavailableError("busy")).has_value());
 }
 
 TEST(GrpcConversionTest, CarriesErrorInfoAndBadRequestAsRichStatus) {
@@ -173,33 +117,6 @@ TEST(GrpcConversionTest, OkStaysOk) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
 }
-
-struct EnvelopeCase {
-  absl::StatusCode code;
-  int http_status;
-  bool retriable;
-};
-
-class EnvelopeMappingTest : public ::testing::TestWithParam<EnvelopeCase> {};
-
-TEST_P(EnvelopeMappingTest, PermanentIs400TransientIs500) {
-  EnvelopeOutcome outcome = ToEnvelopeOutcome(GetParam().code);
-  EXPECT_EQ(outcome.http_status, GetParam().http_status);
-  EXPECT_EQ(outcome.retriable, GetParam().retriable);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Table, EnvelopeMappingTest,
-    ::testing::Values(EnvelopeCase{absl::StatusCode::kOk, 200, false},
-                      EnvelopeCase{absl::StatusCode::kInvalidArgument, 400, false},
-                      EnvelopeCase{absl::StatusCode::kNotFound, 400, false},
-                      EnvelopeCase{absl::StatusCode::kPermissionDenied, 400, false},
-                      EnvelopeCase{absl::StatusCode::kUnauthenticated, 400, false},
-                      EnvelopeCase{absl::StatusCode::kFailedPrecondition, 400, false},
-                      EnvelopeCase{absl::StatusCode::kUnavailable, 500, true},
-                      EnvelopeCase{absl::StatusCode::kDeadlineExceeded, 500, true},
-                      EnvelopeCase{absl::StatusCode::kResourceExhausted, 500, true},
-                      EnvelopeCase{absl::StatusCode::kInternal, 500, true}));
 
 }  // namespace
 }  // namespace halopsa

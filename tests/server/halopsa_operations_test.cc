@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/testing/error_details.h"

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 #include "server/halopsa_operations.h"
 #include "tests/server/mock_halo_api.h"

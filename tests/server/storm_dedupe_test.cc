@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "server/dedupe_note.h"
 #include "server/error_mapping.h"
 #include "server/halopsa_operations.h"

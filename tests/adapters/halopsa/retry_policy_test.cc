@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 
 namespace halopsa {

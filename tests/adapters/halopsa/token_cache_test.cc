@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
 

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "adapters/halopsa/halo_errors.h"
 #include "tests/adapters/limacharlie/gateway_fixture.h"
 
 namespace halopsa::lc::testing {

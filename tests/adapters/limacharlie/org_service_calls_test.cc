@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "halopsa/v1/halopsa.pb.h"
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 #include "tests/adapters/halopsa/mock_http_transport.h"
 #include "tests/testing/mock_service_calls.h"

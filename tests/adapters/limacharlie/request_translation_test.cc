@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/limacharlie/actions.h"
+#include "adapters/limacharlie/lc_errors.h"
 #include "halopsa/v1/halopsa.pb.h"
 #include "server/error_mapping.h"
 #include "server/json_values.h"

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "adapters/halopsa/halo_errors.h"
 #include "server/error_mapping.h"
 
 namespace halopsa::lc {
