@@ -16,7 +16,7 @@ namespace halopsa {
 
 // Sends a request again while it may still succeed, within RetryOptions'
 // attempts and the call's deadline, and turns what it cannot retry into the
-// call's error (error_mapping's HaloPSA tables). Answers up: a 2xx answer,
+// call's error (HaloPSA's tables in halo_errors.h). Answers up: a 2xx answer,
 // or that error.
 // - 401: the layer below dropped the token; resent at once (a fresh token),
 //   counted as reason "unauthorized". A call whose every attempt meets 401
