@@ -33,10 +33,12 @@ constexpr double kMaxExactInteger = 9007199254740992.0;
 class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ValueBuilder> {
  public:
   bool Null() {
+    if (!Admit()) return false;
     Next()->set_null_value(google::protobuf::NULL_VALUE);
     return true;
   }
   bool Bool(bool flag) {
+    if (!Admit()) return false;
     Next()->set_bool_value(flag);
     return true;
   }
@@ -47,17 +49,18 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
   bool Double(double number) { return Number(number); }
   bool String(const char* text, rapidjson::SizeType length, bool) {
     if (HasEncodedSurrogate(absl::string_view(text, length))) return Refuse(kSurrogate);
+    if (!Admit()) return false;
     Next()->set_string_value(text, length);
     return true;
   }
-  bool StartObject() { return Open(Next()->mutable_struct_value(), nullptr); }
+  bool StartObject() { return Admit() && Open(Next()->mutable_struct_value(), nullptr); }
   bool Key(const char* text, rapidjson::SizeType length, bool) {
     if (HasEncodedSurrogate(absl::string_view(text, length))) return Refuse(kSurrogate);
     key_.assign(text, length);
     return true;
   }
   bool EndObject(rapidjson::SizeType) { return Close(); }
-  bool StartArray() { return Open(nullptr, Next()->mutable_list_value()); }
+  bool StartArray() { return Admit() && Open(nullptr, Next()->mutable_list_value()); }
   bool EndArray(rapidjson::SizeType) { return Close(); }
 
   // Why the builder stopped the parse ("" when it did not).
@@ -75,6 +78,7 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
     // RapidJSON's fast parser turns a number beyond double's range (2.5e309)
     // into infinity, which JSON cannot print back: refuse it.
     if (!std::isfinite(number)) return Refuse("a number is beyond a double's range");
+    if (!Admit()) return false;
     Next()->set_number_value(number);
     return true;
   }
@@ -86,9 +90,15 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
     if (top.list != nullptr) return top.list->add_values();
     return &(*top.object->mutable_fields())[key_];
   }
+  // Counts the value about to be placed. Only nesting is bounded
+  // (kParsedJsonLimits), so a refusal is about depth.
+  bool Admit() {
+    if (std::optional<JsonLimitExceeded> exceeded = limits_.Count(open_.size() + 1)) {
+      return Refuse(absl::StrCat("nested deeper than ", exceeded->value, " levels"));
+    }
+    return true;
+  }
   bool Open(Struct* object, google::protobuf::ListValue* list) {
-    // Deeper nesting is refused: protobuf walks Values recursively.
-    if (open_.size() >= kMaxJsonDepth) return Refuse(absl::StrCat("nested deeper than ", kMaxJsonDepth, " levels"));
     open_.push_back({object, list});
     return true;
   }
@@ -103,6 +113,7 @@ class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Valu
 
   static constexpr char kSurrogate[] = "a string holds an unpaired surrogate escape";
 
+  JsonLimitCounter limits_{kParsedJsonLimits};
   Value root_;
   std::vector<Container> open_;
   std::string key_;
@@ -156,6 +167,17 @@ void Write(const Value& value, rapidjson::Writer<rapidjson::StringBuffer>& write
 }
 
 }  // namespace
+
+std::optional<JsonLimitExceeded> JsonLimitCounter::CheckBytes(size_t bytes) const {
+  if (bytes > limits_.max_bytes) return JsonLimitExceeded{"max_request_bytes", limits_.max_bytes};
+  return std::nullopt;
+}
+
+std::optional<JsonLimitExceeded> JsonLimitCounter::Count(size_t depth) {
+  if (depth > limits_.max_depth) return JsonLimitExceeded{"max_json_depth", limits_.max_depth};
+  if (++nodes_ > limits_.max_nodes) return JsonLimitExceeded{"max_json_nodes", limits_.max_nodes};
+  return std::nullopt;
+}
 
 bool HasEncodedSurrogate(absl::string_view text) {
   for (size_t i = 0; i + 1 < text.size(); ++i) {

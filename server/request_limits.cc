@@ -4,6 +4,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -36,8 +37,9 @@ class WireScan {
       const Descriptor& child = *field->message_type();
       size_t child_depth = depth;
       if (&child == google::protobuf::Value::descriptor()) {
-        if (++nodes_ > limits_.max_nodes) return RequestLimitExceeded("max_json_nodes", limits_.max_nodes);
-        if (++child_depth > limits_.max_depth) return RequestLimitExceeded("max_json_depth", limits_.max_depth);
+        if (std::optional<JsonLimitExceeded> exceeded = limits_.Count(++child_depth)) {
+          return RequestLimitExceeded(*exceeded);
+        }
       }
       uint32_t length = 0;
       if (!in.ReadVarint32(&length)) return Malformed();
@@ -50,19 +52,21 @@ class WireScan {
   }
 
  private:
-  const JsonLimits& limits_;
-  size_t nodes_ = 0;
+  JsonLimitCounter limits_;
 };
 
 }  // namespace
 
-absl::Status RequestLimitExceeded(absl::string_view limit, size_t value) {
-  return WithErrorInfo(absl::InvalidArgumentError(absl::StrCat("request exceeds ", limit, " (", value, ")")),
-                       kReasonRequestTooLarge, {{"limit", std::string(limit)}, {"value", absl::StrCat(value)}});
+absl::Status RequestLimitExceeded(const JsonLimitExceeded& exceeded) {
+  return WithErrorInfo(
+      absl::InvalidArgumentError(absl::StrCat("request exceeds ", exceeded.limit, " (", exceeded.value, ")")),
+      kReasonRequestTooLarge, {{"limit", std::string(exceeded.limit)}, {"value", absl::StrCat(exceeded.value)}});
 }
 
 absl::Status CheckSerializedRequest(absl::string_view wire, const Descriptor& type, const JsonLimits& limits) {
-  if (wire.size() > limits.max_bytes) return RequestLimitExceeded("max_request_bytes", limits.max_bytes);
+  if (std::optional<JsonLimitExceeded> exceeded = JsonLimitCounter(limits).CheckBytes(wire.size())) {
+    return RequestLimitExceeded(*exceeded);
+  }
   CodedInputStream in(reinterpret_cast<const uint8_t*>(wire.data()), static_cast<int>(wire.size()));
   WireScan scan(limits);
   if (absl::Status status = scan.Scan(in, type, 0); !status.ok()) return status;

@@ -18,12 +18,12 @@ namespace halopsa {
 // INVALID_ARGUMENT "request exceeds <limit> (<value>)" with ErrorInfo
 // REQUEST_TOO_LARGE and metadata {limit, value}: not retriable, the same
 // request is always refused.
-absl::Status RequestLimitExceeded(absl::string_view limit, size_t value);
+absl::Status RequestLimitExceeded(const JsonLimitExceeded& exceeded);
 
 // Checks a serialized message of `type` against `limits` without parsing it
 // into objects: its size, and the google.protobuf.Value messages anywhere
-// in it (each is a JSON node; nesting counts Value levels). Malformed bytes
-// are INVALID_ARGUMENT too.
+// in it (each is a JSON node; nesting counts Value levels), by
+// JsonLimitCounter. Malformed bytes are INVALID_ARGUMENT too.
 absl::Status CheckSerializedRequest(absl::string_view wire, const google::protobuf::Descriptor& type,
                                     const JsonLimits& limits = kRequestJsonLimits);
 

@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -19,14 +20,12 @@ namespace {
 // HasEncodedSurrogate), which decode to bytes that are not UTF-8 and would
 // reach protobuf strings and error texts.
 absl::Status CheckParsed(const rapidjson::Value& root) {
-  const JsonLimits& limits = kRequestJsonLimits;
+  JsonLimitCounter limits(kRequestJsonLimits);
   std::vector<std::pair<const rapidjson::Value*, size_t>> pending = {{&root, 1}};
-  size_t nodes = 0;
   while (!pending.empty()) {
     auto [value, depth] = pending.back();
     pending.pop_back();
-    if (depth > limits.max_depth) return RequestLimitExceeded("max_json_depth", limits.max_depth);
-    if (++nodes > limits.max_nodes) return RequestLimitExceeded("max_json_nodes", limits.max_nodes);
+    if (std::optional<JsonLimitExceeded> exceeded = limits.Count(depth)) return RequestLimitExceeded(*exceeded);
     if (value->IsString() && HasEncodedSurrogate(View(*value))) {
       return absl::InvalidArgumentError("invalid JSON: a string holds an unpaired surrogate escape");
     }
@@ -47,8 +46,8 @@ absl::Status CheckParsed(const rapidjson::Value& root) {
 }  // namespace
 
 absl::Status ParseJson(absl::string_view text, rapidjson::Document& document) {
-  if (text.size() > kRequestJsonLimits.max_bytes) {
-    return RequestLimitExceeded("max_request_bytes", kRequestJsonLimits.max_bytes);
+  if (std::optional<JsonLimitExceeded> exceeded = JsonLimitCounter(kRequestJsonLimits).CheckBytes(text.size())) {
+    return RequestLimitExceeded(*exceeded);
   }
   document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
   if (document.HasParseError()) {

@@ -97,6 +97,24 @@ TEST(JsonValuesTest, BoundsNesting) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("nested deeper"));
 }
 
+TEST(JsonLimitCounterTest, NamesTheFirstLimitCrossed) {
+  const JsonLimits limits = {.max_depth = 2, .max_nodes = 3, .max_bytes = 10};
+  JsonLimitCounter counter(limits);
+  EXPECT_FALSE(counter.CheckBytes(10).has_value());
+  EXPECT_EQ(counter.CheckBytes(11)->limit, "max_request_bytes");
+  EXPECT_FALSE(counter.Count(1).has_value());
+  EXPECT_FALSE(counter.Count(2).has_value());
+  std::optional<JsonLimitExceeded> deep = counter.Count(3);
+  ASSERT_TRUE(deep.has_value());
+  EXPECT_EQ(deep->limit, "max_json_depth");
+  EXPECT_EQ(deep->value, 2u);
+  EXPECT_FALSE(counter.Count(2).has_value());
+  std::optional<JsonLimitExceeded> many = counter.Count(2);
+  ASSERT_TRUE(many.has_value());
+  EXPECT_EQ(many->limit, "max_json_nodes");
+  EXPECT_EQ(many->value, 3u);
+}
+
 TEST(JsonValuesTest, IntFieldReadsWholeNumbersAndNumericStrings) {
   google::protobuf::Struct object = ParseJson(R"({"a": 7, "b": "8", "c": 1.5, "d": "x", "e": 1e12})")->struct_value();
   EXPECT_EQ(IntField(object, "a"), 7);
