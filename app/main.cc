@@ -238,9 +238,9 @@ void ParseFlags(int argc, char** argv) {
 }
 
 // Large blocks (request bodies, JSON texts) straight from mmap, so they go
-// back to the system when freed, and two arenas instead of eight per core:
-// after bursts of worst-case requests this keeps RSS ~90 MB lower than
-// glibc's defaults, and lower than tcmalloc (README, Security).
+// back to the system when freed, and two arenas instead of eight per core,
+// so that RSS falls back after bursts of worst-case requests (measured
+// against glibc's defaults and tcmalloc in the README, Security).
 void TuneAllocator() {
   mallopt(M_MMAP_THRESHOLD, kAllocatorMmapThreshold);
   mallopt(M_TRIM_THRESHOLD, kAllocatorMmapThreshold);

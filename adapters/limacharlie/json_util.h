@@ -18,8 +18,7 @@ namespace halopsa::lc {
 // A DOM for the gateway's JSON texts, which are small. RapidJSON allocates
 // a 64 KiB first chunk per document, two per webhook, and glibc takes such
 // blocks back with heap consolidation; here the first chunk lives inside
-// the object and later ones are 4 KiB (about 4% less server CPU per webhook
-// in the benchmark).
+// the object and later ones are 4 KiB (measured in bench/NOTES.md).
 class JsonDocument {
  public:
   JsonDocument() : pool_(first_chunk_, sizeof(first_chunk_), kChunkBytes), document_(&pool_) {}
