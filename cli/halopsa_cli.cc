@@ -135,6 +135,8 @@ const std::map<std::string, Runner>& Actions() {
       {"add_action", Rpc(&Stub::AddAction)},
       {"link_asset_to_ticket", Rpc(&Stub::LinkAssetToTicket)},
       {"lookup_client_site", Rpc(&Stub::LookupClientSite)},
+      {"mirror_case", Rpc(&Stub::MirrorCase)},
+      {"pull_ticket_changes", Rpc(&Stub::PullTicketChanges)},
   };
   return *actions;
 }
@@ -243,7 +245,8 @@ int main(int argc, char** argv) {
       "halopsa-cli [--target=host:port] <action> '<JSON request>' | health\n"
       "halopsa-cli --lc_extension_secret_file=F [--gateway_url=URL] webhook '<envelope JSON>'\n"
       "halopsa-cli --lc_extension_secret_file=F [--gateway_url=URL] --org_config='<JSON>' webhook <action> '<data JSON>'\n"
-      "actions: create_ticket update_ticket search_tickets add_action link_asset_to_ticket lookup_client_site");
+      "actions: create_ticket update_ticket search_tickets add_action link_asset_to_ticket lookup_client_site "
+      "mirror_case pull_ticket_changes");
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view path) { return absl::EndsWith(path, "halopsa_cli.cc"); };
   absl::SetFlagsUsageConfig(usage);

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "server/case_line.h"
 #include "server/error_mapping.h"
 
 namespace halopsa {
@@ -48,7 +49,9 @@ absl::StatusOr<std::shared_ptr<const HaloConnection>> WithCallSettings(
   std::optional<absl::string_view> outcome = metadata(kDefaultOutcomeHeader);
   std::optional<absl::string_view> outcome_id = metadata(kDefaultOutcomeIdHeader);
   std::optional<absl::string_view> marker = metadata(kIdempotencyMarkerHeader);
-  if (!outcome && !outcome_id && !marker) return connection;
+  std::optional<absl::string_view> case_label = metadata(kCaseLabelHeader);
+  std::optional<absl::string_view> case_status_map = metadata(kCaseStatusMapHeader);
+  if (!outcome && !outcome_id && !marker && !case_label && !case_status_map) return connection;
   auto changed = std::make_shared<HaloConnection>(*connection);
   if (outcome) changed->default_outcome = std::string(*outcome);
   if (outcome_id && (!absl::SimpleAtoi(*outcome_id, &changed->default_outcome_id) || changed->default_outcome_id < 0)) {
@@ -57,6 +60,18 @@ absl::StatusOr<std::shared_ptr<const HaloConnection>> WithCallSettings(
   if (marker) {
     if (*marker != "on" && *marker != "off") return InvalidHeader(kIdempotencyMarkerHeader, "must be on or off");
     changed->idempotency_marker = *marker == "on";
+  }
+  if (case_label) {
+    if (!IsCaseToken(*case_label)) {
+      return InvalidHeader(kCaseLabelHeader, "must be 1 to 128 letters, digits and . _ : -");
+    }
+    changed->case_label = std::string(*case_label);
+  }
+  if (case_status_map) {
+    if (absl::Status valid = ParseCaseStatusMap(*case_status_map).status(); !valid.ok()) {
+      return InvalidHeader(kCaseStatusMapHeader, valid.message());
+    }
+    changed->case_status_map = std::string(*case_status_map);
   }
   return changed;
 }

@@ -34,6 +34,8 @@ inline constexpr char kAuthUrlHeader[] = "x-halopsa-auth-url";
 inline constexpr char kDefaultOutcomeHeader[] = "x-halopsa-default-outcome";
 inline constexpr char kDefaultOutcomeIdHeader[] = "x-halopsa-default-outcome-id";
 inline constexpr char kIdempotencyMarkerHeader[] = "x-halopsa-idempotency-marker";  // "on" / "off"
+inline constexpr char kCaseLabelHeader[] = "x-halopsa-case-label";
+inline constexpr char kCaseStatusMapHeader[] = "x-halopsa-case-status-map";
 // Correlates a call's log line with the caller's (the gateway sends the
 // webhook's idempotency key).
 inline constexpr char kRequestIdHeader[] = "x-request-id";

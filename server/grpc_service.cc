@@ -143,4 +143,15 @@ grpc::ServerUnaryReactor* HaloPsaGrpcService::LookupClientSite(Context* context,
       context, *request, response, "LookupClientSite", &HaloPsaOperations::LookupClientSite);
 }
 
+grpc::ServerUnaryReactor* HaloPsaGrpcService::MirrorCase(Context* context, const Bytes* request, Bytes* response) {
+  return Serve<v1::MirrorCaseRequest, v1::MirrorCaseResponse>(context, *request, response, "MirrorCase",
+                                                               &HaloPsaOperations::MirrorCase);
+}
+
+grpc::ServerUnaryReactor* HaloPsaGrpcService::PullTicketChanges(Context* context, const Bytes* request,
+                                                                Bytes* response) {
+  return Serve<v1::PullTicketChangesRequest, v1::PullTicketChangesResponse>(
+      context, *request, response, "PullTicketChanges", &HaloPsaOperations::PullTicketChanges);
+}
+
 }  // namespace halopsa

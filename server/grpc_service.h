@@ -16,7 +16,9 @@ namespace halopsa {
 using RawHaloPsaService = v1::HaloPsaService::WithRawCallbackMethod_CreateTicket<
     v1::HaloPsaService::WithRawCallbackMethod_UpdateTicket<v1::HaloPsaService::WithRawCallbackMethod_SearchTickets<
         v1::HaloPsaService::WithRawCallbackMethod_AddAction<v1::HaloPsaService::WithRawCallbackMethod_LinkAssetToTicket<
-            v1::HaloPsaService::WithRawCallbackMethod_LookupClientSite<v1::HaloPsaService::Service>>>>>>;
+            v1::HaloPsaService::WithRawCallbackMethod_LookupClientSite<
+                v1::HaloPsaService::WithRawCallbackMethod_MirrorCase<
+                    v1::HaloPsaService::WithRawCallbackMethod_PullTicketChanges<v1::HaloPsaService::Service>>>>>>>>;
 
 // HaloPsaService over gRPC's callback API: each method checks and parses
 // its request, hands the call to the CallRunner and returns at once; the
@@ -35,6 +37,8 @@ class HaloPsaGrpcService final : public RawHaloPsaService {
   grpc::ServerUnaryReactor* AddAction(Context* context, const Bytes* request, Bytes* response) override;
   grpc::ServerUnaryReactor* LinkAssetToTicket(Context* context, const Bytes* request, Bytes* response) override;
   grpc::ServerUnaryReactor* LookupClientSite(Context* context, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* MirrorCase(Context* context, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* PullTicketChanges(Context* context, const Bytes* request, Bytes* response) override;
 
   // Answers every call still running with `status` now (the end of a
   // drain's grace: a clean retriable answer instead of gRPC's cancellation);

@@ -37,6 +37,14 @@ struct HaloConnection {
   // retry after an unknown outcome searches for; false = no line, and such a
   // retry may create a second ticket or note.
   bool idempotency_marker = true;
+  // mirror_case: the label of the case line "ext-halopsa case <label> <id>",
+  // so that several integrations (or LimaCharlie tenants) can mirror into
+  // one HaloPSA tenant without seeing each other's tickets.
+  std::string case_label = "LimaCharlie";
+  // pull_ticket_changes: HaloPSA status ids -> case statuses, e.g.
+  // "1:new,2:in_progress,8:resolved,9:closed"; a status it does not name is
+  // in_progress.
+  std::string case_status_map = "1:new,9:closed";
 };
 
 // What a create_ticket with a dedupe_key did (storm deduplication): opened

@@ -144,6 +144,18 @@ Struct TicketChanges(const v1::UpdateTicketRequest& r) {
       .Build(r.extra());
 }
 
+Struct MirroredTicket(const v1::MirrorCaseRequest& r) {
+  return ObjectBuilder()
+      .Text("summary", r.has_summary(), r.summary())
+      .Text("details", r.has_details(), r.details())
+      .Number("priority_id", r.has_priority_id(), r.priority_id())
+      .Number("status_id", r.has_status_id(), r.status_id())
+      .Number("client_id", r.has_client_id(), r.client_id())
+      .Number("site_id", r.has_site_id(), r.site_id())
+      .Number("tickettype_id", r.has_tickettype_id(), r.tickettype_id())
+      .Build(r.extra());
+}
+
 Struct NewAction(const v1::AddActionRequest& r, const HaloConnection& connection) {
   const OutcomeSource source = OutcomeSourceOf(r, connection);
   return ObjectBuilder()

@@ -25,6 +25,11 @@ google::protobuf::Struct NewTicket(const v1::CreateTicketRequest& request);
 // fields the request sets, then `extra`.
 google::protobuf::Struct TicketChanges(const v1::UpdateTicketRequest& request);
 
+// The ticket fields a mirror_case request sets (`extra` merged last), for
+// a create and for comparing with the case's existing ticket; no summary
+// when the request has none.
+google::protobuf::Struct MirroredTicket(const v1::MirrorCaseRequest& request);
+
 // The action object of POST /api/Actions, private (hiddenfromuser true)
 // unless told otherwise. Its outcome: the request's (outcome, outcome_id,
 // or the same keys in extra), else the connection's default_outcome_id,

@@ -136,4 +136,16 @@ void HaloPsaOperations::LookupClientSite(const CallContext& context, const v1::L
   });
 }
 
+void HaloPsaOperations::MirrorCase(const CallContext& context, const v1::MirrorCaseRequest& request,
+                                   Reply<v1::MirrorCaseResponse> done) {
+  if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
+  mirror_.Mirror(context, request, std::move(done));
+}
+
+void HaloPsaOperations::PullTicketChanges(const CallContext& context, const v1::PullTicketChangesRequest& request,
+                                          Reply<v1::PullTicketChangesResponse> done) {
+  if (absl::Status invalid = Validate(request); !invalid.ok()) return done(invalid);
+  changes_.Pull(context, request, std::move(done));
+}
+
 }  // namespace halopsa

@@ -4,15 +4,18 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "halopsa/v1/halopsa.pb.h"
+#include "server/case_mirror.h"
 #include "server/halo_api.h"
 #include "server/idempotent_create.h"
 #include "server/link_locks.h"
 #include "server/reply.h"
 #include "server/storm_dedupe.h"
+#include "server/ticket_changes.h"
 
 namespace halopsa {
 
-// The six actions of the product page over the HaloPSA REST API. Each
+// The six actions of the product page and the two of the case mirror over
+// the HaloPSA REST API. Each
 // validates its request first (INVALID_ARGUMENT before anything goes
 // upstream), then runs asynchronously; `done` runs exactly once, possibly
 // before the method returns when the request is rejected.
@@ -31,7 +34,9 @@ class HaloPsaOperations {
         journal_(shared.journal != nullptr ? *shared.journal : own_journal_),
         link_locks_(shared.link_locks != nullptr ? *shared.link_locks : own_link_locks_),
         creates_(api, journal_),
-        dedupe_(api, link_locks_, creates_) {}
+        dedupe_(api, link_locks_, creates_),
+        mirror_(api, link_locks_, creates_),
+        changes_(api) {}
 
   void CreateTicket(const CallContext& context, const v1::CreateTicketRequest& request,
                     Reply<v1::CreateTicketResponse> done);
@@ -45,6 +50,10 @@ class HaloPsaOperations {
                          Reply<v1::LinkAssetToTicketResponse> done);
   void LookupClientSite(const CallContext& context, const v1::LookupClientSiteRequest& request,
                         Reply<v1::LookupClientSiteResponse> done);
+  void MirrorCase(const CallContext& context, const v1::MirrorCaseRequest& request,
+                  Reply<v1::MirrorCaseResponse> done);
+  void PullTicketChanges(const CallContext& context, const v1::PullTicketChangesRequest& request,
+                         Reply<v1::PullTicketChangesResponse> done);
 
  private:
   HaloApi& api_;
@@ -54,6 +63,8 @@ class HaloPsaOperations {
   LinkLocks& link_locks_;
   IdempotentCreates creates_;  // create_ticket and add_action
   StormDedupe dedupe_;         // create_ticket with a dedupe_key
+  CaseMirror mirror_;
+  TicketChanges changes_;
 };
 
 }  // namespace halopsa

@@ -58,6 +58,11 @@ const absl::flat_hash_map<const MethodDescriptor*, Dispatcher>& Dispatchers() {
          &Dispatch<v1::LinkAssetToTicketRequest, v1::LinkAssetToTicketResponse, &HaloPsaOperations::LinkAssetToTicket>},
         {service->FindMethodByName("LookupClientSite"),
          &Dispatch<v1::LookupClientSiteRequest, v1::LookupClientSiteResponse, &HaloPsaOperations::LookupClientSite>},
+        {service->FindMethodByName("MirrorCase"),
+         &Dispatch<v1::MirrorCaseRequest, v1::MirrorCaseResponse, &HaloPsaOperations::MirrorCase>},
+        {service->FindMethodByName("PullTicketChanges"),
+         &Dispatch<v1::PullTicketChangesRequest, v1::PullTicketChangesResponse,
+                   &HaloPsaOperations::PullTicketChanges>},
     };
   }();
   return *dispatchers;

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/case_line.h"
 #include "server/error_mapping.h"
 
 namespace halopsa {
@@ -184,6 +185,32 @@ absl::Status Validate(const v1::LookupClientSiteRequest& r) {
                "only applies when type is \"site\"")
       .PositiveId("client_id", Opt(r.has_client_id(), r.client_id()))
       .Paging(Opt(r.has_page_size(), r.page_size()), Opt(r.has_page_no(), r.page_no()))
+      .status();
+}
+
+absl::Status Validate(const v1::MirrorCaseRequest& r) {
+  return Checker()
+      .Require(IsCaseToken(r.case_id()), "case_id",
+               "is required: 1 to 128 letters, digits and . _ : - (the LimaCharlie case id)")
+      .Require(!r.has_summary() || !absl::StripAsciiWhitespace(r.summary()).empty(), "summary",
+               "must not be empty when given")
+      .PositiveId("priority_id", Opt(r.has_priority_id(), r.priority_id()))
+      .PositiveId("status_id", Opt(r.has_status_id(), r.status_id()))
+      .PositiveId("client_id", Opt(r.has_client_id(), r.client_id()))
+      .PositiveId("site_id", Opt(r.has_site_id(), r.site_id()))
+      .PositiveId("tickettype_id", Opt(r.has_tickettype_id(), r.tickettype_id()))
+      .PositiveId("asset_type_id", Opt(r.has_asset_type_id(), r.asset_type_id()))
+      .Require(!r.has_note() || !absl::StripAsciiWhitespace(r.note()).empty(), "note", "must not be empty when given")
+      .Require(!r.has_hostname() || (!r.hostname().empty() && IsPlainHostname(r.hostname())), "hostname",
+               "must be a single name of at most 255 characters without spaces")
+      .ExtraDoesNotSet(r.extra(), "id", "case_id: the case's ticket is found by it")
+      .status();
+}
+
+absl::Status Validate(const v1::PullTicketChangesRequest& r) {
+  return Checker()
+      .Require(!r.has_limit() || (r.limit() >= 1 && r.limit() <= kMaxChangesLimit), "limit",
+               absl::StrCat("must be between 1 and ", kMaxChangesLimit))
       .status();
 }
 

@@ -24,6 +24,13 @@ absl::Status Validate(const v1::SearchTicketsRequest& request);
 absl::Status Validate(const v1::AddActionRequest& request);
 absl::Status Validate(const v1::LinkAssetToTicketRequest& request);
 absl::Status Validate(const v1::LookupClientSiteRequest& request);
+absl::Status Validate(const v1::MirrorCaseRequest& request);
+// The limit only: the watermark and cursor are read by the pull itself.
+absl::Status Validate(const v1::PullTicketChangesRequest& request);
+
+// pull_ticket_changes: changes (tickets) per answer.
+inline constexpr int kDefaultChangesLimit = 50;
+inline constexpr int kMaxChangesLimit = 100;
 
 }  // namespace halopsa
 

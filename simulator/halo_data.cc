@@ -20,8 +20,6 @@ namespace {
 
 constexpr char kUnsetDate[] = "1900-01-01T00:00:00";
 
-std::string Now() { return absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()); }
-
 std::string NameOf(const std::string& name) { return name; }
 std::string NameOf(const Struct& record) { return StringField(record, "name"); }
 
@@ -40,19 +38,6 @@ void SetName(Struct& record, const char* id_key, const char* name_key,
   }
 }
 
-// HaloPSA keeps the HTML it is given and derives the plain text from it,
-// so what the plain field shows is what survives that derivation (an HTML
-// comment does not). Plain text sent alone is taken as the HTML source too
-// (Halo renders it as HTML; unconfirmed whether it is stored as given).
-void DeriveText(Struct& record, const Struct& input, const std::string& text_key, const std::string& html_key) {
-  const Value* html = Field(input, html_key);
-  if (html == nullptr) html = Field(input, text_key);
-  if (html == nullptr) return;
-  const std::string source = html->string_value();
-  Set(record, html_key, JsonString(source));
-  Set(record, text_key, JsonString(HtmlToText(source)));
-}
-
 }  // namespace
 
 HaloData::HaloData() { Seed(); }
@@ -67,7 +52,7 @@ ApiReply HaloData::Handle(const std::string& method, const std::string& path,
     CheckFn check;
     SaveFn save;  // null for read-only resources
   };
-  const std::array<Resource, 5> resources = {{
+  const std::array<Resource, 6> resources = {{
       {"tickets", "Ticket", &tickets_, &HaloData::ListTickets, &HaloData::CheckTicket,
        &HaloData::SaveTicket},
       {"actions", "Action", nullptr, &HaloData::ListActions, &HaloData::CheckAction,
@@ -76,6 +61,7 @@ ApiReply HaloData::Handle(const std::string& method, const std::string& path,
        &HaloData::SaveAsset},
       {"client", "Client", &clients_, &HaloData::ListClients, nullptr, nullptr},
       {"site", "Site", &sites_, &HaloData::ListSites, nullptr, nullptr},
+      {"agent", "Agent", nullptr, nullptr, nullptr, nullptr},  // only /api/Agent/me
   }};
   const ApiReply no_route{404, ""};
   const ApiReply bad_method{405, ""};
@@ -87,6 +73,9 @@ ApiReply HaloData::Handle(const std::string& method, const std::string& path,
                                      [&](const Resource& r) { return r.name == name; });
   if (resource == resources.end()) return no_route;
 
+  if (parts.size() == 2 && name == "agent" && absl::AsciiStrToLower(parts[1]) == "me") {
+    return method == "GET" ? GetAgent(kApiAgentId) : bad_method;
+  }
   if (parts.size() == 2) {
     int64_t id = 0;
     if (resource->table == nullptr || !absl::SimpleAtoi(parts[1], &id)) return no_route;
@@ -94,7 +83,7 @@ ApiReply HaloData::Handle(const std::string& method, const std::string& path,
     if (name == "tickets") return GetTicket(id, query);
     return GetOne(*resource->table, resource->kind, id);
   }
-  if (method == "GET") return (this->*resource->list)(query);
+  if (method == "GET" && resource->list != nullptr) return (this->*resource->list)(query);
   if (method == "POST" && resource->save != nullptr) {
     return PostBatch(body, resource->check, resource->save);
   }
@@ -137,10 +126,12 @@ ApiReply HaloData::ListTickets(const QueryParams& params) const {
   const std::optional<int64_t> ticket_type = query.Int("requesttype_id");
   const std::optional<int64_t> asset_id = query.Int("asset_id");
   const bool open_only = query.Flag("open_only");
+  const DateWindow changed = DateWindow::OfTickets(query);
 
   std::vector<const Struct*> rows;
   for (const auto& [id, ticket] : tickets_) {
     const int64_t status = IntField(ticket, "status_id").value_or(0);
+    if (!changed.Contains(ticket)) continue;
     if (search.has_value() && !ContainsIgnoreCase(StringField(ticket, "summary"), *search) &&
         !ContainsIgnoreCase(StringField(ticket, "details"), *search)) {
       continue;
@@ -276,7 +267,7 @@ Struct HaloData::SaveTicket(const Struct& input) {
     }
     Set(fresh, "tickettype_id", JsonNumber(1));
     Set(fresh, "status_id", JsonNumber(1));
-    Set(fresh, "dateoccurred", JsonString(Now()));
+    Set(fresh, "dateoccurred", JsonString(HaloNow()));
     Set(fresh, "deadlinedate", JsonString(kUnsetDate));
     Set(fresh, "assets", ListValue({}));
     Set(fresh, "customfields", ListValue({}));
@@ -294,6 +285,7 @@ Struct HaloData::SaveTicket(const Struct& input) {
   }
   DeriveText(ticket, input, "details", "details_html");
   Set(ticket, "id", JsonNumber(static_cast<double>(id)));
+  Set(ticket, "last_update", JsonString(HaloNow()));
   AddNames(ticket);
 
   // The ticket body is the first entry of its action timeline.
@@ -306,7 +298,8 @@ Struct HaloData::SaveTicket(const Struct& input) {
     Set(first, "outcome", JsonString("Logged"));
     Set(first, "note", JsonString(details));
     Set(first, "hiddenfromuser", JsonBool(false));
-    Set(first, "datetime", JsonString(Now()));
+    Set(first, "datetime", JsonString(HaloNow()));
+    SetAuthor(first, kApiAgentId);
     timeline.push_back(std::move(first));
   } else if (Field(input, "details") != nullptr || Field(input, "details_html") != nullptr) {
     Set(timeline.front(), "note", JsonString(details));
@@ -322,56 +315,6 @@ ApiReply HaloData::GetTicket(int64_t id, const QueryParams& params) const {
   // does not; includedetails ("include extra objects") adds them.
   if (!QueryReader(params).Flag("includedetails")) ticket.mutable_fields()->erase("assets");
   return Reply(200, ObjectValue(std::move(ticket)));
-}
-
-// ---- Actions ----
-
-ApiReply HaloData::ListActions(const QueryParams& params) const {
-  QueryReader query(params);
-  const std::optional<int64_t> ticket_id = query.Int("ticket_id");
-  std::vector<const Struct*> rows;
-  for (const auto& [id, timeline] : actions_) {
-    if (ticket_id.has_value() && id != *ticket_id) continue;
-    for (const Struct& action : timeline) rows.push_back(&action);
-  }
-  return ListReply("actions", std::move(rows), query);
-}
-
-std::optional<ApiReply> HaloData::CheckAction(const Struct& input) const {
-  const int64_t ticket_id = IntField(input, "ticket_id").value_or(0);
-  if (!tickets_.contains(ticket_id)) return NotFound("Ticket", ticket_id);
-  // An outcome this tenant does not have counts as none (what Halo says to
-  // an unknown one is unconfirmed).
-  const std::string outcome(absl::StripAsciiWhitespace(StringField(input, "outcome")));
-  const bool known_name = std::any_of(outcomes_.begin(), outcomes_.end(), [&](const auto& known) {
-    return absl::EqualsIgnoreCase(known.second, outcome);
-  });
-  const bool has_outcome = outcomes_.contains(IntField(input, "outcome_id").value_or(0)) || known_name;
-  if (!has_outcome) return ErrorList("An Outcome must be entered for this Action");
-  for (const char* hours : {"timetaken", "actionchargehours"}) {
-    const Value* value = Field(input, hours);
-    if (value != nullptr && !value->has_number_value()) {
-      return FieldError(hours, "must be a number of hours");
-    }
-  }
-  return std::nullopt;
-}
-
-Struct HaloData::SaveAction(const Struct& input) {
-  const int64_t ticket_id = *IntField(input, "ticket_id");
-  std::vector<Struct>& timeline = actions_[ticket_id];
-  Struct action;
-  Set(action, "note", JsonString(""));
-  Set(action, "hiddenfromuser", JsonBool(false));
-  Set(action, "timetaken", JsonNumber(0));
-  Set(action, "actionchargehours", JsonNumber(0));
-  Set(action, "datetime", JsonString(Now()));
-  for (const auto& [key, value] : input.fields()) Set(action, key, value);
-  DeriveText(action, input, "note", "note_html");
-  Set(action, "id", JsonNumber(static_cast<double>(timeline.size() + 1)));
-  Set(action, "ticket_id", JsonNumber(static_cast<double>(ticket_id)));
-  timeline.push_back(action);
-  return action;
 }
 
 // ---- Assets ----

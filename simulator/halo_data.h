@@ -29,6 +29,9 @@ class HaloData {
   HaloData();  // seeded; see Seed() (halo_seed.cc) for the records tests may rely on
 
   static constexpr int64_t kClosedStatus = 9;
+  // The agent the API application logs on as (GET /api/Agent/me): every
+  // ticket and action written through the API is its.
+  static constexpr int64_t kApiAgentId = 3;
 
   // `path` is the part after "/api/", e.g. "Tickets/2884".
   ApiReply Handle(const std::string& method, const std::string& path, const QueryParams& query,
@@ -40,6 +43,12 @@ class HaloData {
   std::vector<Struct> assets() const;
   // {"tickets": [...], "actions": [...], "assets": [...]}
   Struct Snapshot() const;
+
+  // A technician's note on a ticket (private), changing its status when
+  // `new_status` is set, as HaloPSA's agent UI would: an action by
+  // `agent_id`. nullopt when the ticket or agent does not exist.
+  std::optional<Struct> TechnicianAction(int64_t agent_id, int64_t ticket_id, const std::string& note,
+                                         std::optional<int64_t> new_status);
 
  private:
   using Table = std::map<int64_t, Struct>;
@@ -65,6 +74,11 @@ class HaloData {
   ApiReply ListActions(const QueryParams& query) const;
   std::optional<ApiReply> CheckAction(const Struct& input) const;
   Struct SaveAction(const Struct& input);
+  // Numbers `action` within its ticket, applies its new_status, and marks
+  // the ticket updated.
+  Struct AppendAction(int64_t ticket_id, Struct action);
+  void SetAuthor(Struct& action, int64_t agent_id) const;
+  ApiReply GetAgent(int64_t id) const;
 
   ApiReply ListAssets(const QueryParams& query) const;
   std::optional<ApiReply> CheckAsset(const Struct& input) const;

@@ -6,6 +6,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "simulator/html_text.h"
 
 namespace halopsa::sim {
 namespace {
@@ -110,6 +113,44 @@ ApiReply GetOne(const std::map<int64_t, Struct>& table, absl::string_view kind, 
   const auto it = table.find(id);
   if (it == table.end()) return NotFound(kind, id);
   return Reply(200, ObjectValue(it->second));
+}
+
+std::string HaloNow() { return absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::Now(), absl::UTCTimeZone()); }
+
+void DeriveText(Struct& record, const Struct& input, const std::string& text_key, const std::string& html_key) {
+  const Value* html = Field(input, html_key);
+  if (html == nullptr) html = Field(input, text_key);
+  if (html == nullptr) return;
+  const std::string source = html->string_value();
+  Set(record, html_key, JsonString(source));
+  Set(record, text_key, JsonString(HtmlToText(source)));
+}
+
+DateWindow DateWindow::OfTickets(const QueryReader& query) {
+  DateWindow window;
+  const std::string column = absl::AsciiStrToLower(query.Get("datesearch").value_or(""));
+  if (column == "lastupdate") window.column_ = "last_update";
+  if (column == "dateoccured" || column == "dateoccurred") window.column_ = "dateoccurred";
+  if (column == "datecleared") window.column_ = "datecleared";
+  window.start_ = query.Get("startdate");
+  window.end_ = query.Get("enddate");
+  return window;
+}
+
+DateWindow DateWindow::OfActions(const QueryReader& query) {
+  DateWindow window;
+  window.column_ = "datetime";
+  window.start_ = query.Get("startdate");
+  window.end_ = query.Get("enddate");
+  return window;
+}
+
+bool DateWindow::Contains(const Struct& record) const {
+  if (column_.empty() || (!start_ && !end_)) return true;
+  const Value* date = Field(record, column_);
+  if (date == nullptr || !date->has_string_value()) return false;
+  const std::string& at = date->string_value();
+  return (!start_ || at >= *start_) && (!end_ || at <= *end_);
 }
 
 }  // namespace halopsa::sim

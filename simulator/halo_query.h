@@ -98,6 +98,35 @@ ApiReply ListReply(const std::string& key, std::vector<const Struct*> rows, Quer
 
 ApiReply GetOne(const std::map<int64_t, Struct>& table, absl::string_view kind, int64_t id);
 
+// The time now as Halo writes it: "2026-12-01T23:10:05" (UTC, whole seconds).
+std::string HaloNow();
+
+// HaloPSA keeps the HTML it is given and derives the plain text from it,
+// so what the plain field shows is what survives that derivation (an HTML
+// comment does not). Plain text sent alone is taken as the HTML source too
+// (Halo renders it as HTML; unconfirmed whether it is stored as given).
+void DeriveText(Struct& record, const Struct& input, const std::string& text_key, const std::string& html_key);
+
+// Halo's date filters: records whose date lies within [startdate, enddate]
+// (inclusive here: HaloPSA's bounds are unconfirmed). Dates compare as
+// Halo writes them ("2026-12-01T23:10:05"); a record without the date is
+// outside any bound.
+class DateWindow {
+ public:
+  // GET /api/Tickets: the column named by datesearch (lastupdate,
+  // dateoccured or dateoccurred, datecleared); another or none: no filter.
+  static DateWindow OfTickets(const QueryReader& query);
+  // GET /api/Actions: the action's datetime.
+  static DateWindow OfActions(const QueryReader& query);
+
+  bool Contains(const Struct& record) const;
+
+ private:
+  std::string column_;  // empty: no filter
+  std::optional<std::string> start_;
+  std::optional<std::string> end_;
+};
+
 }  // namespace halopsa::sim
 
 #endif  // HALOPSA_SIMULATOR_HALO_QUERY_H_

@@ -30,7 +30,7 @@ struct HaloData::TicketSeed {
 void HaloData::Seed() {
   SeedClientsAndSites();
   asset_types_ = {{1, "Workstation"}, {2, "Server"}};
-  agents_ = {{1, "Alice"}, {2, "Bob"}};
+  agents_ = {{1, "Alice"}, {2, "Bob"}, {kApiAgentId, "LimaCharlie API"}};
   custom_fields_ = {{101, "CFSensorId"}, {102, "CFDetectionCategory"}};
   outcomes_ = {{1, "Note"}, {2, "Private Note"}, {3, "Email User"}, {4, "Logged"},
                {5, "Resolved"}, {7, "Remote Session"}, {12, "Phone Call"}};
@@ -112,6 +112,8 @@ void HaloData::SeedTicket(const TicketSeed& seed) {
   Set(ticket, "assets", ListValue(std::move(links)));
   next_ticket_id_ = seed.id;
   SaveTicket(ticket);
+  // The tenant's history predates whatever a test does.
+  Set(tickets_.at(seed.id), "last_update", JsonString("2026-01-05T09:00:00"));
 }
 
 void HaloData::SeedTickets() {

@@ -462,4 +462,11 @@ std::vector<google::protobuf::Struct> HaloSimulator::assets() const {
   return data_.assets();
 }
 
+std::optional<google::protobuf::Struct> HaloSimulator::TechnicianAction(int agent_id, int ticket_id,
+                                                                        const std::string& note,
+                                                                        std::optional<int> new_status) {
+  absl::MutexLock lock(&mu_);
+  return data_.TechnicianAction(agent_id, ticket_id, note, new_status);
+}
+
 }  // namespace halopsa::sim

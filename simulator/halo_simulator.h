@@ -106,6 +106,11 @@ class HaloSimulator {
   std::optional<google::protobuf::Struct> ticket(int id) const;
   std::vector<google::protobuf::Struct> actions(int ticket_id) const;
   std::vector<google::protobuf::Struct> assets() const;
+  // A technician (agent 1 Alice, 2 Bob) writes a private note on a ticket in
+  // HaloPSA's UI, changing its status when `new_status` is set: the action
+  // is that agent's, not the API application's (HaloData::TechnicianAction).
+  std::optional<google::protobuf::Struct> TechnicianAction(int agent_id, int ticket_id, const std::string& note,
+                                                           std::optional<int> new_status = std::nullopt);
 
   static constexpr size_t kMaxRecordedRequests = 10000;
   static constexpr size_t kMaxFailureRules = 64;

@@ -9,7 +9,8 @@ namespace {
 
 constexpr bool kRequired = true;
 
-// Labels and descriptions are the product page's.
+// Labels and descriptions are the product page's (mirror_case's and
+// pull_ticket_changes' are this extension's own).
 constexpr FieldDoc kCreateTicketFields[] = {
     {"summary", "Summary", "Required. Ticket subject line.", "", kRequired},
     {"details", "Details", "Ticket body."},
@@ -101,6 +102,35 @@ constexpr FieldDoc kLookupClientSiteFields[] = {
     {"page_no", "Page number", "Default 1.", "1"},
 };
 
+constexpr FieldDoc kMirrorCaseFields[] = {
+    {"case_id", "Case ID",
+     "Required. The LimaCharlie case id (letters, digits and . _ : -). Its ticket is created on the first call and "
+     "updated by every later one; the ticket's body ends with the line 'ext-halopsa case <label> <case_id>' "
+     "(label: the case_label setting, default LimaCharlie), by which it is found again.",
+     "", kRequired},
+    {"summary", "Summary", "Ticket subject line; a new ticket without one is 'LimaCharlie case <case_id>'."},
+    {"details", "Details", "Ticket body (the case line is kept at its end)."},
+    {"priority_id", "Priority ID", "Priority id."},
+    {"status_id", "Status ID", "Status id."},
+    {"client_id", "Client ID", "HaloPSA client (company) id."},
+    {"site_id", "Site ID", "HaloPSA site id."},
+    {"tickettype_id", "Ticket type ID", "Ticket type id."},
+    {"note", "Note", "Appended to the ticket as a private note (hiddenfromuser) with the default outcome."},
+    {"hostname", "Hostname",
+     "Linked to the ticket as link_asset_to_ticket does; a host HaloPSA does not have is created only with "
+     "asset_type_id and client_id."},
+    {"extra", "Extra fields", "Raw HaloPSA ticket fields to merge (not id)."},
+    {"asset_type_id", "Asset type ID", "Asset type of an asset created for hostname."},
+};
+
+constexpr FieldDoc kPullTicketChangesFields[] = {
+    {"watermark", "Watermark",
+     "The watermark the previous pull answered; empty = from the beginning. Changes at or after it are answered, "
+     "each once."},
+    {"limit", "Limit", "Changes (tickets) per answer, 1 to 100.", "50"},
+    {"cursor", "Cursor", "The cursor of the previous answer, to get the rest of a pull."},
+};
+
 // What each answer's `data` holds (the product page's return shapes).
 constexpr FieldDoc kTicketAnswer[] = {
     {"id", "Ticket ID", "The ticket's id. The answer is the ticket: HaloPSA's ticket object with this id.", "",
@@ -140,6 +170,24 @@ constexpr FieldDoc kLookupClientSiteAnswer[] = {
     {"record_count", "Record count", "How many clients or sites match.", "", kRequired},
     {"clients", "Clients", "Matching clients (type client), HaloPSA's client objects."},
     {"sites", "Sites", "Matching sites (type site), HaloPSA's site objects."},
+};
+
+constexpr FieldDoc kMirrorCaseAnswer[] = {
+    {"ticket_id", "Ticket ID", "The case's ticket.", "", kRequired},
+    {"created", "Created", "true when this call created the ticket."},
+    {"updated_fields", "Updated fields",
+     "What this call changed: the ticket fields that differed, note when a note was added, hostname when the "
+     "host's asset is linked."},
+};
+
+constexpr FieldDoc kPullTicketChangesAnswer[] = {
+    {"changes", "Changes",
+     "Mirrored tickets others changed: {ticket_id, case_id, status_id, status, case_status (new, in_progress, "
+     "resolved, closed), agent_id, agent, actions: [{id, text, time, author}]}; never this extension's own "
+     "writes.",
+     "", kRequired},
+    {"watermark", "Watermark", "On the last answer of a pull: pass it to the next pull."},
+    {"cursor", "Cursor", "When more changes remain: call again with it."},
 };
 
 constexpr ActionSpec kActions[] = {
@@ -226,6 +274,35 @@ constexpr ActionSpec kActions[] = {
         .fields = kLookupClientSiteFields,
         .result = ResultShape::kListByType,
         .response_fields = kLookupClientSiteAnswer,
+    },
+    {
+        .name = "mirror_case",
+        .method = "MirrorCase",
+        .label = "Mirror case",
+        .short_description = "Create or update the HaloPSA ticket of a LimaCharlie case.",
+        .long_description = "Idempotent upsert of a LimaCharlie case as a HaloPSA ticket: the first call creates "
+                            "the ticket, every later call with the same case_id updates that ticket (only the "
+                            "fields that differ), adds the note and links the host. Concurrent calls for one "
+                            "case make one ticket. Returns { \"ticket_id\": N, \"created\": bool, "
+                            "\"updated_fields\": [...] }.",
+        .fields = kMirrorCaseFields,
+        .result = ResultShape::kMessage,
+        .response_fields = kMirrorCaseAnswer,
+        .writes = true,
+    },
+    {
+        .name = "pull_ticket_changes",
+        .method = "PullTicketChanges",
+        .label = "Pull ticket changes",
+        .short_description = "The mirrored tickets that technicians changed since a watermark.",
+        .long_description = "Returns the tickets mirrored from cases that someone other than this extension "
+                            "changed at or after the watermark (new notes, status changes), normalised for "
+                            "applying back to cases, each change once; this extension's own writes never come "
+                            "back. Returns { \"changes\": [...], \"watermark\": \"...\" } or, when more remain, "
+                            "{ \"changes\": [...], \"cursor\": \"...\" }.",
+        .fields = kPullTicketChangesFields,
+        .result = ResultShape::kMessage,
+        .response_fields = kPullTicketChangesAnswer,
     },
 };
 

@@ -1,7 +1,7 @@
 #ifndef HALOPSA_ADAPTERS_LIMACHARLIE_ACTIONS_H_
 #define HALOPSA_ADAPTERS_LIMACHARLIE_ACTIONS_H_
 
-// The six extension actions: which HaloPsaService method each calls, how
+// The eight extension actions: which HaloPsaService method each calls, how
 // its answer is shaped, and the product page's words for it and its fields.
 // Field names and types come from the proto descriptors; this table only
 // adds what the descriptors cannot say.

@@ -79,6 +79,22 @@ constexpr ConfigField kConfigFields[] = {
                     "off: no line, and a retry after a lost HaloPSA answer may create a duplicate",
      .default_value = "on",
      .enum_values = kOnOff},
+    {.name = "case_label",
+     .metadata_key = kCaseLabelHeader,
+     .data_type = "string",
+     .label = "Case mirror label",
+     .description = "(optional) mirror_case and pull_ticket_changes: the label in the line "
+                    "'ext-halopsa case <label> <case id>' that anchors a case's ticket; integrations (or "
+                    "LimaCharlie tenants) with different labels share a HaloPSA tenant without seeing each "
+                    "other's tickets. Letters, digits and . _ : -",
+     .default_value = "LimaCharlie"},
+    {.name = "case_status_map",
+     .metadata_key = kCaseStatusMapHeader,
+     .data_type = "string",
+     .label = "Case status map",
+     .description = "(optional) pull_ticket_changes: HaloPSA status ids as case statuses, e.g. "
+                    "1:new,2:in_progress,8:resolved,9:closed; a status it does not name is in_progress",
+     .default_value = "1:new,9:closed"},
 };
 
 absl::Status ConfigError(const ConfigField& field, absl::string_view problem) {

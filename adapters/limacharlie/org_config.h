@@ -33,7 +33,8 @@ struct ConfigField {
 };
 
 // instance_url, client_id, client_secret, tenant, scope, auth_url,
-// default_outcome, default_outcome_id, idempotency_marker.
+// default_outcome, default_outcome_id, idempotency_marker, case_label,
+// case_status_map.
 absl::Span<const ConfigField> ConfigFields();
 
 // One configured connection value: literal, or the name of a hive secret.

@@ -234,43 +234,62 @@ class RequestReader {
   const absl::string_view action_;
 };
 
+google::protobuf::Value ResponseValue(const Message& message, const std::string* only_list = nullptr);
+
+// One value of `field`: the `index`-th when it is repeated.
+google::protobuf::Value FieldValue(const Message& message, const FieldDescriptor& field, int index) {
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  const bool repeated = field.is_repeated();
+  google::protobuf::Value value;
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      value.set_number_value(repeated ? reflection.GetRepeatedInt32(message, &field, index)
+                                      : reflection.GetInt32(message, &field));
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      value.set_bool_value(repeated ? reflection.GetRepeatedBool(message, &field, index)
+                                    : reflection.GetBool(message, &field));
+      break;
+    case FieldDescriptor::CPPTYPE_STRING:
+      value.set_string_value(repeated ? reflection.GetRepeatedString(message, &field, index)
+                                      : reflection.GetString(message, &field));
+      break;
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      const Message& child = repeated ? reflection.GetRepeatedMessage(message, &field, index)
+                                      : reflection.GetMessage(message, &field);
+      if (IsType(field, *google::protobuf::Struct::descriptor())) {
+        value.mutable_struct_value()->CopyFrom(child);
+      } else {
+        value = ResponseValue(child);  // pull_ticket_changes' changes and their actions
+      }
+      break;
+    }
+    default:
+      value.set_null_value(google::protobuf::NULL_VALUE);  // no response uses other kinds
+      break;
+  }
+  return value;
+}
+
 // A response message as the product page's JSON (original field names,
 // every field present, numbers as numbers), by reflection over the few field
 // kinds responses use: much cheaper than protobuf's JSON printer, which the
 // benchmark found to dominate the gateway's cost. `only_list`, when set,
 // names the one repeated field to keep.
-google::protobuf::Value ResponseValue(const Message& message, const std::string* only_list = nullptr) {
+google::protobuf::Value ResponseValue(const Message& message, const std::string* only_list) {
   const Descriptor& type = *message.GetDescriptor();
-  const google::protobuf::Reflection& reflection = *message.GetReflection();
   google::protobuf::Value out;
   auto& fields = *out.mutable_struct_value()->mutable_fields();
   for (int i = 0; i < type.field_count(); ++i) {
-    const FieldDescriptor* field = type.field(i);
-    if (field->is_repeated()) {
-      if (only_list != nullptr && field->name() != *only_list) continue;
-      auto& list = *fields[field->name()].mutable_list_value();
-      for (int j = 0; j < reflection.FieldSize(message, field); ++j) {
-        list.add_values()->mutable_struct_value()->CopyFrom(reflection.GetRepeatedMessage(message, field, j));
-      }
+    const FieldDescriptor& field = *type.field(i);
+    if (!field.is_repeated()) {
+      fields[field.name()] = FieldValue(message, field, -1);
       continue;
     }
-    google::protobuf::Value& value = fields[field->name()];
-    switch (field->cpp_type()) {
-      case FieldDescriptor::CPPTYPE_INT32:
-        value.set_number_value(reflection.GetInt32(message, field));
-        break;
-      case FieldDescriptor::CPPTYPE_BOOL:
-        value.set_bool_value(reflection.GetBool(message, field));
-        break;
-      case FieldDescriptor::CPPTYPE_STRING:
-        value.set_string_value(reflection.GetString(message, field));
-        break;
-      case FieldDescriptor::CPPTYPE_MESSAGE:
-        value.mutable_struct_value()->CopyFrom(reflection.GetMessage(message, field));
-        break;
-      default:
-        value.set_null_value(google::protobuf::NULL_VALUE);  // no response uses other kinds
-        break;
+    if (only_list != nullptr && field.name() != *only_list) continue;
+    auto& list = *fields[field.name()].mutable_list_value();
+    for (int j = 0; j < message.GetReflection()->FieldSize(message, &field); ++j) {
+      *list.add_values() = FieldValue(message, field, j);
     }
   }
   return out;

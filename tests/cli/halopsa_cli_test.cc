@@ -101,6 +101,8 @@ TEST_F(HalopsaCliTest, DrivesEveryRpcAndPrintsJson) {
       {"add_action", absl::StrCat(R"({"ticket_id": )", id, R"(, "note": "cli note"})")},
       {"link_asset_to_ticket", absl::StrCat(R"({"ticket_id": )", id, R"(, "hostname": "CONTOSO-LT-7"})")},
       {"lookup_client_site", R"({"type": "site", "client_id": 12})"},
+      {"mirror_case", R"({"case_id": "cli-case-1", "summary": "from the cli", "note": "cli case note"})"},
+      {"PullTicketChanges", R"({"limit": 10})"},
   };
   for (const auto& [action, request] : calls) {
     CliRun run = Cli({target_, action, request});

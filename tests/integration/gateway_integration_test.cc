@@ -169,7 +169,7 @@ TEST_F(GatewayIntegrationTest, ExtensionLifecycle) {
   // Registration: schema, then liveness.
   Reply schema = Lc().Send(testing::SchemaRequestEnvelope());
   ASSERT_EQ(schema.status, 200);
-  EXPECT_EQ(schema.data()["request_schema"].MemberCount(), 7u);  // the six actions and run_deferred
+  EXPECT_EQ(schema.data()["request_schema"].MemberCount(), 9u);  // the eight actions and run_deferred
   EXPECT_EQ(Lc().Send(testing::HeartbeatEnvelope()).body, R"({"version":20221218,"data":{}})");
 
   // Saving the configuration: really obtains a token.

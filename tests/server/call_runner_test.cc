@@ -120,6 +120,22 @@ TEST_F(ConnectionForCallTest, MalformedOutcomeIdOrMarkerIsInvalidArgument) {
   }
 }
 
+TEST_F(ConnectionForCallTest, TheCaseMirrorsLabelAndStatusMapComeFromMetadata) {
+  Add("x-halopsa-case-label", "AcmeSOC");
+  Add("x-halopsa-case-status-map", "1:new,8:resolved,9:closed");
+  auto connection = ConnectionForCall(Lookup(), default_);
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  EXPECT_EQ((*connection)->case_label, "AcmeSOC");
+  EXPECT_EQ((*connection)->case_status_map, "1:new,8:resolved,9:closed");
+  EXPECT_EQ(default_->case_label, "LimaCharlie");
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"x-halopsa-case-label", "two words"}, {"x-halopsa-case-status-map", "9:done"}}) {
+    metadata_.clear();
+    Add(key, value);
+    EXPECT_EQ(testing::ErrorMetadataOf(ConnectionForCall(Lookup(), default_).status(), "field"), key);
+  }
+}
+
 class IdempotencyKeyForCallTest : public ConnectionForCallTest {};
 
 TEST_F(IdempotencyKeyForCallTest, AbsentIsEmpty) {

@@ -68,7 +68,7 @@ TEST_F(GatewayTest, UnknownActionIs400NamingTheKnownOnes) {
   EXPECT_EQ(reply.retriable(), false);
   EXPECT_EQ(reply.error(),
             "unknown action 'close_ticket'; known actions: create_ticket, update_ticket, search_tickets, add_action, "
-            "link_asset_to_ticket, lookup_client_site");
+            "link_asset_to_ticket, lookup_client_site, mirror_case, pull_ticket_changes");
 }
 
 }  // namespace

@@ -95,6 +95,30 @@ TEST_F(GatewayTest, LookupAnswersOnlyTheListOfItsType) {
   EXPECT_EQ(Json(reply.data()), R"({"record_count":1,"sites":[{"id":18}]})");
 }
 
+TEST_F(GatewayTest, MirrorCaseCarriesTheOrgsCaseSettingsAndAnswersTheFieldsItChanged) {
+  Config config = LiteralConfig();
+  config["case_label"] = "AcmeSOC";
+  config["case_status_map"] = "1:new,9:closed";
+  EXPECT_CALL(*service_, Call(Method("MirrorCase"), _,
+                              AllOf(Contains(Pair("x-halopsa-case-label", "AcmeSOC")),
+                                    Contains(Pair("x-halopsa-case-status-map", "1:new,9:closed"))),
+                              _, _))
+      .WillOnce(Answers<v1::MirrorCaseResponse>(R"({"ticket_id":3001,"updated_fields":["status_id"]})"));
+  Reply reply = Request("mirror_case", R"({"case_id":"4711","status_id":"2"})", config);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(Json(reply.data()), R"({"created":false,"ticket_id":3001,"updated_fields":["status_id"]})");
+}
+
+TEST_F(GatewayTest, PullTicketChangesAnswersTheChangesAndTheWatermark) {
+  EXPECT_CALL(*service_, Call(Method("PullTicketChanges"), _, _, _, _))
+      .WillOnce(Answers<v1::PullTicketChangesResponse>(
+          R"({"changes":[{"ticket_id":3001,"case_id":"4711","actions":[{"id":4,"text":"done"}]}],"watermark":"w"})"));
+  Reply reply = Request("pull_ticket_changes", R"({"watermark":"2026-12-01T10:00:05Z","limit":"10"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.data()["changes"][0]["actions"][0]["text"].GetString(), std::string("done"));
+  EXPECT_EQ(reply.data()["watermark"].GetString(), std::string("w"));
+}
+
 // The service gets the callback's deadline; running out of it is retriable.
 TEST_F(GatewayTest, CallDeadlineBoundsTheRequest) {
   GatewayOptions options = Options();

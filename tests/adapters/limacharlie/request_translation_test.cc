@@ -262,5 +262,24 @@ TEST(ResultDataTest, LookupKeepsOnlyTheListOfItsType) {
               JsonEq(R"({"record_count":1,"sites":[{"id":18}]})"));
 }
 
+TEST(ResultDataTest, MirrorCaseAnswersItsTicketAndTheFieldsItChanged) {
+  auto response = FromJson<v1::MirrorCaseResponse>(
+      R"({"ticket_id":3001,"created":false,"updated_fields":["status_id","note"]})");
+  EXPECT_THAT(ResultData(Spec("mirror_case"), v1::MirrorCaseRequest(), response).value(),
+              JsonEq(R"({"ticket_id":3001,"created":false,"updated_fields":["status_id","note"]})"));
+}
+
+TEST(ResultDataTest, PullTicketChangesAnswersEachChangeWithItsActions) {
+  auto response = FromJson<v1::PullTicketChangesResponse>(
+      R"({"changes":[{"ticket_id":3001,"case_id":"c-1","status_id":9,"case_status":"closed",
+          "actions":[{"id":4,"text":"closed it","time":"2026-12-01T10:00:05","author":"Alice"}]}],
+          "watermark":"2026-12-01T10:00:05Z;3001.4"})");
+  EXPECT_THAT(ResultData(Spec("pull_ticket_changes"), v1::PullTicketChangesRequest(), response).value(),
+              JsonEq(R"({"changes":[{"ticket_id":3001,"case_id":"c-1","status_id":9,"status":"",
+                          "case_status":"closed","agent_id":0,"agent":"",
+                          "actions":[{"id":4,"text":"closed it","time":"2026-12-01T10:00:05","author":"Alice"}]}],
+                        "watermark":"2026-12-01T10:00:05Z;3001.4","cursor":""})"));
+}
+
 }  // namespace
 }  // namespace halopsa::lc

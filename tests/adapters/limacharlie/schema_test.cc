@@ -64,7 +64,9 @@ TEST_F(SchemaTest, TopLevelShape) {
 TEST_F(SchemaTest, ConfigSchemaHasTheProductPageFields) {
   const rapidjson::Value& config = schema_["config_schema"];
   const rapidjson::Value& fields = config["fields"];
-  EXPECT_EQ(fields.MemberCount(), 9u);
+  EXPECT_EQ(fields.MemberCount(), 11u);
+  EXPECT_STREQ(fields["case_label"]["default_value"].GetString(), "LimaCharlie");
+  EXPECT_STREQ(fields["case_status_map"]["default_value"].GetString(), "1:new,9:closed");
   EXPECT_STREQ(fields["instance_url"]["data_type"].GetString(), "url");
   EXPECT_STREQ(fields["client_id"]["data_type"].GetString(), "string");
   EXPECT_STREQ(fields["client_secret"]["data_type"].GetString(), "secret");
@@ -139,6 +141,12 @@ TEST_F(SchemaTest, EveryActionPublishesItsResponse) {
   EXPECT_EQ(Json(ResponseFieldNames("link_asset_to_ticket")),
             R"(["asset_id","asset_created","asset","ticket","deferred","retry_in_sec"])");
   EXPECT_EQ(Json(ResponseFieldNames("lookup_client_site")), R"(["record_count","clients","sites"])");
+  EXPECT_EQ(Json(ResponseFieldNames("mirror_case")),
+            R"(["ticket_id","created","updated_fields","deferred","retry_in_sec"])");
+  EXPECT_EQ(Json(ResponseFieldNames("pull_ticket_changes")), R"(["changes","watermark","cursor"])");
+  EXPECT_STREQ(ResponseField("mirror_case", "updated_fields")["data_type"].GetString(), "string");
+  EXPECT_TRUE(ResponseField("mirror_case", "updated_fields")["is_list"].GetBool());
+  EXPECT_STREQ(ResponseField("pull_ticket_changes", "changes")["data_type"].GetString(), "json");
   EXPECT_STREQ(ResponseField("create_ticket", "id")["data_type"].GetString(), "integer");
   EXPECT_STREQ(ResponseField("search_tickets", "tickets")["data_type"].GetString(), "json");
   EXPECT_TRUE(ResponseField("search_tickets", "tickets")["is_list"].GetBool());
@@ -184,6 +192,8 @@ TEST_F(SchemaTest, ResponseRequirementsSayWhatEveryAnswerCarries) {
   EXPECT_EQ(Json(Response("link_asset_to_ticket")["requirements"]), R"([["asset_id","deferred"]])");
   EXPECT_EQ(Json(Response("search_tickets")["requirements"]), R"([["record_count"]])");
   EXPECT_EQ(Json(Response("lookup_client_site")["requirements"]), R"([["record_count"],["clients","sites"]])");
+  EXPECT_EQ(Json(Response("mirror_case")["requirements"]), R"([["ticket_id","deferred"]])");
+  EXPECT_EQ(Json(Response("pull_ticket_changes")["requirements"]), R"([["changes"]])");
 }
 
 TEST_F(SchemaTest, WritesTellUsersWhatADeferredAnswerMeans) {
@@ -205,13 +215,13 @@ TEST_F(SchemaTest, TheDeferredActionIsHiddenAndTakesTheContinuationState) {
   EXPECT_EQ(fields.MemberCount(), 3u);
   EXPECT_STREQ(fields["action"]["data_type"].GetString(), "enum");
   EXPECT_EQ(Json(fields["action"]["enum_values"]),
-            R"(["create_ticket","update_ticket","add_action","link_asset_to_ticket"])");
+            R"(["create_ticket","update_ticket","add_action","link_asset_to_ticket","mirror_case"])");
   EXPECT_STREQ(fields["data"]["data_type"].GetString(), "json");
   EXPECT_STREQ(fields["idempotency_key"]["data_type"].GetString(), "string");
   EXPECT_EQ(Json(Parameters(kDeferredAction)["requirements"]), R"([["action"],["data"],["idempotency_key"]])");
   // It answers what the deferred action answers, or defers again.
   EXPECT_EQ(Json(ResponseFieldNames(kDeferredAction)),
-            R"(["deferred","retry_in_sec","id","deduplicated","ticket_id","asset_id","asset_created","asset","ticket"])");
+            R"(["deferred","retry_in_sec","id","deduplicated","ticket_id","asset_id","asset_created","asset","ticket","created","updated_fields"])");
 }
 
 // LimaCharlie checks a continuation's state against the published schema and
