@@ -2,10 +2,12 @@
 // signed, gzipped mirror_case and pull_ticket_changes webhooks to the real
 // gateway (ServerApp), which works against the HaloPSA simulator over
 // loopback TLS, all on port 0. A case mirrored and updated several times is
-// one ticket; a technician's status change and note come back exactly once;
-// the service's own writes never come back.
+// one ticket, also when copies race on two replicas sharing Redis; a
+// technician's status change and note come back exactly once; the
+// service's own writes never come back.
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -19,6 +21,7 @@
 #include "tests/testing/lc_test_client.h"
 #include "tests/testing/loopback_config.h"
 #include "tests/testing/loopback_stack.h"
+#include "tests/testing/redis_server_process.h"
 
 namespace halopsa::lc {
 namespace {
@@ -33,23 +36,33 @@ constexpr int kAlice = 1;  // a technician of the simulated tenant
 
 class CaseMirrorIntegrationTest : public halopsa::testing::LoopbackStackTest<> {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(StartSimulator(kClientId, kHaloSecret));
-    ASSERT_TRUE(StartServer(halopsa::testing::LoopbackGatewayConfig(log_, kSigningSecret)));
+  void SetUp() override { ASSERT_TRUE(StartSimulator(kClientId, kHaloSecret)); }
+
+  void TearDown() override {
+    second_.reset();  // its pooled connections would hold up the simulator's shutdown
+    LoopbackStackTest::TearDown();
   }
 
-  // One action as LimaCharlie delivers it; the answer's data.
-  std::string Call(absl::string_view action, absl::string_view data, absl::string_view key) const {
+  ServerConfig GatewayConfig(const std::string& redis_url = "") {
+    ServerConfig config = halopsa::testing::LoopbackGatewayConfig(log_, kSigningSecret);
+    config.redis_url = redis_url;
+    return config;
+  }
+
+  // One action as LimaCharlie delivers it to the gateway on `port` (0: the
+  // first replica's); the answer's data.
+  std::string Call(absl::string_view action, absl::string_view data, absl::string_view key, int port = 0) const {
     const testing::Config config = {
         {"instance_url", sim_->base_url()}, {"client_id", kClientId}, {"client_secret", kHaloSecret}};
-    Reply reply = testing::LimaCharlieAt(app_->gateway_port(), kSigningSecret)
+    // LimaCharlie waits about two minutes for an answer; mirrors of one case wait for each other.
+    Reply reply = testing::LimaCharlieAt(port != 0 ? port : app_->gateway_port(), kSigningSecret, absl::Seconds(60))
                       .Send(testing::RequestEnvelope(org_, action, data, config, key));
     EXPECT_EQ(reply.status, 200) << action << ": " << reply.body;
     return testing::Json(reply.data());
   }
 
-  google::protobuf::Struct Mirror(absl::string_view data, absl::string_view key) const {
-    absl::StatusOr<google::protobuf::Value> answer = ParseJson(Call("mirror_case", data, key));
+  google::protobuf::Struct Mirror(absl::string_view data, absl::string_view key, int port = 0) const {
+    absl::StatusOr<google::protobuf::Value> answer = ParseJson(Call("mirror_case", data, key, port));
     EXPECT_TRUE(answer.ok());
     return answer.ok() ? answer->struct_value() : google::protobuf::Struct();
   }
@@ -61,10 +74,10 @@ class CaseMirrorIntegrationTest : public halopsa::testing::LoopbackStackTest<> {
     return answer.ok() ? answer->struct_value() : google::protobuf::Struct();
   }
 
-  std::vector<int> CaseTickets() const {
+  std::vector<int> CaseTickets(absl::string_view line = kCaseLine) const {
     std::vector<int> ids;
     for (const auto& ticket : sim_->tickets()) {
-      if (absl::StrContains(StringField(ticket, "details"), kCaseLine)) ids.push_back(*IntField(ticket, "id"));
+      if (absl::StrContains(StringField(ticket, "details"), line)) ids.push_back(*IntField(ticket, "id"));
     }
     return ids;
   }
@@ -74,9 +87,11 @@ class CaseMirrorIntegrationTest : public halopsa::testing::LoopbackStackTest<> {
   }
 
   testing::TestOrg org_;
+  std::unique_ptr<ServerApp> second_;
 };
 
 TEST_F(CaseMirrorIntegrationTest, OneTicketPerCaseAndOnlyATechniciansChangesComeBackOnce) {
+  ASSERT_TRUE(StartServer(GatewayConfig()));
   google::protobuf::Struct first = Mirror(
       R"({"case_id": "case-4711", "summary": "Ransomware on host1", "details": "Opened in LimaCharlie",
           "client_id": "12", "site_id": 18, "priority_id": 2})",
@@ -118,6 +133,42 @@ TEST_F(CaseMirrorIntegrationTest, OneTicketPerCaseAndOnlyATechniciansChangesCome
   google::protobuf::Struct again = Pull(StringField(pulled, "watermark"), "pull-3");
   EXPECT_TRUE(Changes(again).values().empty());
   EXPECT_THAT(CaseTickets(), ::testing::ElementsAre(ticket));
+}
+
+TEST_F(CaseMirrorIntegrationTest, MirrorsOfOneCaseRacingOnTwoReplicasSharingRedisMakeOneTicket) {
+  auto redis = halopsa::testing::RedisServerProcess::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  // Slow answers: without the case's shared lock both replicas would look,
+  // find nothing and create.
+  sim::FaultConfig slow;
+  slow.latency_min = absl::Milliseconds(50);
+  slow.latency_max = absl::Milliseconds(50);
+  ASSERT_TRUE(sim_->SetFaults(slow).ok());
+  ASSERT_TRUE(StartServer(GatewayConfig((*redis)->url())));
+  auto second = ServerApp::Start(GatewayConfig((*redis)->url()));
+  ASSERT_TRUE(second.ok()) << second.status();
+  second_ = *std::move(second);
+
+  constexpr int kMirrors = 12;
+  std::vector<google::protobuf::Struct> answers(kMirrors);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kMirrors; ++i) {
+    const int port = i % 2 == 0 ? app_->gateway_port() : second_->gateway_port();
+    senders.emplace_back([this, i, port, &answers] {
+      answers[i] = Mirror(absl::StrCat(R"({"case_id": "case-race", "summary": "race )", i, R"("})"),
+                          absl::StrCat("race-", i), port);
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  const std::vector<int> tickets = CaseTickets("ext-halopsa case LimaCharlie case-race");
+  ASSERT_EQ(tickets.size(), 1u);
+  int created = 0;
+  for (const google::protobuf::Struct& answer : answers) {
+    EXPECT_EQ(IntField(answer, "ticket_id"), tickets[0]);
+    auto flag = answer.fields().find("created");
+    created += flag != answer.fields().end() && flag->second.bool_value();
+  }
+  EXPECT_EQ(created, 1);
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "server/case_line.h"
+#include "server/error_mapping.h"
 #include "server/halopsa_operations.h"
 #include "tests/server/mock_halo_api.h"
 #include "tests/server/mock_shared_state.h"
@@ -119,6 +121,23 @@ TEST_F(CaseMirrorTest, TheLabelSettingScopesTheCaseLine) {
                          JsonEq(R"([{"summary": "s", "details_html": "ext-halopsa case AcmeSOC c-1"}])"), _))
       .WillOnce(AnswerJson(R"({"id": 3003})"));
   EXPECT_TRUE(Mirror(R"({"case_id": "c-1", "summary": "s"})").ok());
+}
+
+TEST_F(CaseMirrorTest, ACreateWhoseAnswerIsLostIsFoundByItsReferenceLineInsteadOfFailing) {
+  context_.idempotency_key = "lc-callback-1";
+  const std::string reference = IdempotencyReference("lc-callback-1");
+  ExpectLookup(kNoTicket);
+  EXPECT_CALL(api_, Post(_, "/api/Tickets", _, _))
+      .WillOnce(testing::AnswerStatus(WithErrorInfo(absl::UnavailableError("connection lost after sending"),
+                                                    kReasonUpstreamOutcomeUnknown)));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets", ::testing::Contains(Pair("search_details", reference)), _))
+      .WillOnce(AnswerJson(absl::StrCat(R"({"record_count": 1, "tickets": [{"id": 3001, "details": ")", kLine,
+                                        R"(\n)", reference, R"("}]})")));
+  EXPECT_CALL(api_, Get(_, "/api/Tickets/3001", _, _)).WillOnce(AnswerJson(R"({"id": 3001})"));
+  auto mirrored = Mirror(R"({"case_id": "c-1"})");
+  ASSERT_TRUE(mirrored.ok()) << mirrored.status();
+  EXPECT_EQ(mirrored->ticket_id(), 3001);
+  EXPECT_TRUE(mirrored->created());
 }
 
 TEST_F(CaseMirrorTest, InvalidCaseIdsAreRefusedBeforeAnythingGoesUpstream) {
