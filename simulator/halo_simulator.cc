@@ -275,6 +275,7 @@ net::ServerResponse HaloSimulator::HandleControl(const net::ServerRequest& reque
     return RespondJson(200, ObjectValue(data_.Snapshot()));
   }
   if (path == "/_sim/faults") return HandleFaults(request);
+  if (path == "/_sim/technician_action" && method == "POST") return HandleTechnicianAction(request);
   if (path == "/_sim/fail" && method == "POST") {
     const absl::StatusOr<Value> parsed = ParseJson(request.body);
     if (!parsed.ok() || !parsed->has_struct_value()) {
@@ -292,6 +293,18 @@ net::ServerResponse HaloSimulator::HandleControl(const net::ServerRequest& reque
     return Respond(204);
   }
   return Respond(404);
+}
+
+net::ServerResponse HaloSimulator::HandleTechnicianAction(const net::ServerRequest& request) {
+  const absl::StatusOr<Value> parsed = ParseJson(request.body);
+  if (!parsed.ok() || !parsed->has_struct_value()) return ErrorResponse(400, "body must be a JSON object");
+  const Struct& body = parsed->struct_value();
+  const std::optional<int> new_status = IntField(body, "new_status");
+  std::optional<Struct> action = TechnicianAction(IntField(body, "agent_id").value_or(0),
+                                                  IntField(body, "ticket_id").value_or(0), StringField(body, "note"),
+                                                  new_status);
+  if (!action.has_value()) return ErrorResponse(404, "no such ticket or agent");
+  return RespondJson(200, ObjectValue(*std::move(action)));
 }
 
 net::ServerResponse HaloSimulator::HandleFaults(const net::ServerRequest& request) {

@@ -65,6 +65,8 @@ struct RecordedRequest {
 //                          "rate_limited", "errors_before", ...,
 //                          "peak_window_requests", "requests_per_window": [...]}}
 //   DELETE /_sim/faults    every fault off (the counters stay readable)
+//   POST /_sim/technician_action  {"agent_id", "ticket_id", "note", "new_status"?}:
+//                          TechnicianAction; 404 for an unknown ticket or agent
 // Failure rules (/_sim/fail) are checked before faults (faults.h).
 class HaloSimulator {
  public:
@@ -144,6 +146,7 @@ class HaloSimulator {
   net::ServerResponse AuthInfo() const;
   net::ServerResponse HandleControl(const net::ServerRequest& request, const std::string& path);
   net::ServerResponse HandleFaults(const net::ServerRequest& request);
+  net::ServerResponse HandleTechnicianAction(const net::ServerRequest& request);
   // A request to /auth/token or /api/*, failure rules and faults included.
   DelayedResponse Serve(const net::ServerRequest& request, const std::string& path,
                         Route route, const QueryParams& query);

@@ -44,6 +44,19 @@ TEST_F(SimulatorChangesTest, ApiActionsAreTheApiAgentsAndATechniciansAreTheirsAn
   EXPECT_FALSE(simulator_->TechnicianAction(99, 2884, "no such agent").has_value());
 }
 
+TEST_F(SimulatorChangesTest, ATechnicianActsOverTheControlEndpointToo) {
+  const testing::TestResponse acted =
+      Call(simulator_->port(), false, "POST", "/_sim/technician_action",
+           R"({"agent_id": 2, "ticket_id": 2884, "note": "Bob: on it", "new_status": 2})");
+  ASSERT_EQ(acted.status, 200) << acted.body;
+  EXPECT_EQ(Text(Json(acted), "who"), "Bob");
+  EXPECT_EQ(IntField(*simulator_->ticket(2884), "status_id"), 2);
+  EXPECT_EQ(Call(simulator_->port(), false, "POST", "/_sim/technician_action",
+                 R"({"agent_id": 2, "ticket_id": 999999, "note": "x"})")
+                .status,
+            404);
+}
+
 TEST_F(SimulatorChangesTest, TicketsChangedSinceAreFoundWithDatesearchLastupdate) {
   const absl::Time before = absl::Now() - absl::Seconds(1);
   const Value created = ApiJson("POST", "/api/Tickets", R"([{"summary": "new"}])");
