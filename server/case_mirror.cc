@@ -43,7 +43,8 @@ class CaseMirror::Run : public std::enable_shared_from_this<Run> {
         line_(CaseLine(context_.connection->case_label, request_.case_id())),
         done_(std::move(done)) {
     desired_ = MirroredTicket(request_);
-    if (request_.has_details() || desired_.fields().contains("details_html")) {
+    // A body from details or from extra: either way it must keep the line.
+    if (desired_.fields().contains("details") || desired_.fields().contains("details_html")) {
       AppendVisibleLine(desired_, "details", "details_html", line_);
     }
   }

@@ -73,6 +73,16 @@ TEST_F(CaseMirrorTest, TheFirstMirrorCreatesTheTicketEndingWithTheCaseLine) {
   EXPECT_THAT(mirrored->updated_fields(), ::testing::UnorderedElementsAre("summary", "details", "priority_id"));
 }
 
+TEST_F(CaseMirrorTest, ABodyGivenInExtraKeepsTheCaseLineToo) {
+  ExpectLookup(kListed);
+  EXPECT_CALL(api_, Post(_, "/api/Tickets",
+                         JsonEq(R"([{"id": 3001, "details_html": "new body<br>ext-halopsa case LimaCharlie c-1"}])"), _))
+      .WillOnce(AnswerJson(R"({"id": 3001})"));
+  auto mirrored = Mirror(R"({"case_id": "c-1", "extra": {"details": "new body"}})");
+  ASSERT_TRUE(mirrored.ok()) << mirrored.status();
+  EXPECT_THAT(mirrored->updated_fields(), ElementsAre("details"));
+}
+
 TEST_F(CaseMirrorTest, ALaterMirrorUpdatesTheCasesTicketWithWhatDiffersOnly) {
   // 3000 carries case c-12, which HaloPSA's substring search also finds.
   ExpectLookup(kListed);
