@@ -27,15 +27,20 @@ const google::protobuf::MethodDescriptor& Method(absl::string_view name) {
       absl::StrCat("halopsa.v1.HaloPsaService.", name));
 }
 
-// The client against the real service over an in-process channel, with
-// HaloPSA mocked.
+// The client against the real service over loopback TCP (port 0), as the
+// gateway reaches a remote service, with HaloPSA mocked. Not over an
+// in-process channel: with one, this fixture's process double-freed a gRPC
+// 1.51 completion queue at exit in about one run in seven under ASan.
 class GrpcServiceCallsTest : public ::testing::Test {
  protected:
   GrpcServiceCallsTest() {
     grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    calls_ = std::make_unique<GrpcServiceCalls>(server_->InProcessChannel(grpc::ChannelArguments()));
+    calls_ = std::make_unique<GrpcServiceCalls>(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
   ~GrpcServiceCallsTest() override {
     calls_.reset();
