@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/json_values.h"
 
 namespace halopsa {
 namespace {
@@ -63,6 +64,11 @@ absl::StatusOr<std::map<int, std::string>> ParseCaseStatusMap(absl::string_view 
 std::string CaseStatusOf(const std::map<int, std::string>& map, int status_id) {
   auto it = map.find(status_id);
   return it == map.end() ? "in_progress" : it->second;
+}
+
+std::optional<std::string> CaseIdOfTicket(const google::protobuf::Struct& ticket, absl::string_view label) {
+  std::optional<std::string> case_id = CaseIdIn(StringField(ticket, "details"), label);
+  return case_id ? case_id : CaseIdIn(StringField(ticket, "details_html"), label);
 }
 
 }  // namespace halopsa

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace halopsa {
 
@@ -31,6 +32,10 @@ std::string CaseLine(absl::string_view label, absl::string_view case_id);
 // search for one case's line also finds another's whose id starts the same:
 // only this exact reading decides.
 std::optional<std::string> CaseIdIn(absl::string_view text, absl::string_view label);
+
+// The case id of a ticket as HaloPSA lists it: its plain details, else its
+// HTML body.
+std::optional<std::string> CaseIdOfTicket(const google::protobuf::Struct& ticket, absl::string_view label);
 
 // The normalised case statuses.
 inline constexpr absl::string_view kCaseStatuses[] = {"new", "in_progress", "resolved", "closed"};

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "server/asset_linker.h"
 #include "server/case_line.h"
 #include "server/error_mapping.h"
@@ -17,14 +18,13 @@ namespace halopsa {
 
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using google::protobuf::util::MessageDifferencer;
 
 namespace {
 
 // The oldest ticket carrying the line decides; a few more rows in case
 // HaloPSA's substring search also matches cases whose ids start the same.
 constexpr int kListedTickets = 10;
-
-bool SameJson(const Value& a, const Value& b) { return ToJson(a) == ToJson(b); }
 
 // The request's name for a ticket field: the body travels as details_html.
 std::string RequestFieldName(const std::string& ticket_field) {
@@ -69,8 +69,7 @@ class CaseMirror::Run : public std::enable_shared_from_this<Run> {
     if (!page.ok()) return Fail(page.status());
     const std::string& label = context_.connection->case_label;
     for (const Struct& row : page->items) {
-      std::optional<std::string> case_id = CaseIdIn(StringField(row, "details"), label);
-      if (!case_id) case_id = CaseIdIn(StringField(row, "details_html"), label);
+      std::optional<std::string> case_id = CaseIdOfTicket(row, label);
       std::optional<int> id = IntField(row, "id");
       if (case_id == request_.case_id() && id) return Update(*id, row);
     }
@@ -96,7 +95,7 @@ class CaseMirror::Run : public std::enable_shared_from_this<Run> {
     Struct changes;
     for (const auto& [field, value] : desired_.fields()) {
       auto current = row.fields().find(field);
-      if (current != row.fields().end() && SameJson(current->second, value)) continue;
+      if (current != row.fields().end() && MessageDifferencer::Equals(current->second, value)) continue;
       (*changes.mutable_fields())[field] = value;
       response_.add_updated_fields(RequestFieldName(field));
     }

@@ -87,8 +87,7 @@ class TicketChanges::Run : public std::enable_shared_from_this<Run> {
       const Struct& row = page_.items[index];
       std::optional<int> id = IntField(row, "id");
       if (!id || *id <= cursor_.last_ticket) continue;  // done on an earlier answer, or moved here since
-      std::optional<std::string> case_id = CaseIdIn(StringField(row, "details"), context_.connection->case_label);
-      if (!case_id) case_id = CaseIdIn(StringField(row, "details_html"), context_.connection->case_label);
+      std::optional<std::string> case_id = CaseIdOfTicket(row, context_.connection->case_label);
       std::optional<absl::Time> updated = ParseHaloTime(StringField(row, "last_update"));
       if (!case_id || (updated && *updated < cursor_.from.time)) {
         cursor_.last_ticket = *id;
